@@ -1,0 +1,42 @@
+# The two commands a newcomer runs: `make run` (demo on the sample articles) and `make test`.
+PYTHON ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+export HF_HUB_OFFLINE := 1
+export TOKENIZERS_PARALLELISM := false
+SAMPLES := examples/articles
+DEMO_INDEX := data/index
+
+.PHONY: run test install bench clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+
+# torch first and pinned: it resolves to the CPU wheel here, and sentence-transformers then finds it.
+$(VENV)/.installed: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet torch==2.13.0
+	$(BIN)/pip install --quiet -e '.[test]'
+	touch $@
+
+install: $(VENV)/.installed
+
+run: install
+	CITEBOT_INDEX_DIR=$(DEMO_INDEX) $(BIN)/citebot index build $(SAMPLES)
+	CITEBOT_INDEX_DIR=$(DEMO_INDEX) $(BIN)/citebot index status
+	@if [ -n "$$CITEBOT_TELEGRAM_TOKEN$$CITEBOT_TELEGRAM_TOKEN_FILE" ] || grep -qsE '^CITEBOT_TELEGRAM_TOKEN(_FILE)?=.+' .env; then \
+		CITEBOT_INDEX_DIR=$(DEMO_INDEX) $(BIN)/citebot bot; \
+	else \
+		CITEBOT_INDEX_DIR=$(DEMO_INDEX) $(BIN)/citebot ask "How much Russian territory does Kyiv control?"; \
+		CITEBOT_INDEX_DIR=$(DEMO_INDEX) $(BIN)/citebot ask "Why was the Wend bridge closed?"; \
+		if [ -t 0 ]; then CITEBOT_INDEX_DIR=$(DEMO_INDEX) $(BIN)/citebot ask; fi; \
+	fi
+
+test: install
+	$(BIN)/python -m pytest -q
+
+bench: install
+	$(BIN)/python bench/bench_index.py
+
+clean:
+	rm -rf $(VENV) data .pytest_cache

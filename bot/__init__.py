@@ -1,0 +1,1 @@
+"""Front ends (command line, Telegram) and settings; they render what index/ answers."""

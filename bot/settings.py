@@ -1,0 +1,73 @@
+"""All settings, from the environment (prefix CITEBOT_) or a `.env` file; documented in
+settings.example.env. A wrong value fails at start with a line naming the setting."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Literal
+
+from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+TELEGRAM_API_URL = "https://api.telegram.org/bot"
+
+
+class SettingsError(ValueError):
+    pass
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="CITEBOT_", env_file=".env", env_file_encoding="utf-8",
+                                      extra="ignore")
+
+    index_dir: Path = Path("data/index")
+    embedding_model: str = "all-MiniLM-L6-v2"
+    embedding_dtype: Literal["auto", "fp32", "bf16"] = "auto"
+    batch_size: int = Field(32, ge=1, le=1024)
+    chunk_tokens: int = Field(128, ge=16, le=512)
+    chunk_overlap: int = Field(1, ge=0, le=5)
+    faiss_index: str = "auto"
+
+    top_k: int = Field(3, ge=1, le=20)
+    min_score: float | None = None  # abstention threshold; None = the calibrated default
+    max_question_chars: int = Field(1000, ge=10, le=4000)
+
+    telegram_token: SecretStr | None = None
+    telegram_token_file: Path | None = None
+    telegram_api_url: str = TELEGRAM_API_URL
+    telegram_webhook_url: str | None = None
+    telegram_webhook_secret: SecretStr | None = None
+    telegram_webhook_listen: str = "127.0.0.1"
+    telegram_webhook_port: int = Field(8443, ge=1, le=65535)
+    allowed_users: Annotated[list[int], NoDecode] = []
+    allowed_chats: Annotated[list[int], NoDecode] = []
+    rate_limit_per_minute: int = Field(20, ge=0)
+
+    @field_validator("allowed_users", "allowed_chats", mode="before")
+    @classmethod
+    def _comma_ids(cls, v: object) -> object:
+        if isinstance(v, str):
+            return [int(x) for x in v.replace(";", ",").split(",") if x.strip()]
+        if isinstance(v, int):
+            return [v]
+        return v
+
+    @field_validator("telegram_token", "telegram_webhook_url", "telegram_token_file", mode="before")
+    @classmethod
+    def _empty_is_none(cls, v: object) -> object:
+        return None if isinstance(v, str) and not v.strip() else v
+
+    def index_config(self):
+        from index.config import IndexConfig
+
+        return IndexConfig(index_dir=self.index_dir, model=self.embedding_model, dtype=self.embedding_dtype,
+                           chunk_tokens=self.chunk_tokens, chunk_overlap=self.chunk_overlap,
+                           faiss_index=self.faiss_index, batch_size=self.batch_size)
+
+
+def load_settings(**overrides) -> Settings:
+    try:
+        return Settings(**overrides)
+    except ValidationError as e:
+        first = e.errors()[0]
+        name = "CITEBOT_" + "_".join(str(p) for p in first["loc"] if isinstance(p, str)).upper()
+        raise SettingsError(f"setting {name}: {first['msg']}") from None

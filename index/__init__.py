@@ -1,0 +1,1 @@
+"""Everything about articles → chunks → vectors → search. Knows nothing of Telegram or terminals."""

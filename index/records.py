@@ -1,0 +1,54 @@
+"""Plain records passed along the pipeline: load → clean → chunk → embed → store → retrieve."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass
+class Article:
+    """One cleaned article. `id` is stable across rebuilds (from the source's id, URL or path)."""
+
+    id: str
+    title: str
+    text: str
+    url: str | None = None
+    published: str | None = None  # ISO date (YYYY-MM-DD) or None
+    author: str | None = None
+    source: str | None = None
+    path: str | None = None
+    content_hash: str = ""
+
+
+@dataclass
+class Chunk:
+    """A verbatim slice `article.text[start:end]` that follows sentence boundaries."""
+
+    article_id: str
+    position: int
+    start: int
+    end: int
+    text: str
+    id: int | None = None  # assigned by the store
+
+
+@dataclass
+class Hit:
+    """One answer: an extract of an article with the sentence that best answers the question."""
+
+    article_id: str
+    chunk_id: int
+    title: str
+    source: str | None
+    url: str | None
+    published: str | None
+    path: str | None
+    score: float
+    extract: str
+    highlight_start: int
+    highlight_end: int
+    extract_start: int = 0  # offset of the extract in the clean article text
+    extra: dict = field(default_factory=dict)
+
+    @property
+    def highlight(self) -> str:
+        return self.extract[self.highlight_start:self.highlight_end]
