@@ -55,15 +55,17 @@ def _progress_bar():
 
 
 def _run_build(paths: List[Path], as_json: bool, incremental: bool) -> None:
-    from index.building import build
-    from index.embedding import Embedder, ModelError
+    from index.building import build, check_updatable
+    from index.embedding import ModelError, load_embedder
     from index.store import IndexError_
 
     settings = settings_or_exit()
     cfg = settings.index_config()
     bar, progress = _progress_bar()
     try:
-        embedder = Embedder(cfg.model, cfg.dtype)
+        if incremental:
+            check_updatable(cfg)  # before the model loads: a mismatch is said at once
+        embedder = load_embedder(cfg.model, cfg.dtype)
         report = build(paths, cfg, embedder, on_problem=warn, progress=progress, incremental=incremental)
     except (IndexError_, ModelError) as e:
         fail(str(e))

@@ -51,7 +51,8 @@ class Settings(BaseSettings):
             return [v]
         return v
 
-    @field_validator("telegram_token", "telegram_webhook_url", "telegram_token_file", mode="before")
+    @field_validator("telegram_token", "telegram_webhook_url", "telegram_token_file", "telegram_webhook_secret",
+                     "min_score", mode="before")
     @classmethod
     def _empty_is_none(cls, v: object) -> object:
         return None if isinstance(v, str) and not v.strip() else v

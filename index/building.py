@@ -76,6 +76,20 @@ def _embed(embedder: Embedder, articles: list[Article], chunks: list[list[Chunk]
     return out
 
 
+def check_updatable(cfg: IndexConfig) -> Path:
+    """The serving generation, if an update of it with these settings gives what a build would."""
+    gen = current_generation(cfg.index_dir)
+    if gen is None:
+        raise NoIndex(f"no index in {cfg.index_dir} to update: build one with `citebot index build PATH...`")
+    manifest = read_manifest(gen)
+    check_compatible(manifest, cfg.model)
+    for key, value in cfg.chunking().items():
+        if manifest.get(key) != value:
+            raise IndexError_(f"the index was built with {key}={manifest.get(key)}, the settings say {value}: "
+                              "rebuild it with `citebot index build PATH...`")
+    return gen
+
+
 def build(paths: Iterable[str | Path], cfg: IndexConfig, embedder: Embedder,
           on_problem: Callable[[str], None], progress: Progress | None = None,
           incremental: bool = False) -> BuildReport:
@@ -96,16 +110,7 @@ def build(paths: Iterable[str | Path], cfg: IndexConfig, embedder: Embedder,
     old: IndexReader | None = None
     old_articles: dict[str, tuple[int, str]] = {}
     if incremental:
-        gen = current_generation(cfg.index_dir)
-        if gen is None:
-            raise NoIndex(f"no index in {cfg.index_dir} to update: build one with `citebot index build PATH...`")
-        manifest = read_manifest(gen)
-        check_compatible(manifest, cfg.model)
-        for key, value in cfg.chunking().items():
-            if manifest.get(key) != value:
-                raise IndexError_(f"the index was built with {key}={manifest.get(key)}, the settings say {value}: "
-                                  "rebuild it with `citebot index build PATH...`")
-        old = IndexReader(gen, mmap=False)
+        old = IndexReader(check_updatable(cfg), mmap=False)
         old_articles = old.articles()
 
     fresh: list[Article] = []

@@ -93,3 +93,14 @@ class Embedder:
 
     def encode_query(self, text: str) -> np.ndarray:
         return self.encode([text])[0]
+
+
+_loaded: dict[tuple[str, str], Embedder] = {}
+
+
+def load_embedder(name: str = DEFAULT_MODEL, dtype: str = "auto") -> Embedder:
+    """One model per process, whoever asks (CLI commands, the bot, tests)."""
+    key = (name, dtype)
+    if key not in _loaded:
+        _loaded[key] = Embedder(name, dtype)
+    return _loaded[key]

@@ -1,0 +1,40 @@
+"""Chunks are verbatim, sentence-bounded slices that the model never truncates."""
+from index.chunking import chunk_article, embedding_input
+from index.records import Article
+from index.sentences import sentence_spans
+
+
+def _article(text: str) -> Article:
+    return Article(id="a", title="A title", text=text)
+
+
+def test_chunks_are_verbatim_sentence_slices_within_the_budget(embedder):
+    sentences = [f"Sentence number {i} says that the council met on day {i} to discuss the harbour." for i in range(40)]
+    art = _article(" ".join(sentences[:20]) + "\n\n" + " ".join(sentences[20:]))
+    chunks = chunk_article(art, embedder.count_tokens, budget=60, overlap=1)
+    assert len(chunks) > 5
+    starts = {s for s, _ in sentence_spans(art.text)}
+    for c in chunks:
+        assert art.text[c.start:c.end] == c.text
+        assert c.start in starts
+        assert c.text.rstrip().endswith(".")
+        assert embedder.count_tokens([c.text])[0] <= 60
+    for a, b in zip(chunks, chunks[1:]):
+        assert b.start < a.end, "neighbouring chunks share a sentence"
+    assert chunks[0].start == 0 and chunks[-1].end == len(art.text)
+
+
+def test_a_sentence_over_the_budget_is_split_not_truncated(embedder):
+    long_sentence = "The report lists " + ", ".join(f"item {i}" for i in range(300)) + "."
+    art = _article("Short opener. " + long_sentence + " Short closer.")
+    chunks = chunk_article(art, embedder.count_tokens, budget=50, overlap=0)
+    covered = "".join(art.text[c.start:c.end] for c in chunks)
+    assert covered.replace(" ", "") == art.text.replace(" ", "")
+    assert all(embedder.count_tokens([c.text])[0] <= 50 for c in chunks)
+
+
+def test_title_and_chunk_fit_the_model_window(embedder):
+    title = "A very long headline " * 30
+    text = embedding_input(title, "Body sentence.")
+    assert embedder.count_tokens([text])[0] < 80  # the title context is capped
+    assert text.endswith("\nBody sentence.")

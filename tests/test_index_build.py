@@ -1,0 +1,130 @@
+"""`citebot index build|update|status` with the real model, FAISS and SQLite on small corpora."""
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from index.store import IncompatibleIndex, current_generation, open_current
+
+from conftest import REPO, SAMPLES, write_articles
+
+
+def _article(i: int, extra: str = "") -> dict:
+    return {"id": f"art-{i}", "title": f"Town story {i}",
+            "text": f"Story {i} begins with a meeting of the harbour board. {extra}"
+                    f"The board agreed {i} new moorings for fishing boats. Residents welcomed plan {i}."}
+
+
+def _snapshot(index_dir: Path) -> dict:
+    """Everything a reader can see, keyed by content (chunk ids may differ between equal indexes)."""
+    reader = open_current(index_dir)
+    rows = reader.db.execute('SELECT a.id, a.title, a.text, a.content_hash, c.position, c.start, c."end", c.text, c.id '
+                             "FROM chunks c JOIN articles a ON a.rowid = c.article_rowid").fetchall()
+    out = {}
+    for r in rows:
+        vec = reader.faiss.reconstruct(int(r[8]))
+        out[(r[0], r[4])] = (r[1], r[2], r[3], r[5], r[6], r[7], vec)
+    fts = reader.db.execute("SELECT count(*) FROM chunks_fts WHERE chunks_fts MATCH 'moorings'").fetchone()[0]
+    reader.close()
+    return {"chunks": out, "fts_moorings": fts}
+
+
+def test_build_and_status_on_the_samples(cli, tmp_path):
+    code, out, err = cli("index", "build", str(SAMPLES))
+    assert code == 0, err
+    assert "index built" in out
+    code, out, _ = cli("index", "status", "--json")
+    info = json.loads(out)
+    assert info["articles"] >= 10 and info["chunks"] >= info["articles"]
+    assert info["model"] == "all-MiniLM-L6-v2" and info["dimension"] == 384
+    assert info["size_bytes"] > 0 and info["built_at"]
+    code, out, _ = cli("index", "status")
+    assert "articles:" in out and "size on disk:" in out
+
+
+def test_update_after_change_removal_and_addition_equals_a_rebuild(cli, tmp_path):
+    src = write_articles(tmp_path / "src", {f"{i}.json": _article(i) for i in range(3)})
+    assert cli("index", "build", str(src))[0] == 0
+    (src / "0.json").write_text(json.dumps(_article(0, extra="The vote was close. ")))
+    (src / "1.json").unlink()
+    write_articles(src, {"9.json": _article(9)})
+    code, out, err = cli("index", "update", str(src), "--json")
+    assert code == 0, err
+    counts = json.loads(out)
+    assert counts["added"] == counts["changed"] == counts["removed"] == counts["unchanged"] == 1
+    assert counts["chunks_embedded"] >= 2
+    updated = _snapshot(tmp_path / "index")
+
+    code, _, _ = cli("index", "build", str(src), env={"CITEBOT_INDEX_DIR": str(tmp_path / "fresh")})
+    assert code == 0
+    rebuilt = _snapshot(tmp_path / "fresh")
+    assert updated["chunks"].keys() == rebuilt["chunks"].keys()
+    assert {k[0] for k in updated["chunks"]} == {"art-0", "art-2", "art-9"}
+    for key, (*meta, vec) in updated["chunks"].items():
+        *meta2, vec2 = rebuilt["chunks"][key]
+        assert meta == meta2
+        assert float(np.dot(vec, vec2)) > 0.9999
+    assert updated["fts_moorings"] == rebuilt["fts_moorings"] == 3
+
+    code, out, _ = cli("index", "update", str(src), "--json")
+    assert json.loads(out) == {"added": 0, "changed": 0, "removed": 0, "unchanged": 3, "chunks_embedded": 0}
+
+
+def test_a_source_with_no_readable_article_fails_and_keeps_the_index(cli, tmp_path):
+    src = write_articles(tmp_path / "src", {"0.json": _article(0)})
+    assert cli("index", "build", str(src))[0] == 0
+    before = current_generation(tmp_path / "index")
+    empty = write_articles(tmp_path / "empty", {"bad.json": "{oops", "blank.txt": "   "})
+    code, out, err = cli("index", "build", str(empty))
+    assert code != 0
+    assert "no readable article" in err and "bad.json" in err
+    assert current_generation(tmp_path / "index") == before
+    assert not list((tmp_path / "index").glob(".tmp-*"))
+    assert open_current(tmp_path / "index").manifest["articles"] == 1
+
+
+def test_an_index_from_another_model_is_refused_with_a_rebuild_hint(cli, tmp_path):
+    src = write_articles(tmp_path / "src", {"0.json": _article(0)})
+    assert cli("index", "build", str(src))[0] == 0
+    with pytest.raises(IncompatibleIndex, match="rebuild"):
+        open_current(tmp_path / "index", model="some-other-model")
+    code, _, err = cli("index", "update", str(src), env={"CITEBOT_EMBEDDING_MODEL": "some-other-model"})
+    assert code != 0 and "rebuild" in err and "Traceback" not in err
+    assert open_current(tmp_path / "index", model="all-MiniLM-L6-v2").manifest["articles"] == 1
+
+
+def test_a_reader_keeps_serving_while_a_new_generation_is_swapped_in(cli, tmp_path):
+    src = write_articles(tmp_path / "src", {"0.json": _article(0)})
+    assert cli("index", "build", str(src))[0] == 0
+    reader = open_current(tmp_path / "index")
+    write_articles(src, {"1.json": _article(1)})
+    assert cli("index", "build", str(src))[0] == 0
+    assert reader.db.execute("SELECT count(*) FROM articles").fetchone()[0] == 1  # old view intact
+    assert open_current(tmp_path / "index").manifest["articles"] == 2
+
+
+def test_a_build_killed_half_way_leaves_the_old_index_serving(cli, tmp_path):
+    src = write_articles(tmp_path / "src", {"0.json": _article(0)})
+    assert cli("index", "build", str(src))[0] == 0
+    before = current_generation(tmp_path / "index")
+    long_text = " ".join(f"Paragraph {i} of the long report explains harbour dues and mooring fees in detail."
+                         for i in range(60))
+    write_articles(src, {f"big{i}.json": {"id": f"big{i}", "title": f"Big {i}", "text": long_text} for i in range(8)})
+    env = {**os.environ, "CITEBOT_INDEX_DIR": str(tmp_path / "index"), "HF_HUB_OFFLINE": "1"}
+    proc = subprocess.Popen([sys.executable, "-m", "bot", "index", "build", str(src)], env=env, cwd=REPO,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.time() + 120
+    while time.time() < deadline and not list((tmp_path / "index").glob(".tmp-*")) and proc.poll() is None:
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait(timeout=30)
+    assert current_generation(tmp_path / "index") == before
+    assert open_current(tmp_path / "index").manifest["articles"] == 1
+    assert cli("index", "build", str(src))[0] == 0  # the next build clears the debris
+    assert not list((tmp_path / "index").glob(".tmp-*"))
