@@ -9,6 +9,7 @@ from typing import List, Optional
 
 import typer
 
+from .answering import check_question, make_retriever
 from .settings import SettingsError, load_settings
 
 app = typer.Typer(add_completion=False, no_args_is_help=True,
@@ -117,6 +118,180 @@ def index_status(as_json: bool = typer.Option(False, "--json", help="Print as JS
     typer.echo(f"{'size on disk:':<18}{info['size_bytes'] / 2**20:.1f} MiB")
     if not info["compatible_with_settings"]:
         warn(f"the index was built with model '{info['model']}', the settings name another: rebuild it")
+
+
+def _retriever_or_exit(settings, **overrides):
+    from index.embedding import ModelError
+    from index.store import IndexError_
+
+    try:
+        return make_retriever(settings, **overrides)
+    except (IndexError_, ModelError) as e:
+        fail(str(e))
+
+
+def _ask_one(retriever, settings, question: str, k: int, as_json: bool, markup: bool, offset: int = 0):
+    """Answer and print one question; returns the answer (None when the question was turned away)."""
+    from .render import answer_to_json, answer_to_text
+
+    hint = check_question(question, settings.max_question_chars)
+    if hint:
+        if as_json:
+            typer.echo(json.dumps({"question": question, "answer_found": False, "results": [], "error": hint}))
+        else:
+            typer.echo(hint)
+        return None
+    answer = retriever.answer(question.strip(), k=k, offset=offset)
+    if as_json:
+        typer.echo(json.dumps(answer_to_json(answer, offset), ensure_ascii=False))
+    elif markup:
+        from rich.console import Console
+
+        Console(highlight=False).print(answer_to_text(answer, offset, markup=True))
+    else:
+        typer.echo(answer_to_text(answer, offset))
+    return answer
+
+
+def _chat(retriever, settings, k: int, as_json: bool) -> None:
+    """Interactive chat: history with the arrow keys, `more` for the next results, Ctrl-D to leave."""
+    from prompt_toolkit import PromptSession
+    from prompt_toolkit.history import InMemoryHistory
+
+    session = PromptSession(history=InMemoryHistory())
+    typer.echo("Ask a question about the indexed articles. `more` shows the next results; Ctrl-D leaves.")
+    last, offset = None, 0
+    while True:
+        try:
+            line = session.prompt("? ")
+        except KeyboardInterrupt:
+            continue
+        except EOFError:
+            break
+        line = line.strip()
+        if line.lower() in ("more", "m", "next"):
+            if last is None:
+                typer.echo("Ask a question first.")
+                continue
+            offset += k
+            answer = _ask_one(retriever, settings, last, k, as_json, markup=True, offset=offset)
+            if answer is not None and not answer.hits and not as_json:
+                typer.echo("No more results for that question.")
+            continue
+        if line.lower() in ("quit", "exit"):
+            break
+        answer = _ask_one(retriever, settings, line, k, as_json, markup=True)
+        if answer is not None:
+            last, offset = line, 0
+        typer.echo("")
+
+
+@app.command()
+def ask(question: Optional[str] = typer.Argument(None, help="The question; omit it for a chat, or pipe questions in."),
+        k: Optional[int] = typer.Option(None, "-k", min=1, max=20, help="Number of extracts (default CITEBOT_TOP_K)."),
+        as_json: bool = typer.Option(False, "--json", help="Print the JSON object of DESIGN.md.")) -> None:
+    """Cited, verbatim extracts that answer QUESTION (one-shot, batch from stdin, or chat)."""
+    settings = settings_or_exit()
+    k = k or settings.top_k
+    if question is not None:
+        retriever = _retriever_or_exit(settings)
+        _ask_one(retriever, settings, question, k, as_json, markup=sys.stdout.isatty())
+        return
+    retriever = _retriever_or_exit(settings)
+    if sys.stdin.isatty():
+        _chat(retriever, settings, k, as_json)
+        return
+    first = True
+    for line in sys.stdin:  # batch: one question per line, one model for all of them
+        line = line.rstrip("\n")
+        if not line.strip():
+            continue
+        if not as_json and not first:
+            typer.echo("")
+        first = False
+        _ask_one(retriever, settings, line, k, as_json, markup=False)
+        sys.stdout.flush()
+
+
+@app.command("eval")
+def eval_(file: Path = typer.Argument(..., exists=True, dir_okay=False, help="A SQuAD-format JSON file."),
+          offtopic: Optional[Path] = typer.Option(None, help="Off-topic questions, one per line (default: the bundled set)."),
+          distractors: List[Path] = typer.Option([], "--distractors", help="Extra article files/folders indexed beside the file's articles."),
+          as_json: bool = typer.Option(False, "--json", help="Print the metrics as JSON."),
+          limit: int = typer.Option(0, help="Ask only the first N questions of each kind (0 = all)."),
+          fusion: str = typer.Option("rrf", help="rrf | dense | bm25"),
+          rerank: bool = typer.Option(True, help="Rerank candidates by their best sentence."),
+          picker: str = typer.Option("hybrid", help="Best-sentence picker: hybrid | dense | lexical | first"),
+          lexical_weight: Optional[float] = typer.Option(None, help="Weight of question-word overlap."),
+          sentence_weight: Optional[float] = typer.Option(None, help="Weight of the best sentence in reranking."),
+          extract_chars: Optional[int] = typer.Option(None, help="Extract length budget."),
+          misses: Optional[Path] = typer.Option(None, help="Write the questions missed at rank 1 here (JSONL).")) -> None:
+    """Answer recall, article hits, MRR, abstention and latency on a SQuAD-format file."""
+    import tempfile
+
+    from index.building import build
+    from index.evaluation import corpus_key, evaluate, squad_articles
+    from index.embedding import load_embedder
+    from index.store import FORMAT_VERSION, current_generation
+
+    settings = settings_or_exit()
+    cfg = settings.index_config()
+    try:
+        records, questions = squad_articles(file)
+    except (ValueError, KeyError) as e:
+        fail(f"{file}: not a SQuAD-format file ({e})")
+    if offtopic is None:
+        offtopic = Path(__file__).resolve().parent.parent / "examples" / "eval" / "offtopic-questions.txt"
+    off = [ln.strip() for ln in offtopic.read_text().splitlines() if ln.strip() and not ln.startswith("#")] \
+        if offtopic.exists() else []
+    if limit:
+        answerable = [q for q in questions if not q.impossible][:limit]
+        questions = answerable + [q for q in questions if q.impossible][:limit]
+        off = off[:limit]
+    key = corpus_key(file.read_bytes(), cfg.model, cfg.chunk_tokens, cfg.chunk_overlap, FORMAT_VERSION,
+                     *sorted(str(p.resolve()) for p in distractors))
+    from dataclasses import replace
+
+    index_dir = Path("data") / "eval-cache" / key
+    cfg = replace(cfg, index_dir=index_dir)
+    embedder = load_embedder(cfg.model, cfg.dtype)
+    if current_generation(index_dir) is None:
+        with tempfile.TemporaryDirectory() as tmp:
+            corpus = Path(tmp) / "eval-articles.jsonl"
+            corpus.write_text("\n".join(json.dumps(r) for r in records))
+            typer.echo(f"indexing {len(records)} articles of {file.name}" +
+                       (f" and distractors from {len(distractors)} path(s)" if distractors else "") + "…", err=True)
+            build([corpus, *distractors], cfg, embedder, on_problem=warn)
+    overrides = {k: v for k, v in dict(fusion=fusion, rerank=rerank, picker=picker, lexical_weight=lexical_weight,
+                                       sentence_weight=sentence_weight, extract_chars=extract_chars).items()
+                 if v is not None}
+    settings = settings.model_copy(update={"index_dir": index_dir})
+    retriever = _retriever_or_exit(settings, **overrides)
+    retriever.config = retriever.config.__class__(**{**retriever.config.__dict__, "k": 5})
+    result = evaluate(retriever, questions, off)
+    if misses:
+        misses.write_text("\n".join(json.dumps(m, ensure_ascii=False) for m in result.misses))
+    m = result.metrics
+    if as_json:
+        typer.echo(json.dumps(m))
+        return
+    rows = [("answer recall@1 / @3 / @5", f"{m['answer_recall@1']:.3f} / {m['answer_recall@3']:.3f} / {m['answer_recall@5']:.3f}"),
+            ("  as served (after abstention)", f"{m['served_recall@1']:.3f} / {m['served_recall@3']:.3f} / {m['served_recall@5']:.3f}"),
+            ("highlight recall@1", f"{m['highlight_recall@1']:.3f}"),
+            ("article hit@1 / @5", f"{m['article_hit@1']:.3f} / {m['article_hit@5']:.3f}"),
+            ("MRR@5", f"{m['mrr@5']:.3f}"),
+            ("mean top extract", f"{m['mean_extract_chars']:.0f} chars"),
+            ("answerable wrongly refused", f"{m['wrongly_refused']:.3f} of {m['answerable']}"),
+            ("unanswerable abstained", f"{m['abstain_unanswerable']:.3f} of {m['unanswerable']}"),
+            ("off-topic abstained", f"{m['abstain_offtopic']:.3f} of {m['offtopic']}"),
+            ("latency median / p95", f"{m['latency_median_ms']:.1f} / {m['latency_p95_ms']:.1f} ms")]
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title=f"citebot eval: {file.name}", show_header=False)
+    for name, value in rows:
+        table.add_row(name, value)
+    Console().print(table)
 
 
 def main() -> None:

@@ -58,8 +58,15 @@ def _manifest(cfg: IndexConfig, embedder: Embedder) -> dict:
 
 
 def _embed(embedder: Embedder, articles: list[Article], chunks: list[list[Chunk]], cfg: IndexConfig,
-           progress: Progress | None) -> list[np.ndarray]:
-    texts = [embedding_input(a.title, c.text) for a, cs in zip(articles, chunks) for c in cs]
+           progress: Progress | None) -> tuple[list[np.ndarray], list[list[np.ndarray]]]:
+    """Chunk vectors and, per chunk, its sentences' vectors (grouped by article)."""
+    texts, spans = [], []
+    for a, cs in zip(articles, chunks):
+        for c in cs:
+            text = embedding_input(a.title, c.text)
+            shift = len(text) - len(c.text) - c.start  # article offset → offset in the model's input
+            texts.append(text)
+            spans.append([(s + shift, e + shift) for s, e in c.sentences])
     total, done = len(texts), 0
 
     def tick(n: int) -> None:
@@ -68,12 +75,13 @@ def _embed(embedder: Embedder, articles: list[Article], chunks: list[list[Chunk]
         if progress:
             progress(done, total)
 
-    flat = embedder.encode(texts, batch_size=cfg.batch_size, progress=tick)
-    out, pos = [], 0
+    flat, sent = embedder.encode_with_sentences(texts, spans, batch_size=cfg.batch_size, progress=tick)
+    out, out_sent, pos = [], [], 0
     for cs in chunks:
         out.append(flat[pos:pos + len(cs)])
+        out_sent.append(sent[pos:pos + len(cs)])
         pos += len(cs)
-    return out
+    return out, out_sent
 
 
 def check_updatable(cfg: IndexConfig) -> Path:
@@ -133,7 +141,7 @@ def build(paths: Iterable[str | Path], cfg: IndexConfig, embedder: Embedder,
     chunks = chunk_articles(fresh, embedder, cfg)
     report.seconds["chunk"] = time.perf_counter() - t1
     t2 = time.perf_counter()
-    vectors = _embed(embedder, fresh, chunks, cfg, progress)
+    vectors, sentence_vectors = _embed(embedder, fresh, chunks, cfg, progress)
     report.seconds["embed"] = time.perf_counter() - t2
     report.chunks_embedded = sum(len(c) for c in chunks)
 
@@ -146,10 +154,13 @@ def build(paths: Iterable[str | Path], cfg: IndexConfig, embedder: Embedder,
                 rowid = old_articles[art.id][0]
                 rows = old.article_chunks(rowid)
                 ids = [r[0] for r in rows]
-                carried = [Chunk(art.id, r[1], r[2], r[3], r[4], r[0]) for r in rows]
-                writer.add_article(art, carried, old.vectors(ids), chunk_ids=ids)
-        for art, cs, vecs in zip(fresh, chunks, vectors):
-            writer.add_article(art, cs, vecs)
+                sentences = old.sentences(ids)
+                carried = [Chunk(art.id, r[1], r[2], r[3], r[4], r[0], [sp for sp, _ in sentences[r[0]]])
+                           for r in rows]
+                writer.add_article(art, carried, old.vectors(ids), chunk_ids=ids,
+                                   sentence_vectors=[np.array([v for _, v in sentences[i]]) for i in ids])
+        for art, cs, vecs, svecs in zip(fresh, chunks, vectors, sentence_vectors):
+            writer.add_article(art, cs, vecs, sentence_vectors=svecs)
         writer.commit()
     except BaseException:
         writer.abort()

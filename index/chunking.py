@@ -69,7 +69,7 @@ def chunk_article(article: Article, count: TokenCounter, budget: int, overlap: i
         j = max(j, i + 1)
         start, end = units[i][0], units[j - 1][1]
         chunks.append(Chunk(article_id=article.id, position=len(chunks), start=start, end=end,
-                            text=text[start:end]))
+                            text=text[start:end], sentences=[(u[0], u[1]) for u in units[i:j]]))
         if j >= len(units):
             break
         i = max(i + 1, j - overlap)

@@ -29,6 +29,7 @@ class Chunk:
     end: int
     text: str
     id: int | None = None  # assigned by the store
+    sentences: list[tuple[int, int]] = field(default_factory=list)  # spans in the article text
 
 
 @dataclass

@@ -30,6 +30,7 @@ MANIFEST = "manifest.json"
 DB = "index.sqlite"
 VECTORS = "vectors.faiss"
 CURRENT = "CURRENT"
+SENTENCE_DTYPE = np.float16  # sentence vectors only rank sentences inside a few chunks: half size is plenty
 
 SCHEMA = """
 CREATE TABLE articles(
@@ -39,6 +40,9 @@ CREATE TABLE chunks(
     id INTEGER PRIMARY KEY, article_rowid INTEGER NOT NULL REFERENCES articles(rowid),
     position INTEGER NOT NULL, start INTEGER NOT NULL, "end" INTEGER NOT NULL, text TEXT NOT NULL);
 CREATE INDEX chunks_article ON chunks(article_rowid, position);
+CREATE TABLE sentences(
+    chunk_id INTEGER NOT NULL, start INTEGER NOT NULL, "end" INTEGER NOT NULL, vec BLOB NOT NULL);
+CREATE INDEX sentences_chunk ON sentences(chunk_id);
 CREATE VIRTUAL TABLE chunks_fts USING fts5(title, text, content='', tokenize='porter unicode61');
 """
 
@@ -121,7 +125,8 @@ class IndexWriter:
             shutil.rmtree(p, ignore_errors=True)
 
     def add_article(self, article: Article, chunks: Sequence[Chunk], vectors: np.ndarray,
-                    chunk_ids: Sequence[int] | None = None) -> list[int]:
+                    chunk_ids: Sequence[int] | None = None,
+                    sentence_vectors: Sequence[np.ndarray] | None = None) -> list[int]:
         """Store one article, its chunks and their vectors; keeps given chunk ids (updates)."""
         cur = self.db.execute(
             "INSERT INTO articles(id, title, source, author, published, url, path, text, content_hash) "
@@ -137,6 +142,11 @@ class IndexWriter:
         self.db.executemany(
             'INSERT INTO chunks(id, article_rowid, position, start, "end", text) VALUES (?,?,?,?,?,?)',
             [(cid, art_row, c.position, c.start, c.end, c.text) for cid, c in zip(ids, chunks)])
+        if sentence_vectors is not None:
+            self.db.executemany(
+                'INSERT INTO sentences(chunk_id, start, "end", vec) VALUES (?,?,?,?)',
+                [(cid, s, e, np.asarray(v, dtype=SENTENCE_DTYPE).tobytes())
+                 for cid, c, vs in zip(ids, chunks, sentence_vectors) for (s, e), v in zip(c.sentences, vs)])
         self.db.executemany("INSERT INTO chunks_fts(rowid, title, text) VALUES (?,?,?)",
                             [(cid, article.title, c.text) for cid, c in zip(ids, chunks)])
         self._ids.append(np.asarray(ids, dtype=np.int64))
@@ -290,6 +300,19 @@ class IndexReader:
         r = self.db.execute("SELECT id, title, text, url, published, author, source, path, content_hash "
                             "FROM articles WHERE rowid = ?", (article_rowid,)).fetchone()
         return Article(*r)
+
+    def sentences(self, chunk_ids: Sequence[int]) -> dict[int, list[tuple[tuple[int, int], np.ndarray]]]:
+        """chunk id → [((start, end) in the article, unit vector)] in text order."""
+        ids = [int(i) for i in chunk_ids]
+        out: dict[int, list] = {i: [] for i in ids}
+        if not ids:
+            return out
+        marks = ",".join("?" * len(ids))
+        for cid, s, e, blob in self.db.execute(
+                f'SELECT chunk_id, start, "end", vec FROM sentences WHERE chunk_id IN ({marks}) '
+                f"ORDER BY chunk_id, start", ids):
+            out[cid].append(((s, e), np.frombuffer(blob, dtype=SENTENCE_DTYPE).astype(np.float32)))
+        return out
 
     def vectors(self, ids: Sequence[int]) -> np.ndarray:
         if not len(ids):

@@ -1,0 +1,97 @@
+"""Index build speed against the floor: the same chunks through a bare `model.encode` + FAISS add.
+
+    .venv/bin/python bench/bench_index.py [--corpus squad|synthetic] [--articles N]
+
+Prints chunks/s for both, their ratio, peak RSS and the index size. Figures, not assertions.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import resource
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+SQUAD = REPO.parent / "shared" / "eval" / "squad2-dev-5articles.json"
+
+
+def write_corpus(kind: str, folder: Path, n_articles: int) -> None:
+    if kind == "squad" and SQUAD.exists():
+        data = json.loads(SQUAD.read_text())["data"]
+        arts = [{"id": a["title"], "title": a["title"].replace("_", " "),
+                 "text": "\n\n".join(p["context"] for p in a["paragraphs"])} for a in data]
+    else:
+        rng = random.Random(7)
+        words = ("council harbour river bridge minister budget election school hospital storm "
+                 "market prices workers union strike museum record train airport police court").split()
+        arts = []
+        for i in range(n_articles):
+            paras = [" ".join(" ".join(rng.choices(words, k=rng.randint(8, 22))).capitalize() + "."
+                              for _ in range(rng.randint(2, 5))) for _ in range(rng.randint(4, 10))]
+            arts.append({"id": f"syn-{i}", "title": f"Synthetic story {i}", "text": "\n\n".join(paras)})
+    (folder / "corpus.jsonl").write_text("\n".join(json.dumps(a) for a in arts))
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--corpus", choices=["squad", "synthetic"], default="squad")
+    ap.add_argument("--articles", type=int, default=60, help="synthetic articles")
+    args = ap.parse_args()
+
+    import faiss
+
+    from index.building import build, chunk_articles
+    from index.chunking import embedding_input
+    from index.config import IndexConfig
+    from index.embedding import load_embedder
+    from index.loading import load_articles
+    from index.store import current_generation, folder_size
+
+    with tempfile.TemporaryDirectory() as tmp:
+        tmp = Path(tmp)
+        write_corpus(args.corpus, tmp, args.articles)
+        t = time.perf_counter()
+        embedder = load_embedder()
+        load_s = time.perf_counter() - t
+        cfg = IndexConfig(index_dir=tmp / "index")
+        articles = load_articles([tmp / "corpus.jsonl"], print)
+        chunks = chunk_articles(articles, embedder, cfg)
+        texts = [embedding_input(a.title, c.text) for a, cs in zip(articles, chunks) for c in cs]
+        embedder.model.encode(texts[:64], batch_size=32)  # warm-up, not timed
+
+        t = time.perf_counter()
+        vecs = embedder.model.encode(texts, batch_size=32, normalize_embeddings=True, convert_to_numpy=True)
+        flat = faiss.IndexFlatIP(vecs.shape[1])
+        flat.add(vecs)
+        floor_s = time.perf_counter() - t
+
+        t = time.perf_counter()
+        report = build([tmp / "corpus.jsonl"], cfg, embedder, on_problem=print)
+        build_s = time.perf_counter() - t
+        size = folder_size(current_generation(cfg.index_dir))
+
+    n = len(texts)
+    peak_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(f"corpus: {args.corpus}, {len(articles)} articles, {n} chunks "
+          f"(avg {sum(map(len, texts)) / n:.0f} chars), model {embedder.name} {embedder.dtype}, "
+          f"{os.cpu_count()} cores")
+    print(f"model load:            {load_s:8.2f} s")
+    print(f"floor (encode + add):  {floor_s:8.2f} s   {n / floor_s:7.1f} chunks/s")
+    print(f"citebot index build:   {build_s:8.2f} s   {report.chunks / build_s:7.1f} chunks/s   "
+          f"(load+clean {report.seconds['load']:.2f} s, chunk {report.seconds['chunk']:.2f} s, "
+          f"embed {report.seconds['embed']:.2f} s, store {report.seconds['store']:.2f} s)")
+    print(f"build / floor:         {build_s / floor_s:8.2f} x")
+    print(f"peak RSS:              {peak_mib:8.0f} MiB")
+    print(f"index size on disk:    {size / 2**20:8.2f} MiB")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,79 @@
+"""How an answer looks: the DESIGN.md JSON object, and plain or coloured terminal text.
+(Telegram's HTML rendering lives with the bot.)"""
+from __future__ import annotations
+
+import datetime as dt
+
+NOT_FOUND = "Not found: nothing in the indexed articles answers that."
+
+
+def hit_to_json(hit, rank: int) -> dict:
+    return {
+        "rank": rank, "score": hit.score, "title": hit.title, "source": hit.source, "url": hit.url,
+        "published": hit.published, "path": hit.path, "article_id": hit.article_id,
+        "chunk_id": hit.chunk_id, "extract": hit.extract, "highlight": hit.highlight,
+        "highlight_start": hit.highlight_start, "highlight_end": hit.highlight_end,
+        "author": hit.extra.get("author"), "cut_start": hit.extra.get("cut_start", False),
+        "cut_end": hit.extra.get("cut_end", False),
+    }
+
+
+def answer_to_json(answer, offset: int = 0) -> dict:
+    return {"question": answer.question, "answer_found": answer.answer_found,
+            "results": [hit_to_json(h, offset + i + 1) for i, h in enumerate(answer.hits)]}
+
+
+def human_date(iso: str | None) -> str | None:
+    if not iso:
+        return None
+    try:
+        d = dt.date.fromisoformat(iso[:10])
+    except ValueError:
+        return iso
+    return f"{d.day} {d.strftime('%b %Y')}"
+
+
+def citation_parts(hit) -> list[str]:
+    """title · source (or author) · date · url — whichever are known."""
+    parts = [hit.title]
+    who = hit.source or hit.extra.get("author")
+    if who:
+        parts.append(who)
+    date = human_date(hit.published)
+    if date:
+        parts.append(date)
+    if hit.url:
+        parts.append(hit.url)
+    return parts
+
+
+def extract_pieces(hit) -> tuple[str, str, str, str, str]:
+    """(lead ellipsis, before, highlight, after, tail ellipsis) — the text stays verbatim."""
+    e = hit.extract
+    return ("…" if hit.extra.get("cut_start") else "", e[:hit.highlight_start], hit.highlight,
+            e[hit.highlight_end:], "…" if hit.extra.get("cut_end") else "")
+
+
+def _flat(text: str) -> str:
+    return " ".join(text.split()) if "\n" in text else text
+
+
+def answer_to_text(answer, offset: int = 0, markup: bool = False) -> str:
+    """Numbered extracts with the best sentence marked, each followed by its citation line.
+    With `markup`, rich console markup (bold highlight); otherwise **highlight** in plain text."""
+    if not answer.answer_found:
+        return NOT_FOUND
+    from rich.markup import escape
+
+    blocks = []
+    for i, hit in enumerate(answer.hits, offset + 1):
+        lead, before, high, after, tail = extract_pieces(hit)
+        if markup:
+            body = (f"{lead}{escape(_flat(before))}[bold yellow]{escape(_flat(high))}[/]"
+                    f"{escape(_flat(after))}{tail}")
+            cite = "[dim]— " + escape(" · ".join(citation_parts(hit))) + "[/]"
+        else:
+            body = f"{lead}{_flat(before)}**{_flat(high)}**{_flat(after)}{tail}"
+            cite = "— " + " · ".join(citation_parts(hit))
+        blocks.append(f"{i}. «{body}»\n   {cite}")
+    return "\n\n".join(blocks)

@@ -1,0 +1,223 @@
+"""The one answer path: question → dense + BM25 candidates → fusion → sentence-level rerank →
+verbatim extracts around the best sentence, or an honest "not found".
+
+Front ends call `Retriever.answer()` and only render what it returns.
+"""
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from .embedding import Embedder
+from .records import Hit
+from .store import CURRENT, ChunkRow, IndexReader, open_current
+from .terms import fts_match, query_words, stems
+
+# Calibrated with `citebot eval` (README "Answer quality"): off-topic questions score below it,
+# answerable ones above it.
+DEFAULT_MIN_SCORE = 0.45
+
+
+@dataclass(frozen=True)
+class AnswerConfig:
+    k: int = 3
+    candidates: int = 40        # taken from each of dense and BM25 search
+    rerank_depth: int = 12      # fused candidates whose sentences are scored
+    fusion: str = "rrf"         # rrf | dense | bm25
+    rrf_k: int = 60
+    rerank: bool = True
+    picker: str = "hybrid"      # hybrid | dense | lexical | first: how the best sentence is chosen
+    lexical_weight: float = 0.5  # weight of question-word overlap beside cosine, for sentences
+    sentence_weight: float = 1.0  # weight of the best sentence beside the chunk, when reranking
+    extract_chars: int = 450    # sentences around the best one are added up to this length
+    min_score: float = DEFAULT_MIN_SCORE
+
+
+@dataclass
+class Candidate:
+    row: ChunkRow
+    fused: float
+    dense: float = 0.0
+    score: float = 0.0
+    best: tuple[int, int] | None = None  # best sentence span in the article text
+    sentences: list[tuple[int, int]] = field(default_factory=list)
+
+
+@dataclass
+class Answer:
+    question: str
+    answer_found: bool
+    hits: list[Hit]
+    score: float
+    ranked: list[Hit] = field(default_factory=list)  # all composed hits, also when not found
+    timings: dict[str, float] = field(default_factory=dict)
+
+
+class Retriever:
+    """Holds the model and the serving index; notices a new generation and switches to it."""
+
+    def __init__(self, index_dir: Path, embedder: Embedder, model: str | None = None,
+                 config: AnswerConfig = AnswerConfig()):
+        self.index_dir = Path(index_dir)
+        self.embedder = embedder
+        self.model = model if model is not None else embedder.name
+        self.config = config
+        self._reader: IndexReader | None = None
+        self._pointer: str | None = None
+        self._idf: dict[str, float] = {}
+
+    # -- the serving index ------------------------------------------------------------------
+    def reader(self) -> IndexReader:
+        """The current generation; re-read cheaply on every question so index builds in another
+        process are picked up without a restart."""
+        try:
+            pointer = (self.index_dir / CURRENT).read_text().strip()
+        except OSError:
+            pointer = None
+        if self._reader is None or pointer != self._pointer:
+            reader = open_current(self.index_dir, self.model)  # raises NoIndex / IncompatibleIndex
+            self._reader, self._pointer, self._idf = reader, pointer, {}
+            self._n_chunks = max(1, int(reader.manifest.get("chunks") or 1))
+            try:
+                reader.db.execute("CREATE VIRTUAL TABLE IF NOT EXISTS temp.vocab USING fts5vocab(main, chunks_fts, 'row')")
+            except Exception:
+                pass
+        return self._reader
+
+    def _idf_of(self, reader: IndexReader, terms: list[str]) -> dict[str, float]:
+        out = {}
+        for t in terms:
+            if t not in self._idf:
+                try:
+                    row = reader.db.execute("SELECT doc FROM temp.vocab WHERE term = ?", (t,)).fetchone()
+                except Exception:
+                    row = None
+                df = row[0] if row else 0
+                self._idf[t] = math.log(1 + (self._n_chunks - df + 0.5) / (df + 0.5))
+            out[t] = self._idf[t]
+        return out
+
+    # -- the answer path ------------------------------------------------------------------
+    def answer(self, question: str, k: int | None = None, offset: int = 0) -> Answer:
+        cfg = self.config
+        k = k or cfg.k
+        timings: dict[str, float] = {}
+        t = time.perf_counter()
+        reader = self.reader()
+        qv = self.embedder.encode([question])[0]
+        timings["embed"] = time.perf_counter() - t
+
+        t = time.perf_counter()
+        qwords = query_words(question)
+        dense_ids: list[int] = []
+        if cfg.fusion in ("rrf", "dense"):
+            scores, ids = reader.dense_search(qv[None, :], cfg.candidates)
+            dense_ids = [int(i) for i in ids[0] if i >= 0]
+        timings["dense"] = time.perf_counter() - t
+        t = time.perf_counter()
+        bm25_ids: list[int] = []
+        if cfg.fusion in ("rrf", "bm25"):
+            bm25_ids = [cid for cid, _ in reader.bm25_search(fts_match(list(qwords)), cfg.candidates)]
+        timings["bm25"] = time.perf_counter() - t
+
+        t = time.perf_counter()
+        fused: dict[int, float] = {}
+        for ranking in (dense_ids, bm25_ids):
+            for rank, cid in enumerate(ranking):
+                fused[cid] = fused.get(cid, 0.0) + 1.0 / (cfg.rrf_k + rank + 1)
+        order = sorted(fused, key=lambda c: -fused[c])
+        depth = max(cfg.rerank_depth, offset + k) if cfg.rerank else offset + k + 4
+        top = order[:depth]
+        rows = reader.chunk_rows(top)
+        cands = [Candidate(rows[c], fused[c]) for c in top if c in rows]
+        self._score(reader, qv, qwords, cands)
+        if cfg.rerank:
+            cands.sort(key=lambda c: -c.score)
+        timings["rerank"] = time.perf_counter() - t
+
+        t = time.perf_counter()
+        ranked = self._compose(reader, cands, offset + k)
+        timings["compose"] = time.perf_counter() - t
+        best = ranked[0].score if ranked else 0.0
+        found = bool(ranked) and best >= cfg.min_score
+        hits = ranked[offset:offset + k] if found else []
+        return Answer(question, found and bool(hits), hits, best, ranked, timings)
+
+    def _score(self, reader: IndexReader, qv: np.ndarray, qwords: dict[str, str], cands: list[Candidate]) -> None:
+        """Each candidate's relevance: chunk cosine plus its best sentence (cosine in context and
+        question-word overlap weighted by rarity); and that best sentence, the highlight."""
+        cfg = self.config
+        if not cands:
+            return
+        ids = [c.row.id for c in cands]
+        chunk_vecs = reader.vectors(ids)
+        sents = reader.sentences(ids)
+        idf = self._idf_of(reader, list(qwords.values()))
+        total_idf = sum(idf.values()) or 1.0
+        for c, cv in zip(cands, chunk_vecs):
+            c.dense = float(cv @ qv)
+            spans = sents.get(c.row.id) or [((c.row.start, c.row.end), cv)]
+            c.sentences = [sp for sp, _ in spans]
+            text = reader.article_text(c.row.article_rowid)
+            best_score, best_span = -1e9, spans[0][0]
+            for pos, (span, sv) in enumerate(spans):
+                cos = float(sv @ qv)
+                have = stems(text[span[0]:span[1]])
+                lex = sum(w for term, w in idf.items() if term in have) / total_idf
+                if cfg.picker == "dense":
+                    s = cos
+                elif cfg.picker == "lexical":
+                    s = lex + 1e-3 * cos
+                elif cfg.picker == "first":
+                    s = -pos
+                else:
+                    s = cos + cfg.lexical_weight * lex
+                if s > best_score:
+                    best_score, best_span = s, span
+                    best_cos, best_lex = cos, lex
+            c.best = best_span
+            sentence_part = best_cos + cfg.lexical_weight * best_lex
+            c.score = (c.dense + cfg.sentence_weight * sentence_part) / (1 + cfg.sentence_weight)
+
+    def _compose(self, reader: IndexReader, cands: list[Candidate], limit: int) -> list[Hit]:
+        """Extracts trimmed to whole sentences around the best one; a candidate whose extract
+        overlaps one already shown from the same article is merged into it (dropped)."""
+        shown: dict[int, list[tuple[int, int]]] = {}
+        hits: list[Hit] = []
+        for c in cands:
+            if len(hits) >= limit:
+                break
+            text = reader.article_text(c.row.article_rowid)
+            ws, we = self._window(c)
+            if any(ws < e and s < we for s, e in shown.get(c.row.article_rowid, [])):
+                continue
+            shown.setdefault(c.row.article_rowid, []).append((ws, we))
+            bs, be = c.best
+            hits.append(Hit(
+                article_id=c.row.article_id, chunk_id=c.row.id, title=c.row.title, source=c.row.source,
+                url=c.row.url, published=c.row.published, path=c.row.path, score=round(c.score, 4),
+                extract=text[ws:we], highlight_start=bs - ws, highlight_end=be - ws, extract_start=ws,
+                extra={"author": c.row.author,
+                       "cut_start": ws > 0 and not text[:ws].endswith("\n"),
+                       "cut_end": we < len(text) and not text[we:].startswith("\n")}))
+        return hits
+
+    def _window(self, c: Candidate) -> tuple[int, int]:
+        spans = c.sentences
+        b = spans.index(c.best) if c.best in spans else 0
+        lo = hi = b
+        budget = self.config.extract_chars
+        grew = True
+        while grew:
+            grew = False
+            for step in (-1, 1):
+                j = lo - 1 if step < 0 else hi + 1
+                if 0 <= j < len(spans):
+                    new_lo, new_hi = min(lo, j), max(hi, j)
+                    if spans[new_hi][1] - spans[new_lo][0] <= budget:
+                        lo, hi, grew = new_lo, new_hi, True
+        return spans[lo][0], spans[hi][1]

@@ -1,0 +1,62 @@
+"""Question words for BM25 and for lexical sentence scoring, stemmed like the FTS5 table
+(`porter unicode61`) so that question terms meet the indexed ones."""
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+
+STOP_WORDS = frozenset("""
+a about above after again against all am an and any are aren't as at be because been before being
+below between both but by can cannot could couldn't did didn't do does doesn't doing don't down during
+each few for from further had hadn't has hasn't have haven't having he he'd he'll he's her here here's
+hers herself him himself his how how's i i'd i'll i'm i've if in into is isn't it it's its itself let's
+me more most mustn't my myself no nor not of off on once only or other ought our ours ourselves out
+over own same shan't she she'd she'll she's should shouldn't so some such than that that's the their
+theirs them themselves then there there's these they they'd they'll they're they've this those through
+to too under until up very was wasn't we we'd we'll we're we've were weren't what what's when when's
+where where's which while who who's whom why why's with won't would wouldn't you you'd you'll you're
+you've your yours yourself yourselves also did does many much tell say said says according name named
+kind type one ones s t d ll ve re
+""".split())
+
+_WORD = re.compile(r"[^\W_]+(?:['’][^\W_]+)*", re.UNICODE)
+MAX_QUERY_TERMS = 16
+
+
+@lru_cache(maxsize=1)
+def _stemmer():
+    import snowballstemmer
+
+    return snowballstemmer.stemmer("porter")
+
+
+@lru_cache(maxsize=200_000)
+def stem(word: str) -> str:
+    return _stemmer().stemWord(word)
+
+
+def words(text: str) -> list[str]:
+    return [w.lower().replace("’", "'") for w in _WORD.findall(text)]
+
+
+def query_words(text: str) -> dict[str, str]:
+    """Content words of a question → their stems; stop words dropped, each stem once, in order."""
+    out: dict[str, str] = {}
+    for w in words(text):
+        for part in w.split("'"):
+            if part and part not in STOP_WORDS and (len(part) > 1 or part.isdigit()):
+                st = stem(part)
+                if st not in out.values():
+                    out[part] = st
+    return out
+
+
+def stems(text: str) -> set[str]:
+    return {stem(p) for w in words(text) for p in w.split("'") if p}
+
+
+def fts_match(words_: list[str]) -> str:
+    """An FTS5 OR-query of at most MAX_QUERY_TERMS words; FTS5 stems them with the table's tokenizer.
+    Stop words never reach it, so no query scans the posting list of "the"."""
+    safe = [w for w in words_ if w and '"' not in w][:MAX_QUERY_TERMS]
+    return " OR ".join(f'"{w}"' for w in safe)
