@@ -225,6 +225,7 @@ def eval_(file: Path = typer.Argument(..., exists=True, dir_okay=False, help="A 
           lexical_weight: Optional[float] = typer.Option(None, help="Weight of question-word overlap."),
           sentence_weight: Optional[float] = typer.Option(None, help="Weight of the best sentence in reranking."),
           extract_chars: Optional[int] = typer.Option(None, help="Extract length budget."),
+          rerank_depth: Optional[int] = typer.Option(None, help="Fused candidates scored by sentence."),
           misses: Optional[Path] = typer.Option(None, help="Write the questions missed at rank 1 here (JSONL).")) -> None:
     """Answer recall, article hits, MRR, abstention and latency on a SQuAD-format file."""
     import tempfile
@@ -263,7 +264,8 @@ def eval_(file: Path = typer.Argument(..., exists=True, dir_okay=False, help="A 
                        (f" and distractors from {len(distractors)} path(s)" if distractors else "") + "…", err=True)
             build([corpus, *distractors], cfg, embedder, on_problem=warn)
     overrides = {k: v for k, v in dict(fusion=fusion, rerank=rerank, picker=picker, lexical_weight=lexical_weight,
-                                       sentence_weight=sentence_weight, extract_chars=extract_chars).items()
+                                       sentence_weight=sentence_weight, extract_chars=extract_chars,
+                                       rerank_depth=rerank_depth).items()
                  if v is not None}
     settings = settings.model_copy(update={"index_dir": index_dir})
     retriever = _retriever_or_exit(settings, **overrides)
@@ -292,6 +294,21 @@ def eval_(file: Path = typer.Argument(..., exists=True, dir_okay=False, help="A 
     for name, value in rows:
         table.add_row(name, value)
     Console().print(table)
+
+
+@app.command()
+def bot() -> None:
+    """Run the Telegram bot (long polling; a webhook when CITEBOT_TELEGRAM_WEBHOOK_URL is set)."""
+    from .telegram_bot import TokenError, read_token, run, setup_logging
+
+    settings = settings_or_exit()
+    try:
+        token = read_token(settings)
+    except TokenError as e:
+        fail(str(e), 2)
+    setup_logging(token)
+    retriever = _retriever_or_exit(settings)
+    run(settings, retriever, token)
 
 
 def main() -> None:

@@ -82,21 +82,13 @@ class Retriever:
             reader = open_current(self.index_dir, self.model)  # raises NoIndex / IncompatibleIndex
             self._reader, self._pointer, self._idf = reader, pointer, {}
             self._n_chunks = max(1, int(reader.manifest.get("chunks") or 1))
-            try:
-                reader.db.execute("CREATE VIRTUAL TABLE IF NOT EXISTS temp.vocab USING fts5vocab(main, chunks_fts, 'row')")
-            except Exception:
-                pass
         return self._reader
 
     def _idf_of(self, reader: IndexReader, terms: list[str]) -> dict[str, float]:
         out = {}
         for t in terms:
             if t not in self._idf:
-                try:
-                    row = reader.db.execute("SELECT doc FROM temp.vocab WHERE term = ?", (t,)).fetchone()
-                except Exception:
-                    row = None
-                df = row[0] if row else 0
+                df = reader.doc_freq(t)
                 self._idf[t] = math.log(1 + (self._n_chunks - df + 0.5) / (df + 0.5))
             out[t] = self._idf[t]
         return out
@@ -192,7 +184,8 @@ class Retriever:
             if len(hits) >= limit:
                 break
             text = reader.article_text(c.row.article_rowid)
-            ws, we = self._window(c)
+            ws, we = self._window(c, reader.sentence_spans_around(c.row.article_rowid, c.row.position)
+                                  or c.sentences)
             if any(ws < e and s < we for s, e in shown.get(c.row.article_rowid, [])):
                 continue
             shown.setdefault(c.row.article_rowid, []).append((ws, we))
@@ -206,9 +199,11 @@ class Retriever:
                        "cut_end": we < len(text) and not text[we:].startswith("\n")}))
         return hits
 
-    def _window(self, c: Candidate) -> tuple[int, int]:
-        spans = c.sentences
-        b = spans.index(c.best) if c.best in spans else 0
+    def _window(self, c: Candidate, spans: list[tuple[int, int]]) -> tuple[int, int]:
+        """Whole sentences around the best one, alternately before and after, within the budget."""
+        if c.best not in spans:
+            spans = sorted(set(spans) | {c.best})
+        b = spans.index(c.best)
         lo = hi = b
         budget = self.config.extract_chars
         grew = True

@@ -244,8 +244,14 @@ class IndexReader:
         con = getattr(self._local, "con", None)
         if con is None:
             con = sqlite3.connect(self._db_uri, uri=True, check_same_thread=False)
+            # a per-connection view of FTS5's term statistics (document frequency per term)
+            con.execute("CREATE VIRTUAL TABLE temp.vocab USING fts5vocab(main, chunks_fts, 'row')")
             self._local.con = con
         return con
+
+    def doc_freq(self, term: str) -> int:
+        row = self.db.execute("SELECT doc FROM temp.vocab WHERE term = ?", (term,)).fetchone()
+        return int(row[0]) if row else 0
 
     def close(self) -> None:
         con = getattr(self._local, "con", None)
@@ -313,6 +319,15 @@ class IndexReader:
                 f"ORDER BY chunk_id, start", ids):
             out[cid].append(((s, e), np.frombuffer(blob, dtype=SENTENCE_DTYPE).astype(np.float32)))
         return out
+
+    def sentence_spans_around(self, article_rowid: int, position: int, reach: int = 1) -> list[tuple[int, int]]:
+        """Sentence spans of the chunks within `reach` positions of one chunk, in text order:
+        what an extract may grow into beyond its own chunk."""
+        rows = self.db.execute(
+            'SELECT DISTINCT s.start, s."end" FROM chunks c JOIN sentences s ON s.chunk_id = c.id '
+            "WHERE c.article_rowid = ? AND c.position BETWEEN ? AND ? ORDER BY s.start",
+            (article_rowid, position - reach, position + reach)).fetchall()
+        return [(int(a), int(b)) for a, b in rows]
 
     def vectors(self, ids: Sequence[int]) -> np.ndarray:
         if not len(ids):

@@ -1,0 +1,22 @@
+"""Short follow-ups ("and Belgorod?", "who said that?") read in the light of the chat's previous
+question: they are asked together with it, so the retriever sees what "that" refers to."""
+from __future__ import annotations
+
+import re
+
+_LEADS = re.compile(r"^\s*(and|also|but|what about|how about|and what about|same for|or)\b[\s,]*", re.IGNORECASE)
+_REFERS = re.compile(r"\b(that|this|it|he|she|they|him|her|them|his|their|there|then|those|these)\b", re.IGNORECASE)
+MAX_FOLLOWUP_WORDS = 6
+
+
+def contextualize(question: str, previous: str | None) -> str:
+    """The question to search for: the follow-up joined to the previous question when it leans
+    on it; the question itself otherwise."""
+    if not previous:
+        return question
+    words = question.split()
+    if len(words) > MAX_FOLLOWUP_WORDS:
+        return question
+    if _LEADS.match(question) or _REFERS.search(question):
+        return f"{previous} {question}"
+    return question

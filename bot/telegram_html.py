@@ -1,0 +1,68 @@
+"""Answers as Telegram HTML: every piece of article text escaped, the best sentence in bold,
+messages split on extract boundaries so none passes Telegram's 4096-character limit."""
+from __future__ import annotations
+
+from html import escape
+
+from .render import citation_parts, extract_pieces, human_date
+
+TELEGRAM_LIMIT = 4096
+NOT_FOUND_HTML = "Not found: nothing in the indexed articles answers that."
+
+
+def _esc(text: str) -> str:
+    return escape(text, quote=True)
+
+
+def _flat(text: str) -> str:
+    return " ".join(text.split())
+
+
+def _cut(text: str, n: int) -> str:
+    return text if len(text) <= n else text[:n - 1] + "…"
+
+
+def citation_html(hit) -> str:
+    parts = citation_parts(hit)
+    bits = [f"<i>{_esc(_cut(parts[0], 300))}</i>"]
+    who = hit.source or hit.extra.get("author")
+    if who:
+        bits.append(_esc(_cut(who, 100)))
+    date = human_date(hit.published)
+    if date:
+        bits.append(_esc(date))
+    if hit.url and len(hit.url) <= 1000:
+        bits.append(f'<a href="{_esc(hit.url)}">link</a>')
+    return "— " + " · ".join(bits)
+
+
+def hit_html(hit, number: int, room: int = TELEGRAM_LIMIT) -> str:
+    """«extract with the <b>best sentence</b>» and its citation line."""
+    lead, before, high, after, tail = extract_pieces(hit)
+    before, high, after = _flat(before), _flat(high), _flat(after)
+    before = f"{before} " if before else ""
+    after = f" {after}" if after else ""
+    cite = citation_html(hit)
+    body = f"{number}. «{lead}{_esc(before)}<b>{_esc(high)}</b>{_esc(after)}{tail}»\n{cite}"
+    if len(body) <= room:
+        return body
+    # Only a pathological article (a "sentence" of thousands of characters) gets here: keep the
+    # start of the best sentence, cut as plain text before escaping so no tag or entity breaks.
+    keep = max(50, (room - len(cite) - 40) // 6)  # escaping can grow text up to 6x ("&quot;")
+    return f"{number}. «<b>{_esc(_cut(high, keep))}</b>»\n{cite}"
+
+
+def answer_messages(answer, offset: int = 0) -> list[str]:
+    """One or more message texts, each within the limit, never split inside an extract."""
+    if not answer.answer_found:
+        return [NOT_FOUND_HTML]
+    messages, current = [], ""
+    for i, hit in enumerate(answer.hits, offset + 1):
+        block = hit_html(hit, i)
+        if current and len(current) + 2 + len(block) > TELEGRAM_LIMIT:
+            messages.append(current)
+            current = ""
+        current = f"{current}\n\n{block}" if current else block
+    if current:
+        messages.append(current)
+    return messages
