@@ -19,21 +19,21 @@ from .terms import fts_match, query_words, stems
 
 # Calibrated with `citebot eval` (README "Answer quality"): off-topic questions score below it,
 # answerable ones above it.
-DEFAULT_MIN_SCORE = 0.45
+DEFAULT_MIN_SCORE = 0.52
 
 
 @dataclass(frozen=True)
 class AnswerConfig:
     k: int = 3
     candidates: int = 40        # taken from each of dense and BM25 search
-    rerank_depth: int = 12      # fused candidates whose sentences are scored
+    rerank_depth: int = 20      # fused candidates whose sentences are scored
     fusion: str = "rrf"         # rrf | dense | bm25
     rrf_k: int = 60
     rerank: bool = True
     picker: str = "hybrid"      # hybrid | dense | lexical | first: how the best sentence is chosen
-    lexical_weight: float = 0.5  # weight of question-word overlap beside cosine, for sentences
-    sentence_weight: float = 1.0  # weight of the best sentence beside the chunk, when reranking
-    extract_chars: int = 450    # sentences around the best one are added up to this length
+    lexical_weight: float = 1.0  # weight of question-word overlap beside cosine, for sentences
+    sentence_weight: float = 2.0  # weight of the best sentence beside the chunk, when reranking
+    extract_chars: int = 700    # sentences around the best one are added up to this length
     min_score: float = DEFAULT_MIN_SCORE
 
 

@@ -1,0 +1,134 @@
+"""Query latency of the answer path at about 10k and 100k chunks, and the cold start of `citebot ask`.
+
+    .venv/bin/python bench/bench_query.py [--sizes 10000 100000] [--queries 200]
+
+The bulk of each index is synthetic (generated news-like text, random unit vectors for chunks and
+sentences) written through citebot's own IndexWriter; questions are embedded by the real model.
+Prints median and p95 per stage and for the whole path. Figures, not assertions.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+WORDS = ("council harbour river bridge minister budget election school hospital storm market prices "
+         "workers union strike museum record train airport police court ferry island festival library "
+         "tram station flood farmers harvest coffee bank rate inflation jobs factory battery marathon "
+         "runner owl cathedral whale coastguard heatwave fire rail teachers nurses pay housing rent").split()
+QUESTIONS = ["Why was the bridge over the river closed?", "How much will the new tram line cost?",
+             "Who won the marathon this year?", "What did the bank decide about interest rates?",
+             "Why are ferry crews on strike?", "How many jobs will the battery factory create?",
+             "When will the museum reopen?", "What record temperature was measured?"]
+
+
+def synthetic_index(index_dir: Path, n_chunks: int, dim: int, rng: random.Random):
+    import numpy as np
+
+    from index.records import Article, Chunk
+    from index.store import IndexWriter
+
+    nrng = np.random.default_rng(1)
+    writer = IndexWriter(index_dir, {"model": "all-MiniLM-L6-v2", "dimension": dim, "faiss": "flat",
+                                     "chunk_tokens": 128, "chunk_overlap": 1})
+    per_article, made, a = 8, 0, 0
+    while made < n_chunks:
+        sentences = [" ".join(rng.choices(WORDS, k=rng.randint(8, 20))).capitalize() + "." for _ in range(per_article * 3)]
+        text = " ".join(sentences)
+        art = Article(id=f"syn-{a}", title=f"Synthetic story {a}", text=text, content_hash=str(a))
+        chunks, pos = [], 0
+        spans = []
+        for s in sentences:
+            spans.append((pos, pos + len(s)))
+            pos += len(s) + 1
+        for c in range(min(per_article, n_chunks - made)):
+            sp = spans[c * 3:c * 3 + 3]
+            chunks.append(Chunk(art.id, c, sp[0][0], sp[-1][1], text[sp[0][0]:sp[-1][1]], sentences=sp))
+        vecs = nrng.standard_normal((len(chunks), dim)).astype("float32")
+        vecs /= np.linalg.norm(vecs, axis=1, keepdims=True)
+        svecs = [nrng.standard_normal((3, dim)).astype("float32") for _ in chunks]
+        svecs = [v / np.linalg.norm(v, axis=1, keepdims=True) for v in svecs]
+        writer.add_article(art, chunks, vecs, sentence_vectors=svecs)
+        made += len(chunks)
+        a += 1
+    writer.commit()
+
+
+def pct(values, q):
+    values = sorted(values)
+    return values[min(len(values) - 1, int(round(q * (len(values) - 1))))]
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000])
+    ap.add_argument("--queries", type=int, default=200)
+    args = ap.parse_args()
+
+    from index.embedding import load_embedder
+    from index.retrieval import Retriever
+    from index.terms import fts_match, query_words
+
+    embedder = load_embedder()
+    rng = random.Random(3)
+    print(f"model {embedder.name} {embedder.dtype}, {os.cpu_count()} cores, {args.queries} queries per size")
+    for n in args.sizes:
+        with tempfile.TemporaryDirectory() as tmp:
+            t = time.perf_counter()
+            synthetic_index(Path(tmp) / "index", n, embedder.dimension, rng)
+            built = time.perf_counter() - t
+            retriever = Retriever(Path(tmp) / "index", embedder)
+            reader = retriever.reader()
+            for q in QUESTIONS:  # warm-up
+                retriever.answer(q)
+            full, embed, dense, bm25 = [], [], [], []
+            for i in range(args.queries):
+                q = QUESTIONS[i % len(QUESTIONS)]
+                t = time.perf_counter()
+                ans = retriever.answer(q)
+                full.append(time.perf_counter() - t)
+                embed.append(ans.timings["embed"])
+                qv = embedder.encode([q])
+                t = time.perf_counter()
+                reader.dense_search(qv, 40)
+                dense.append(time.perf_counter() - t)
+                t = time.perf_counter()
+                reader.bm25_search(fts_match(list(query_words(q))), 40)
+                bm25.append(time.perf_counter() - t)
+            ms = lambda xs: f"median {1000 * statistics.median(xs):6.1f} ms   p95 {1000 * pct(xs, 0.95):6.1f} ms"
+            print(f"\n{n:,} chunks (synthetic index written in {built:.1f} s)")
+            print(f"  full answer path   {ms(full)}")
+            print(f"    query embedding  {ms(embed)}")
+            print(f"    dense (FAISS)    {ms(dense)}")
+            print(f"    BM25 (FTS5)      {ms(bm25)}")
+
+    samples = REPO / "examples" / "articles"
+    with tempfile.TemporaryDirectory() as tmp:
+        env = {**os.environ, "CITEBOT_INDEX_DIR": str(Path(tmp) / "index")}
+        citebot = [sys.executable, "-m", "bot"]
+        subprocess.run(citebot + ["index", "build", str(samples)], env=env, check=True, capture_output=True)
+        times = []
+        for _ in range(3):
+            t = time.perf_counter()
+            proc = subprocess.Popen(citebot + ["ask", "Who won the Wendford marathon?"], env=env,
+                                    stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+            proc.stdout.readline()  # the first line of the answer
+            times.append(time.perf_counter() - t)
+            proc.wait()
+        print(f"\ncold start: `citebot ask` to the first answer line, sample index: "
+              f"median {statistics.median(times):.2f} s (runs: {', '.join(f'{x:.2f}' for x in times)})")
+
+
+if __name__ == "__main__":
+    main()

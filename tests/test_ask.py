@@ -1,0 +1,96 @@
+"""`citebot ask`: one-shot, JSON, batch from stdin, and the polite edges."""
+import json
+
+import pytest
+
+from conftest import SAMPLES, SEED_ARTICLE, SEED_QUESTIONS, needs_seed
+
+
+@pytest.fixture(scope="module")
+def sample_index_dir(tmp_path_factory):
+    from index.building import build
+    from index.config import IndexConfig
+    from index.embedding import load_embedder
+
+    cfg = IndexConfig(index_dir=tmp_path_factory.mktemp("ask") / "index")
+    build([SAMPLES] + ([SEED_ARTICLE] if SEED_ARTICLE.exists() else []), cfg, load_embedder(), on_problem=print)
+    return cfg.index_dir
+
+
+@pytest.fixture
+def sample_index(cli, sample_index_dir):
+    """`citebot ...` against the sample index, built once for this module."""
+    return lambda *args, **kw: cli(*args, env={"CITEBOT_INDEX_DIR": str(sample_index_dir)}, **kw)
+
+
+def _article_texts():
+    from index.loading import load_articles
+
+    paths = [SAMPLES] + ([SEED_ARTICLE] if SEED_ARTICLE.exists() else [])
+    return {a.id: a.text for a in load_articles(paths, print)}
+
+
+def test_json_answer_is_verbatim_and_cited(sample_index):
+    code, out, _ = sample_index("ask", "Why was the old Wend bridge closed?", "--json", "-k", "2")
+    assert code == 0
+    obj = json.loads(out)
+    assert obj["question"] == "Why was the old Wend bridge closed?" and obj["answer_found"] is True
+    assert 1 <= len(obj["results"]) <= 2
+    top = obj["results"][0]
+    for key in ("rank", "score", "title", "source", "url", "published", "path", "article_id", "chunk_id",
+                "extract", "highlight", "highlight_start", "highlight_end"):
+        assert key in top
+    assert top["title"] == "Old Wend bridge shut as river reaches record height"
+    assert top["published"] == "2025-03-04" and top["source"] == "Riverside Gazette"
+    assert top["extract"][top["highlight_start"]:top["highlight_end"]] == top["highlight"]
+    assert top["extract"] in _article_texts()[top["article_id"]]
+
+
+def test_text_answer_is_numbered_with_a_citation_line(sample_index):
+    code, out, _ = sample_index("ask", "Who won the Wendford marathon?")
+    assert code == 0
+    assert out.startswith("1. «") and "**" in out
+    assert "— Kenyan runner breaks Wendford marathon course record · Wendford Weekly · 27 Apr 2025" in out
+
+
+def test_off_topic_question_is_not_found(sample_index):
+    code, out, _ = sample_index("ask", "What is the half-life of carbon-14?", "--json")
+    obj = json.loads(out)
+    assert obj["answer_found"] is False and obj["results"] == []
+
+
+def test_empty_and_huge_questions_get_a_hint(sample_index):
+    code, out, _ = sample_index("ask", "   ")
+    assert code == 0 and "Ask a question" in out
+    code, out, _ = sample_index("ask", "x" * 5000)
+    assert code == 0 and "5,000 characters" in out
+
+
+def test_missing_index_says_how_to_build_one(cli):
+    code, _, err = cli("ask", "anything?")
+    assert code != 0 and "citebot index build" in err
+
+
+def test_batch_answers_a_thousand_questions_in_one_process(sample_index):
+    questions = ["Who won the Wendford marathon?", "How many jets did Skylark Air order?",
+                 "", "What is the capital of Mongolia?"] * 250
+    code, out, _ = sample_index("ask", "--json", input="\n".join(questions) + "\n")
+    assert code == 0
+    lines = [json.loads(line) for line in out.splitlines()]
+    assert len(lines) == 750  # blank lines are skipped
+    assert sum(o["answer_found"] for o in lines) == 500
+    assert all("Wanjiru" in o["results"][0]["extract"] for o in lines[0::3])
+
+
+@needs_seed
+def test_seed_questions_are_answered_from_the_seed_article(sample_index):
+    asked = [json.loads(line) for line in SEED_QUESTIONS.read_text().splitlines() if line.strip()]
+    code, out, _ = sample_index("ask", "--json", "-k", "3", input="\n".join(q["question"] for q in asked) + "\n")
+    answers = [json.loads(line) for line in out.splitlines()]
+    top1 = 0
+    for q, a in zip(asked, answers):
+        assert a["answer_found"], q
+        extracts = [r["extract"] for r in a["results"]]
+        assert any(q["answer"] in e for e in extracts), (q, extracts)
+        top1 += q["answer"] in extracts[0]
+    assert top1 >= len(asked) - 2
