@@ -65,6 +65,44 @@ def synthetic_index(index_dir: Path, n_chunks: int, dim: int, rng: random.Random
     writer.commit()
 
 
+def clustered_vectors(n: int, dim: int, seed: int = 5):
+    """Unit vectors around 2,000 topics: real embeddings cluster by topic, pure noise does not,
+    and approximate search is only meaningful on the former."""
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+    centres = rng.standard_normal((2000, dim)).astype("float32")
+    x = centres[rng.integers(0, len(centres), n)] + 0.9 * rng.standard_normal((n, dim)).astype("float32")
+    return x / np.linalg.norm(x, axis=1, keepdims=True)
+
+
+def ann_recall(n: int, dim: int, queries: int = 200) -> None:
+    """Approximate (the kind `auto` picks above its threshold) against exact search at k = 20."""
+    import numpy as np
+
+    from index.vectors import AUTO_APPROXIMATE_ABOVE, build_faiss, choose_kind
+
+    x = clustered_vectors(n + queries, dim)
+    base, q = x[:n], x[n:] + 0.3 * np.random.default_rng(9).standard_normal((queries, dim)).astype("float32")
+    q /= np.linalg.norm(q, axis=1, keepdims=True)
+    ids = np.arange(n, dtype="int64")
+    exact, _ = build_faiss(base, ids, "flat")
+    kind = choose_kind("auto", max(n, AUTO_APPROXIMATE_ABOVE + 1))
+    t = time.perf_counter()
+    approx, _ = build_faiss(base, ids, kind)
+    built = time.perf_counter() - t
+    _, truth = exact.search(q, 20)
+    lat = []
+    found = 0
+    for i in range(queries):
+        t = time.perf_counter()
+        _, got = approx.search(q[i:i + 1], 20)
+        lat.append(time.perf_counter() - t)
+        found += len(set(got[0]) & set(truth[i]))
+    print(f"  approximate index {kind}: built in {built:.1f} s, recall@20 vs exact {found / (20 * queries):.3f}, "
+          f"search median {1000 * statistics.median(lat):.2f} ms")
+
+
 def pct(values, q):
     values = sorted(values)
     return values[min(len(values) - 1, int(round(q * (len(values) - 1))))]
@@ -74,13 +112,17 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000])
     ap.add_argument("--queries", type=int, default=200)
+    ap.add_argument("--ann", action="store_true", help="also measure the approximate index against exact search")
     args = ap.parse_args()
 
     from index.embedding import load_embedder
+    from index.query_model import export_query_model, load_query_encoder
     from index.retrieval import Retriever
     from index.terms import fts_match, query_words
 
-    embedder = load_embedder()
+    models = Path(tempfile.mkdtemp())
+    export_query_model(load_embedder(), models)
+    embedder = load_query_encoder(models, load_embedder().name)  # what `citebot ask` and the bot use
     rng = random.Random(3)
     print(f"model {embedder.name} {embedder.dtype}, {os.cpu_count()} cores, {args.queries} queries per size")
     for n in args.sizes:
@@ -88,7 +130,7 @@ def main() -> None:
             t = time.perf_counter()
             synthetic_index(Path(tmp) / "index", n, embedder.dimension, rng)
             built = time.perf_counter() - t
-            retriever = Retriever(Path(tmp) / "index", embedder)
+            retriever = Retriever(Path(tmp) / "index", embedder, "all-MiniLM-L6-v2")
             reader = retriever.reader()
             for q in QUESTIONS:  # warm-up
                 retriever.answer(q)
@@ -104,7 +146,7 @@ def main() -> None:
                 reader.dense_search(qv, 40)
                 dense.append(time.perf_counter() - t)
                 t = time.perf_counter()
-                reader.bm25_search(fts_match(list(query_words(q))), 40)
+                reader.bm25_search(fts_match(retriever._bm25_words(reader, query_words(q))), 40)
                 bm25.append(time.perf_counter() - t)
             ms = lambda xs: f"median {1000 * statistics.median(xs):6.1f} ms   p95 {1000 * pct(xs, 0.95):6.1f} ms"
             print(f"\n{n:,} chunks (synthetic index written in {built:.1f} s)")
@@ -112,6 +154,8 @@ def main() -> None:
             print(f"    query embedding  {ms(embed)}")
             print(f"    dense (FAISS)    {ms(dense)}")
             print(f"    BM25 (FTS5)      {ms(bm25)}")
+            if args.ann:
+                ann_recall(n, embedder.dimension)
 
     samples = REPO / "examples" / "articles"
     with tempfile.TemporaryDirectory() as tmp:

@@ -19,15 +19,15 @@ def answer_config(settings: Settings, **overrides):
     from index.retrieval import DEFAULT_MIN_SCORE, AnswerConfig
 
     min_score = settings.min_score if settings.min_score is not None else DEFAULT_MIN_SCORE
-    return AnswerConfig(k=settings.top_k, min_score=min_score, **overrides)
+    return AnswerConfig(**{"k": settings.top_k, "min_score": min_score, **overrides})
 
 
 def make_retriever(settings: Settings, **overrides):
     """Checks the index first (instant, clear message), then loads the model once."""
-    from index.embedding import load_embedder
+    from index.query_model import load_query_encoder
     from index.retrieval import Retriever
     from index.store import open_current
 
     open_current(settings.index_dir, settings.embedding_model).close()
-    embedder = load_embedder(settings.embedding_model, settings.embedding_dtype)
+    embedder = load_query_encoder(settings.index_dir, settings.embedding_model, settings.embedding_dtype)
     return Retriever(settings.index_dir, embedder, settings.embedding_model, answer_config(settings, **overrides))

@@ -268,8 +268,7 @@ def eval_(file: Path = typer.Argument(..., exists=True, dir_okay=False, help="A 
                                        rerank_depth=rerank_depth).items()
                  if v is not None}
     settings = settings.model_copy(update={"index_dir": index_dir})
-    retriever = _retriever_or_exit(settings, **overrides)
-    retriever.config = retriever.config.__class__(**{**retriever.config.__dict__, "k": 5})
+    retriever = _retriever_or_exit(settings, k=5, **overrides)
     result = evaluate(retriever, questions, off)
     if misses:
         misses.write_text("\n".join(json.dumps(m, ensure_ascii=False) for m in result.misses))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 
 NOT_FOUND = "Not found: nothing in the indexed articles answers that."
 
@@ -54,8 +55,9 @@ def extract_pieces(hit) -> tuple[str, str, str, str, str]:
             e[hit.highlight_end:], "…" if hit.extra.get("cut_end") else "")
 
 
-def _flat(text: str) -> str:
-    return " ".join(text.split()) if "\n" in text else text
+def flatten(text: str) -> str:
+    """Paragraph breaks inside an extract become spaces (the words stay verbatim)."""
+    return re.sub(r"\s+", " ", text)
 
 
 def answer_to_text(answer, offset: int = 0, markup: bool = False) -> str:
@@ -69,11 +71,11 @@ def answer_to_text(answer, offset: int = 0, markup: bool = False) -> str:
     for i, hit in enumerate(answer.hits, offset + 1):
         lead, before, high, after, tail = extract_pieces(hit)
         if markup:
-            body = (f"{lead}{escape(_flat(before))}[bold yellow]{escape(_flat(high))}[/]"
-                    f"{escape(_flat(after))}{tail}")
+            body = (f"{lead}{escape(flatten(before))}[bold yellow]{escape(flatten(high))}[/]"
+                    f"{escape(flatten(after))}{tail}")
             cite = "[dim]— " + escape(" · ".join(citation_parts(hit))) + "[/]"
         else:
-            body = f"{lead}{_flat(before)}**{_flat(high)}**{_flat(after)}{tail}"
+            body = f"{lead}{flatten(before)}**{flatten(high)}**{flatten(after)}{tail}"
             cite = "— " + " · ".join(citation_parts(hit))
         blocks.append(f"{i}. «{body}»\n   {cite}")
     return "\n\n".join(blocks)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from html import escape
 
-from .render import citation_parts, extract_pieces, human_date
+from .render import citation_parts, extract_pieces, flatten, human_date
 
 TELEGRAM_LIMIT = 4096
 NOT_FOUND_HTML = "Not found: nothing in the indexed articles answers that."
@@ -12,10 +12,6 @@ NOT_FOUND_HTML = "Not found: nothing in the indexed articles answers that."
 
 def _esc(text: str) -> str:
     return escape(text, quote=True)
-
-
-def _flat(text: str) -> str:
-    return " ".join(text.split())
 
 
 def _cut(text: str, n: int) -> str:
@@ -39,9 +35,7 @@ def citation_html(hit) -> str:
 def hit_html(hit, number: int, room: int = TELEGRAM_LIMIT) -> str:
     """«extract with the <b>best sentence</b>» and its citation line."""
     lead, before, high, after, tail = extract_pieces(hit)
-    before, high, after = _flat(before), _flat(high), _flat(after)
-    before = f"{before} " if before else ""
-    after = f" {after}" if after else ""
+    before, high, after = flatten(before), flatten(high), flatten(after)
     cite = citation_html(hit)
     body = f"{number}. «{lead}{_esc(before)}<b>{_esc(high)}</b>{_esc(after)}{tail}»\n{cite}"
     if len(body) <= room:

@@ -169,6 +169,11 @@ def build(paths: Iterable[str | Path], cfg: IndexConfig, embedder: Embedder,
         if old is not None:
             old.close()
     report.seconds["store"] = time.perf_counter() - t3
+    from .query_model import export_query_model
+
+    t4 = time.perf_counter()
+    export_query_model(embedder, cfg.index_dir)  # once per model; questions then skip torch
+    report.seconds["query_model"] = time.perf_counter() - t4
     report.articles, report.chunks = writer.articles, writer.chunks
     if not incremental:
         report.added, report.unchanged = len(articles), 0

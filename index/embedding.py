@@ -94,9 +94,6 @@ class Embedder:
                 progress(len(idx))
         return out
 
-    def encode_query(self, text: str) -> np.ndarray:
-        return self.encode([text])[0]
-
     def encode_with_sentences(self, texts: Sequence[str], spans: Sequence[Sequence[tuple[int, int]]],
                               batch_size: int = 32, progress: Callable[[int], None] | None = None
                               ) -> tuple[np.ndarray, list[np.ndarray]]:

@@ -102,7 +102,7 @@ def evaluate(retriever: Retriever, questions: list[Question], offtopic: list[str
         for k in KS:
             if first is not None and first < k:
                 found[k] += 1
-                if ans.answer_found:
+                if first < len(ans.hits):
                     served[k] += 1
         if first is not None:
             rr += 1.0 / (first + 1)
@@ -138,9 +138,3 @@ def evaluate(retriever: Retriever, questions: list[Question], offtopic: list[str
         "queries": len(latencies),
     }
     return EvalResult(m, misses)
-
-
-def articles_from_records(records: list[dict]) -> list[Article]:
-    from .loading import _from_record
-
-    return [_from_record(r, "eval", i) for i, r in enumerate(records)]

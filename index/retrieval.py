@@ -20,6 +20,9 @@ from .terms import fts_match, query_words, stems
 # Calibrated with `citebot eval` (README "Answer quality"): off-topic questions score below it,
 # answerable ones above it.
 DEFAULT_MIN_SCORE = 0.52
+COMMON_TERM_SHARE = 0.1  # a word in more than this share of the chunks is left out of BM25
+COMMON_TERM_FLOOR = 5000  # ...but scanning this many rows is cheap, so small indexes keep every word
+MAX_BM25_TERMS = 8
 
 
 @dataclass(frozen=True)
@@ -35,6 +38,7 @@ class AnswerConfig:
     sentence_weight: float = 2.0  # weight of the best sentence beside the chunk, when reranking
     extract_chars: int = 700    # sentences around the best one are added up to this length
     min_score: float = DEFAULT_MIN_SCORE
+    relative_floor: float = 0.5  # a hit scoring under this share of the best one is noise
 
 
 @dataclass
@@ -68,7 +72,7 @@ class Retriever:
         self.config = config
         self._reader: IndexReader | None = None
         self._pointer: str | None = None
-        self._idf: dict[str, float] = {}
+        self._df: dict[str, int] = {}
 
     # -- the serving index ------------------------------------------------------------------
     def reader(self) -> IndexReader:
@@ -80,18 +84,31 @@ class Retriever:
             pointer = None
         if self._reader is None or pointer != self._pointer:
             reader = open_current(self.index_dir, self.model)  # raises NoIndex / IncompatibleIndex
-            self._reader, self._pointer, self._idf = reader, pointer, {}
+            self._reader, self._pointer, self._df = reader, pointer, {}
             self._n_chunks = max(1, int(reader.manifest.get("chunks") or 1))
         return self._reader
 
-    def _idf_of(self, reader: IndexReader, terms: list[str]) -> dict[str, float]:
+    def _df_of(self, reader: IndexReader, terms: list[str]) -> dict[str, int]:
         out = {}
         for t in terms:
-            if t not in self._idf:
-                df = reader.doc_freq(t)
-                self._idf[t] = math.log(1 + (self._n_chunks - df + 0.5) / (df + 0.5))
-            out[t] = self._idf[t]
+            if t not in self._df:
+                self._df[t] = reader.doc_freq(t)
+            out[t] = self._df[t]
         return out
+
+    def _idf_of(self, reader: IndexReader, terms: list[str]) -> dict[str, float]:
+        n = self._n_chunks
+        return {t: math.log(1 + (n - df + 0.5) / (df + 0.5)) for t, df in self._df_of(reader, terms).items()}
+
+    def _bm25_words(self, reader: IndexReader, qwords: dict[str, str]) -> list[str]:
+        """The question words worth a BM25 lookup: the rarest few, and none found in more than
+        COMMON_TERM_SHARE of the chunks (unless nothing else is left): FTS5 scores every row a
+        term matches, so one common word would make the query scan a large archive."""
+        df = self._df_of(reader, list(qwords.values()))
+        present = sorted((w for w in qwords if df[qwords[w]] > 0), key=lambda w: df[qwords[w]])
+        limit = max(COMMON_TERM_FLOOR, int(COMMON_TERM_SHARE * self._n_chunks))
+        rare = [w for w in present if df[qwords[w]] <= limit]
+        return (rare or present[:1])[:MAX_BM25_TERMS]
 
     # -- the answer path ------------------------------------------------------------------
     def answer(self, question: str, k: int | None = None, offset: int = 0) -> Answer:
@@ -113,7 +130,7 @@ class Retriever:
         t = time.perf_counter()
         bm25_ids: list[int] = []
         if cfg.fusion in ("rrf", "bm25"):
-            bm25_ids = [cid for cid, _ in reader.bm25_search(fts_match(list(qwords)), cfg.candidates)]
+            bm25_ids = [cid for cid, _ in reader.bm25_search(fts_match(self._bm25_words(reader, qwords)), cfg.candidates)]
         timings["bm25"] = time.perf_counter() - t
 
         t = time.perf_counter()
@@ -136,7 +153,8 @@ class Retriever:
         timings["compose"] = time.perf_counter() - t
         best = ranked[0].score if ranked else 0.0
         found = bool(ranked) and best >= cfg.min_score
-        hits = ranked[offset:offset + k] if found else []
+        floor = max(cfg.min_score, cfg.relative_floor * best)  # later hits must still be relevant
+        hits = [h for h in ranked[offset:offset + k] if h.score >= floor] if found else []
         return Answer(question, found and bool(hits), hits, best, ranked, timings)
 
     def _score(self, reader: IndexReader, qv: np.ndarray, qwords: dict[str, str], cands: list[Candidate]) -> None:

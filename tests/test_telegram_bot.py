@@ -32,7 +32,12 @@ def bot_env(tmp_path_factory):
     from index.embedding import load_embedder
 
     tmp = tmp_path_factory.mktemp("bot")
-    extra = write_articles(tmp / "extra", {"hostile.json": HOSTILE})
+    floods = {f"flood{i}.json": {"id": f"flood-{i}", "title": f"Wend floods: day {i}",
+                                 "text": f"On day {i} of the Wend floods, the river flooded {place}. "
+                                         f"Volunteers filled sandbags as the Wend flood water rose again."}
+              for i, place in enumerate(["Quay Lane", "the mill", "the cricket ground", "Tanner's Row",
+                                         "the station car park", "the old brewery"])}
+    extra = write_articles(tmp / "extra", {"hostile.json": HOSTILE, **floods})
     paths = [SAMPLES, extra] + ([SEED_ARTICLE] if SEED_ARTICLE.exists() else [])
     cfg = IndexConfig(index_dir=tmp / "index")
     build(paths, cfg, load_embedder(), on_problem=print)
@@ -82,16 +87,16 @@ def test_answers_the_seed_question_with_the_extract_and_its_citation(bot_env):
 
 def test_more_button_shows_the_next_results(bot_env):
     api = bot_env["api"]
-    api.message(21, "Why was the Wend bridge closed?")
+    api.message(21, "What did the Wend flood water reach?")
     first = _last(api, 21)
-    assert "River Wend" in visible_text(first.text)
+    assert "flood" in visible_text(first.text)
     markup = first.params.get("reply_markup")
     assert markup, "the answer offers a More button"
     button = markup["inline_keyboard"][0][0]
     assert button["text"] == "More"
     api.press(21, first, button["callback_data"])
     second = _last(api, 21, 2)
-    assert second.text.startswith("4. «") or "No more passages" in second.text
+    assert second.text.startswith("4. «") and "flood" in visible_text(second.text)
     assert any(s.method == "answerCallbackQuery" for s in api.sent)
 
 
