@@ -87,7 +87,8 @@ def main() -> None:
     print(f"floor (encode + add):  {floor_s:8.2f} s   {n / floor_s:7.1f} chunks/s")
     print(f"citebot index build:   {build_s:8.2f} s   {report.chunks / build_s:7.1f} chunks/s   "
           f"(load+clean {report.seconds['load']:.2f} s, chunk {report.seconds['chunk']:.2f} s, "
-          f"embed {report.seconds['embed']:.2f} s, store {report.seconds['store']:.2f} s)")
+          f"embed {report.seconds['embed']:.2f} s, store {report.seconds['store']:.2f} s, "
+          f"one-time ONNX export of the query model {report.seconds['query_model']:.2f} s)")
     print(f"build / floor:         {build_s / floor_s:8.2f} x")
     print(f"peak RSS:              {peak_mib:8.0f} MiB")
     print(f"index size on disk:    {size / 2**20:8.2f} MiB")

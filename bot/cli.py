@@ -142,7 +142,9 @@ def _ask_one(retriever, settings, question: str, k: int, as_json: bool, markup: 
             typer.echo(hint)
         return None
     answer = retriever.answer(question.strip(), k=k, offset=offset)
-    if as_json:
+    if offset and not answer.hits and not as_json:
+        typer.echo("No more results for that question.")
+    elif as_json:
         typer.echo(json.dumps(answer_to_json(answer, offset), ensure_ascii=False))
     elif markup:
         from rich.console import Console
@@ -174,9 +176,7 @@ def _chat(retriever, settings, k: int, as_json: bool) -> None:
                 typer.echo("Ask a question first.")
                 continue
             offset += k
-            answer = _ask_one(retriever, settings, last, k, as_json, markup=True, offset=offset)
-            if answer is not None and not answer.hits and not as_json:
-                typer.echo("No more results for that question.")
+            _ask_one(retriever, settings, last, k, as_json, markup=True, offset=offset)
             continue
         if line.lower() in ("quit", "exit"):
             break

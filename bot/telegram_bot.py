@@ -21,6 +21,8 @@ from telegram.error import RetryAfter, TelegramError
 from telegram.ext import (Application, ApplicationBuilder, CallbackQueryHandler, CommandHandler, ContextTypes,
                           Defaults, MessageHandler, filters)
 
+from index.store import IndexError_
+
 from .answering import check_question
 from .followup import contextualize
 from .render import human_date
@@ -41,6 +43,7 @@ NOT_ALLOWED = "Sorry, this bot only answers the people and chats it was set up f
 NON_TEXT = "I can only read text: please type your question."
 RATE_LIMITED = "You are asking faster than I can keep up with: please wait a minute and ask again."
 APOLOGY = "Sorry, something went wrong while answering that. Please try again."
+INDEX_UNAVAILABLE = "The article index is not available right now; please try again in a little while."
 
 
 class TokenError(ValueError):
@@ -177,7 +180,12 @@ async def _answer(update: Update, context, question: str, offset: int = 0, follo
     async with _chat_lock(context, chat_id):
         await _with_retry(context.bot.send_chat_action, chat_id=chat_id, action=ChatAction.TYPING)
         loop = asyncio.get_running_loop()
-        answer = await loop.run_in_executor(state["executor"], state["retriever"].answer, question, k + 1, offset)
+        try:
+            answer = await loop.run_in_executor(state["executor"], state["retriever"].answer, question, k + 1, offset)
+        except IndexError_ as e:  # e.g. a rebuild with another model: say so, keep serving others
+            log.error("index unavailable: %s", e)
+            await _reply(context, chat_id, INDEX_UNAVAILABLE)
+            return
         more = answer.answer_found and len(answer.hits) > k
         answer.hits = answer.hits[:k]
         if offset == 0:

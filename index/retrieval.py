@@ -102,13 +102,13 @@ class Retriever:
 
     def _bm25_words(self, reader: IndexReader, qwords: dict[str, str]) -> list[str]:
         """The question words worth a BM25 lookup: the rarest few, and none found in more than
-        COMMON_TERM_SHARE of the chunks (unless nothing else is left): FTS5 scores every row a
-        term matches, so one common word would make the query scan a large archive."""
+        COMMON_TERM_SHARE of the chunks: FTS5 scores every row a term matches, so one common
+        word would make the query scan a large archive for little information (when only common
+        words are left, dense search answers alone)."""
         df = self._df_of(reader, list(qwords.values()))
-        present = sorted((w for w in qwords if df[qwords[w]] > 0), key=lambda w: df[qwords[w]])
         limit = max(COMMON_TERM_FLOOR, int(COMMON_TERM_SHARE * self._n_chunks))
-        rare = [w for w in present if df[qwords[w]] <= limit]
-        return (rare or present[:1])[:MAX_BM25_TERMS]
+        rare = sorted((w for w in qwords if 0 < df[qwords[w]] <= limit), key=lambda w: df[qwords[w]])
+        return rare[:MAX_BM25_TERMS]
 
     # -- the answer path ------------------------------------------------------------------
     def answer(self, question: str, k: int | None = None, offset: int = 0) -> Answer:

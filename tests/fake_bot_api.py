@@ -85,6 +85,7 @@ class FakeBotAPI:
         self.rejected: list[tuple[str, str]] = []
         self.requests: list[str] = []
         self.fail_next: dict[str, int] = {}  # method -> how many 429s to answer
+        self.break_next: dict[str, int] = {}  # method -> how many 500s to answer
         self._next_update = 1
         self._next_message = 1000
         self._lock = threading.Lock()
@@ -229,6 +230,9 @@ class FakeBotAPI:
         if self.fail_next.get(method):
             self.fail_next[method] -= 1
             return self._error(429, "Too Many Requests: retry after 1", retry_after=1)
+        if self.break_next.get(method):
+            self.break_next[method] -= 1
+            return self._error(500, "Internal Server Error")
         if method == "getMe":
             return self._ok({"id": self.bot_id, "is_bot": True, "first_name": "citebot", "username": self.username,
                              "can_join_groups": True, "can_read_all_group_messages": False,

@@ -170,6 +170,24 @@ def test_flood_control_429_is_honoured(bot_env):
     assert bot_env["proc"].poll() is None
 
 
+def test_an_error_in_one_update_is_apologised_for_and_the_bot_goes_on(bot_env):
+    api = bot_env["api"]
+    api.break_next["sendChatAction"] = 1  # the handler fails half-way through
+    api.message(52, "Who won the Wendford marathon?")
+    assert "Sorry, something went wrong" in _last(api, 52).text
+    api.message(52, "Who won the Wendford marathon?")
+    assert "Wanjiru" in visible_text(_last(api, 52, 2).text)
+
+
+def test_the_rate_limit_answers_politely(bot_env):
+    api = bot_env["api"]
+    for _ in range(32):
+        api.message(150, "Who won the Wendford marathon?")
+    replies = api.wait_messages(150, 32)
+    assert sum("faster than I can keep up" in r.text for r in replies) == 2
+    assert sum("Wanjiru" in visible_text(r.text) for r in replies) == 30
+
+
 def test_start_help_and_sources(bot_env):
     api = bot_env["api"]
     api.message(61, "/start")
