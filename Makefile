@@ -27,9 +27,11 @@ run: install
 	@if [ -n "$$CITEBOT_TELEGRAM_TOKEN$$CITEBOT_TELEGRAM_TOKEN_FILE" ] || grep -qsE '^CITEBOT_TELEGRAM_TOKEN(_FILE)?=.+' .env; then \
 		CITEBOT_INDEX_DIR=$(DEMO_INDEX) $(BIN)/citebot bot; \
 	else \
-		CITEBOT_INDEX_DIR=$(DEMO_INDEX) $(BIN)/citebot ask "How much Russian territory does Kyiv control?"; \
-		CITEBOT_INDEX_DIR=$(DEMO_INDEX) $(BIN)/citebot ask "Why was the Wend bridge closed?"; \
-		if [ -t 0 ]; then CITEBOT_INDEX_DIR=$(DEMO_INDEX) $(BIN)/citebot ask; fi; \
+		for q in "Why was the Wend bridge closed?" "How much will the Wendford tram line cost?" \
+		         "What is the boiling point of liquid nitrogen?"; do \
+			echo; echo "$$ citebot ask \"$$q\""; CITEBOT_INDEX_DIR=$(DEMO_INDEX) $(BIN)/citebot ask "$$q"; \
+		done; \
+		if [ -t 0 ]; then echo; CITEBOT_INDEX_DIR=$(DEMO_INDEX) $(BIN)/citebot ask; fi; \
 	fi
 
 test: install
