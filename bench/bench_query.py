@@ -2,8 +2,8 @@
 
     .venv/bin/python bench/bench_query.py [--sizes 10000 100000] [--queries 200]
 
-The bulk of each index is synthetic (generated news-like text, random unit vectors for chunks and
-sentences) written through citebot's own IndexWriter; questions are embedded by the real model.
+The bulk of each index is synthetic (text drawn from a Zipf vocabulary like news prose, random
+unit vectors for chunks and sentences) written through citebot's own IndexWriter; questions are embedded by the real model.
 Prints median and p95 per stage and for the whole path. Figures, not assertions.
 """
 from __future__ import annotations
@@ -33,8 +33,23 @@ QUESTIONS = ["Why was the bridge over the river closed?", "How much will the new
              "When will the museum reopen?", "What record temperature was measured?"]
 
 
+def zipf_vocabulary(rng: random.Random, size: int = 30_000):
+    """Word list and cumulative Zipf weights like news text: a few very common words, a long tail of rare
+    ones, and the questions' words at middling ranks (each in about 1-3% of the chunks)."""
+    words = [f"w{i:05d}" for i in range(size)]
+    for j, w in enumerate(WORDS):
+        words[200 + 7 * j] = w
+    cum, total = [], 0.0
+    for rank in range(size):
+        total += 1.0 / (rank + 1)
+        cum.append(total)
+    return words, cum
+
+
 def synthetic_index(index_dir: Path, n_chunks: int, dim: int, rng: random.Random):
     import numpy as np
+
+    vocab, cum_weights = zipf_vocabulary(rng)
 
     from index.records import Article, Chunk
     from index.store import IndexWriter
@@ -44,7 +59,8 @@ def synthetic_index(index_dir: Path, n_chunks: int, dim: int, rng: random.Random
                                      "chunk_tokens": 128, "chunk_overlap": 1})
     per_article, made, a = 8, 0, 0
     while made < n_chunks:
-        sentences = [" ".join(rng.choices(WORDS, k=rng.randint(8, 20))).capitalize() + "." for _ in range(per_article * 3)]
+        sentences = [" ".join(rng.choices(vocab, cum_weights=cum_weights, k=rng.randint(8, 20))).capitalize() + "."
+                     for _ in range(per_article * 3)]
         text = " ".join(sentences)
         art = Article(id=f"syn-{a}", title=f"Synthetic story {a}", text=text, content_hash=str(a))
         chunks, pos = [], 0
