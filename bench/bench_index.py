@@ -53,7 +53,7 @@ def main() -> None:
     from index.config import IndexConfig
     from index.embedding import load_embedder
     from index.loading import load_articles
-    from index.store import current_generation, folder_size
+    from index.store import current_generation, generation_size
 
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
@@ -76,7 +76,7 @@ def main() -> None:
         t = time.perf_counter()
         report = build([tmp / "corpus.jsonl"], cfg, embedder, on_problem=print)
         build_s = time.perf_counter() - t
-        size = folder_size(current_generation(cfg.index_dir))
+        size = generation_size(current_generation(cfg.index_dir))
 
     n = len(texts)
     peak_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024

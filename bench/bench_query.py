@@ -3,7 +3,7 @@
     .venv/bin/python bench/bench_query.py [--sizes 10000 100000] [--queries 200]
 
 The bulk of each index is synthetic (text drawn from a Zipf vocabulary like news prose, random
-unit vectors for chunks and sentences) written through citebot's own IndexWriter; questions are embedded by the real model.
+unit vectors for chunks and sentences) written through citebot's own SegmentWriter; questions are embedded by the real model.
 Prints median and p95 per stage and for the whole path. Figures, not assertions.
 """
 from __future__ import annotations
@@ -52,11 +52,11 @@ def synthetic_index(index_dir: Path, n_chunks: int, dim: int, rng: random.Random
     vocab, cum_weights = zipf_vocabulary(rng)
 
     from index.records import Article, Chunk
-    from index.store import IndexWriter
+    from index.segment import SegmentWriter
+    from index.store import SEGMENTS, publish
 
     nrng = np.random.default_rng(1)
-    writer = IndexWriter(index_dir, {"model": "all-MiniLM-L6-v2", "dimension": dim, "faiss": "flat",
-                                     "chunk_tokens": 128, "chunk_overlap": 1})
+    writer = SegmentWriter(index_dir / SEGMENTS, dim, "flat")
     per_article, made, a = 8, 0, 0
     while made < n_chunks:
         sentences = [" ".join(rng.choices(vocab, cum_weights=cum_weights, k=rng.randint(8, 20))).capitalize() + "."
@@ -78,7 +78,9 @@ def synthetic_index(index_dir: Path, n_chunks: int, dim: int, rng: random.Random
         writer.add_article(art, chunks, vecs, sentence_vectors=svecs)
         made += len(chunks)
         a += 1
-    writer.commit()
+    publish(index_dir, {"model": "all-MiniLM-L6-v2", "dimension": dim, "faiss": "flat", "chunk_tokens": 128,
+                        "chunk_overlap": 1, "segments": [writer.finish()], "next_chunk_id": writer.next_chunk_id,
+                        "next_article_rowid": writer.next_article_rowid})
 
 
 def clustered_vectors(n: int, dim: int, seed: int = 5):
@@ -159,7 +161,7 @@ def main() -> None:
                 embed.append(ans.timings["embed"])
                 qv = embedder.encode([q])
                 t = time.perf_counter()
-                reader.dense_search(qv, 40)
+                reader.dense_search(qv[0], 40)
                 dense.append(time.perf_counter() - t)
                 t = time.perf_counter()
                 reader.bm25_search(fts_match(retriever._bm25_words(reader, query_words(q))), 40)

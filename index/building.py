@@ -17,7 +17,9 @@ from .config import IndexConfig
 from .embedding import Embedder
 from .loading import load_articles
 from .records import Article, Chunk
-from .store import IndexReader, IndexWriter, check_compatible, current_generation, folder_size, read_manifest, NoIndex, IndexError_
+from .segment import SegmentWriter
+from .store import (SEGMENTS, IndexError_, IndexReader, NoIndex, check_compatible, clean_stale, current_generation,
+                    generation_size, publish, read_manifest)
 
 Progress = Callable[[int, int], None]  # (done, total)
 
@@ -146,25 +148,19 @@ def build(paths: Iterable[str | Path], cfg: IndexConfig, embedder: Embedder,
     report.chunks_embedded = sum(len(c) for c in chunks)
 
     t3 = time.perf_counter()
-    writer = IndexWriter(cfg.index_dir, _manifest(cfg, embedder))
+    clean_stale(cfg.index_dir)
+    gone = {old_articles[a][0] for a in old_articles if a not in seen or a in {f.id for f in fresh}}
     try:
-        if old is not None:
-            writer.reserve_ids_above(int(old.db.execute("SELECT coalesce(max(id), 0) FROM chunks").fetchone()[0]))
-            for art in kept:
-                rowid = old_articles[art.id][0]
-                rows = old.article_chunks(rowid)
-                ids = [r[0] for r in rows]
-                sentences = old.sentences(ids)
-                carried = [Chunk(art.id, r[1], r[2], r[3], r[4], r[0], [sp for sp, _ in sentences[r[0]]])
-                           for r in rows]
-                writer.add_article(art, carried, old.vectors(ids), chunk_ids=ids,
-                                   sentence_vectors=[np.array([v for _, v in sentences[i]]) for i in ids])
-        for art, cs, vecs, svecs in zip(fresh, chunks, vectors, sentence_vectors):
-            writer.add_article(art, cs, vecs, sentence_vectors=svecs)
-        writer.commit()
-    except BaseException:
-        writer.abort()
-        raise
+        if old is None or _should_compact(old, gone, bool(fresh)):
+            segments, counters = _write_whole(cfg, embedder, old, old_articles, kept, fresh, chunks, vectors,
+                                              sentence_vectors)
+        else:
+            segments, counters = _write_delta(cfg, embedder, old, gone, fresh, chunks, vectors, sentence_vectors)
+        if segments is not None:
+            published = publish(cfg.index_dir, {**_manifest(cfg, embedder), **counters, "segments": segments})
+            manifest = read_manifest(published)
+        else:  # nothing changed: the serving generation stays
+            manifest = old.manifest
     finally:
         if old is not None:
             old.close()
@@ -174,10 +170,82 @@ def build(paths: Iterable[str | Path], cfg: IndexConfig, embedder: Embedder,
     t4 = time.perf_counter()
     export_query_model(embedder, cfg.index_dir)  # once per model; questions then skip torch
     report.seconds["query_model"] = time.perf_counter() - t4
-    report.articles, report.chunks = writer.articles, writer.chunks
+    report.articles, report.chunks = manifest["articles"], manifest["chunks"]
     if not incremental:
         report.added, report.unchanged = len(articles), 0
     return report
+
+
+MAX_SEGMENTS = 8
+MAX_DELETED_SHARE = 0.3
+
+
+def _should_compact(old: IndexReader, gone: set[int], adds_segment: bool) -> bool:
+    """Rewrite everything into one segment when updates have piled up: many segments make every
+    query fan out further, and deleted chunks still cost search time and disk."""
+    if len(old.segments) + adds_segment > MAX_SEGMENTS:
+        return True
+    total = sum(s["chunks"] for s in old.manifest["segments"]) or 1
+    deleted = sum(s.get("deleted_chunks", 0) for s in old.manifest["segments"])
+    deleted += sum(len(old.article_chunks(r)) for r in gone)
+    return deleted / total > MAX_DELETED_SHARE
+
+
+def _counters(old: IndexReader | None) -> tuple[int, int]:
+    if old is None:
+        return 1, 1
+    return int(old.manifest["next_chunk_id"]), int(old.manifest["next_article_rowid"])
+
+
+def _add_fresh(writer: SegmentWriter, fresh, chunks, vectors, sentence_vectors) -> None:
+    for art, cs, vecs, svecs in zip(fresh, chunks, vectors, sentence_vectors):
+        writer.add_article(art, cs, vecs, sentence_vectors=svecs)
+
+
+def _write_whole(cfg, embedder, old, old_articles, kept, fresh, chunks, vectors, sentence_vectors):
+    """One segment with every article: unchanged ones carried over (chunk ids, vectors and
+    sentence vectors as they were, nothing re-embedded), new and changed ones added."""
+    writer = SegmentWriter(Path(cfg.index_dir) / SEGMENTS, embedder.dimension, cfg.faiss_index, *_counters(old))
+    try:
+        for art in kept:
+            rowid = old_articles[art.id][0]
+            rows = old.article_chunks(rowid)
+            ids = [r[0] for r in rows]
+            sentences = old.sentences(ids)
+            carried = [Chunk(art.id, r[1], r[2], r[3], r[4], r[0], [sp for sp, _ in sentences[r[0]]]) for r in rows]
+            writer.add_article(art, carried, old.vectors(ids), chunk_ids=ids,
+                               sentence_vectors=[np.array([v for _, v in sentences[i]]) for i in ids])
+        _add_fresh(writer, fresh, chunks, vectors, sentence_vectors)
+        entry = writer.finish()
+    except BaseException:
+        writer.abort()
+        raise
+    return [entry], {"next_chunk_id": writer.next_chunk_id, "next_article_rowid": writer.next_article_rowid}
+
+
+def _write_delta(cfg, embedder, old, gone, fresh, chunks, vectors, sentence_vectors):
+    """The old segments as they are, with changed and removed articles marked deleted, plus one
+    small segment of new and changed articles: an update's cost follows its size, not the index's."""
+    if not gone and not fresh:
+        return None, {}
+    segments = [dict(s, deleted=list(s.get("deleted", []))) for s in old.manifest["segments"]]
+    for entry, seg in zip(segments, old.segments):
+        for rowid in sorted(gone):
+            if seg.owns_article(rowid):
+                entry["deleted"].append(rowid)
+                entry["deleted_chunks"] = entry.get("deleted_chunks", 0) + len(seg.article_chunks(rowid))
+    next_chunk, next_article = _counters(old)
+    if fresh:
+        writer = SegmentWriter(Path(cfg.index_dir) / SEGMENTS, embedder.dimension, cfg.faiss_index,
+                               next_chunk, next_article)
+        try:
+            _add_fresh(writer, fresh, chunks, vectors, sentence_vectors)
+            segments.append(writer.finish())
+        except BaseException:
+            writer.abort()
+            raise
+        next_chunk, next_article = writer.next_chunk_id, writer.next_article_rowid
+    return segments, {"next_chunk_id": next_chunk, "next_article_rowid": next_article}
 
 
 def status(cfg: IndexConfig) -> dict:
@@ -192,7 +260,8 @@ def status(cfg: IndexConfig) -> dict:
         reader.close()
     return {"index_dir": str(cfg.index_dir), "generation": gen.name, "articles": m.get("articles"),
             "chunks": m.get("chunks"), "model": m.get("model"), "dimension": m.get("dimension"),
-            "dtype": m.get("dtype"), "faiss_index": m.get("faiss_index"),
+            "dtype": m.get("dtype"),
+            "faiss_index": ", ".join(sorted({s.get("faiss_index", "?") for s in m.get("segments", [])})),
             "chunk_tokens": m.get("chunk_tokens"), "chunk_overlap": m.get("chunk_overlap"),
-            "built_at": m.get("built_at"), "latest_published": latest, "size_bytes": folder_size(gen),
+            "built_at": m.get("built_at"), "latest_published": latest, "size_bytes": generation_size(gen), "segments": len(m.get("segments", [])),
             "format": m.get("format"), "compatible_with_settings": m.get("model") == cfg.model}

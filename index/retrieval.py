@@ -124,8 +124,7 @@ class Retriever:
         qwords = query_words(question)
         dense_ids: list[int] = []
         if cfg.fusion in ("rrf", "dense"):
-            scores, ids = reader.dense_search(qv[None, :], cfg.candidates)
-            dense_ids = [int(i) for i in ids[0] if i >= 0]
+            dense_ids = [cid for _, cid in reader.dense_search(qv, cfg.candidates)]
         timings["dense"] = time.perf_counter() - t
         t = time.perf_counter()
         bm25_ids: list[int] = []

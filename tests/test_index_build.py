@@ -24,15 +24,17 @@ def _article(i: int, extra: str = "") -> dict:
 def _snapshot(index_dir: Path) -> dict:
     """Everything a reader can see, keyed by content (chunk ids may differ between equal indexes)."""
     reader = open_current(index_dir)
-    rows = reader.db.execute('SELECT a.id, a.title, a.text, a.content_hash, c.position, c.start, c."end", c.text, c.id '
-                             "FROM chunks c JOIN articles a ON a.rowid = c.article_rowid").fetchall()
     out = {}
-    for r in rows:
-        vec = reader.faiss.reconstruct(int(r[8]))
-        out[(r[0], r[4])] = (r[1], r[2], r[3], r[5], r[6], r[7], vec)
-    fts = reader.db.execute("SELECT count(*) FROM chunks_fts WHERE chunks_fts MATCH 'moorings'").fetchone()[0]
+    for article_id, (rowid, content_hash) in reader.articles().items():
+        text = reader.article_text(rowid)
+        for cid, position, start, end, chunk_text in reader.article_chunks(rowid):
+            spans = [span for span, _ in reader.sentences([cid])[cid]]
+            vec = reader.vectors([cid])[0]
+            out[(article_id, position)] = (text, content_hash, start, end, chunk_text, spans, vec)
+    fts = len(reader.bm25_search('"moorings"', 100))
+    dense = {cid for _, cid in reader.dense_search(out[("art-2", 0)][-1], 100)}
     reader.close()
-    return {"chunks": out, "fts_moorings": fts}
+    return {"chunks": out, "fts_moorings": fts, "dense_hits": len(dense)}
 
 
 def test_build_and_status_on_the_samples(cli, tmp_path):
@@ -71,9 +73,34 @@ def test_update_after_change_removal_and_addition_equals_a_rebuild(cli, tmp_path
         assert meta == meta2
         assert float(np.dot(vec, vec2)) > 0.9999
     assert updated["fts_moorings"] == rebuilt["fts_moorings"] == 3
+    assert updated["dense_hits"] == rebuilt["dense_hits"] == len(rebuilt["chunks"])  # nothing deleted is found
 
     code, out, _ = cli("index", "update", str(src), "--json")
     assert json.loads(out) == {"added": 0, "changed": 0, "removed": 0, "unchanged": 3, "chunks_embedded": 0}
+
+
+def test_an_update_writes_only_a_small_segment_and_compacts_when_they_pile_up(cli, tmp_path):
+    from index.building import MAX_SEGMENTS
+    from index.store import SEGMENTS, read_manifest
+
+    src = write_articles(tmp_path / "src", {f"{i}.json": _article(i) for i in range(6)})
+    assert cli("index", "build", str(src))[0] == 0
+    base = read_manifest(current_generation(tmp_path / "index"))["segments"][0]
+    write_articles(src, {"new.json": _article(50)})
+    (src / "3.json").unlink()
+    assert cli("index", "update", str(src))[0] == 0
+    m = read_manifest(current_generation(tmp_path / "index"))
+    assert [s["name"] for s in m["segments"]][0] == base["name"], "the base segment is reused, not copied"
+    assert m["segments"][1]["articles"] == 1 and len(m["segments"][0]["deleted"]) == 1
+    assert m["articles"] == 6
+    for i in range(MAX_SEGMENTS):
+        write_articles(src, {f"more{i}.json": _article(100 + i)})
+        assert cli("index", "update", str(src))[0] == 0
+    m = read_manifest(current_generation(tmp_path / "index"))
+    assert len(m["segments"]) <= MAX_SEGMENTS and m["articles"] == 6 + MAX_SEGMENTS
+    kept = {s["name"] for s in m["segments"]}
+    on_disk = {p.name for p in (tmp_path / "index" / SEGMENTS).iterdir()}
+    assert kept <= on_disk and len(on_disk) <= 2 * MAX_SEGMENTS + 1  # old segments are collected
 
 
 def test_a_source_with_no_readable_article_fails_and_keeps_the_index(cli, tmp_path):
@@ -105,7 +132,7 @@ def test_a_reader_keeps_serving_while_a_new_generation_is_swapped_in(cli, tmp_pa
     reader = open_current(tmp_path / "index")
     write_articles(src, {"1.json": _article(1)})
     assert cli("index", "build", str(src))[0] == 0
-    assert reader.db.execute("SELECT count(*) FROM articles").fetchone()[0] == 1  # old view intact
+    assert len(reader.articles()) == 1  # the old view is intact
     assert open_current(tmp_path / "index").manifest["articles"] == 2
 
 
@@ -120,11 +147,12 @@ def test_a_build_killed_half_way_leaves_the_old_index_serving(cli, tmp_path):
     proc = subprocess.Popen([sys.executable, "-m", "bot", "index", "build", str(src)], env=env, cwd=REPO,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.time() + 120
-    while time.time() < deadline and not list((tmp_path / "index").glob(".tmp-*")) and proc.poll() is None:
+    writing = lambda: list((tmp_path / "index" / "segments").glob(".tmp-*"))  # the new segment, half written
+    while time.time() < deadline and not writing() and proc.poll() is None:
         time.sleep(0.05)
     proc.send_signal(signal.SIGKILL)
     proc.wait(timeout=30)
     assert current_generation(tmp_path / "index") == before
     assert open_current(tmp_path / "index").manifest["articles"] == 1
     assert cli("index", "build", str(src))[0] == 0  # the next build clears the debris
-    assert not list((tmp_path / "index").glob(".tmp-*"))
+    assert not list((tmp_path / "index").glob(".tmp-*")) and not writing()

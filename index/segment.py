@@ -1,0 +1,250 @@
+"""One segment of the index: an immutable folder holding some articles, their chunks (SQLite with
+an FTS5 table and sentence vectors) and their vectors (FAISS keyed by chunk id).
+
+A full build writes one segment; an update writes a small one with just the new and changed
+articles. Segments are never modified once written: a generation's manifest lists which segments
+it serves and which of their articles it has deleted (store.py).
+"""
+from __future__ import annotations
+
+import os
+import shutil
+import sqlite3
+import threading
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterable, Sequence
+
+import numpy as np
+
+from .records import Article, Chunk
+
+DB = "index.sqlite"
+VECTORS = "vectors.faiss"
+SENTENCE_DTYPE = np.float16  # sentence vectors only rank sentences inside a few chunks: half size is plenty
+
+SCHEMA = """
+CREATE TABLE articles(
+    rowid INTEGER PRIMARY KEY, id TEXT UNIQUE NOT NULL, title TEXT NOT NULL, source TEXT,
+    author TEXT, published TEXT, url TEXT, path TEXT, text TEXT NOT NULL, content_hash TEXT NOT NULL);
+CREATE TABLE chunks(
+    id INTEGER PRIMARY KEY, article_rowid INTEGER NOT NULL REFERENCES articles(rowid),
+    position INTEGER NOT NULL, start INTEGER NOT NULL, "end" INTEGER NOT NULL, text TEXT NOT NULL);
+CREATE INDEX chunks_article ON chunks(article_rowid, position);
+CREATE TABLE sentences(
+    chunk_id INTEGER NOT NULL, start INTEGER NOT NULL, "end" INTEGER NOT NULL, vec BLOB NOT NULL);
+CREATE INDEX sentences_chunk ON sentences(chunk_id);
+CREATE VIRTUAL TABLE chunks_fts USING fts5(title, text, content='', tokenize='porter unicode61');
+"""
+
+
+def _fsync_tree(path: Path) -> None:
+    for f in path.iterdir():
+        with open(f, "rb") as fh:
+            os.fsync(fh.fileno())
+
+
+class SegmentWriter:
+    """Writes a segment in a hidden folder; `finish()` moves it into place, `abort()` drops it.
+    Article rowids and chunk ids are given from the index-wide counters so that they stay unique
+    across segments."""
+
+    def __init__(self, segments_dir: Path, dimension: int, faiss_spec: str,
+                 next_chunk_id: int = 1, next_article_rowid: int = 1):
+        self.segments_dir = Path(segments_dir)
+        self.segments_dir.mkdir(parents=True, exist_ok=True)
+        self.name = f"seg-{uuid.uuid4().hex[:12]}"
+        self.tmp = self.segments_dir / f".tmp-{self.name}"
+        self.tmp.mkdir()
+        self.dimension = dimension
+        self.faiss_spec = faiss_spec
+        self.db = sqlite3.connect(self.tmp / DB)
+        self.db.executescript("PRAGMA journal_mode=OFF; PRAGMA synchronous=OFF;" + SCHEMA)
+        self._ids: list[np.ndarray] = []
+        self._vecs: list[np.ndarray] = []
+        self.next_chunk_id = next_chunk_id
+        self.next_article_rowid = next_article_rowid
+        self.articles = 0
+        self.chunks = 0
+
+    def add_article(self, article: Article, chunks: Sequence[Chunk], vectors: np.ndarray,
+                    chunk_ids: Sequence[int] | None = None,
+                    sentence_vectors: Sequence[np.ndarray] | None = None) -> list[int]:
+        """Store one article, its chunks and vectors; chunk ids carried over by an update are kept."""
+        art_row = self.next_article_rowid
+        self.next_article_rowid += 1
+        self.db.execute(
+            "INSERT INTO articles(rowid, id, title, source, author, published, url, path, text, content_hash) "
+            "VALUES (?,?,?,?,?,?,?,?,?,?)",
+            (art_row, article.id, article.title, article.source, article.author, article.published,
+             article.url, article.path, article.text, article.content_hash))
+        if chunk_ids is None:
+            chunk_ids = list(range(self.next_chunk_id, self.next_chunk_id + len(chunks)))
+        ids = list(chunk_ids)
+        if ids:
+            self.next_chunk_id = max(self.next_chunk_id, max(ids) + 1)
+        self.db.executemany(
+            'INSERT INTO chunks(id, article_rowid, position, start, "end", text) VALUES (?,?,?,?,?,?)',
+            [(cid, art_row, c.position, c.start, c.end, c.text) for cid, c in zip(ids, chunks)])
+        if sentence_vectors is not None:
+            self.db.executemany(
+                'INSERT INTO sentences(chunk_id, start, "end", vec) VALUES (?,?,?,?)',
+                [(cid, s, e, np.asarray(v, dtype=SENTENCE_DTYPE).tobytes())
+                 for cid, c, vs in zip(ids, chunks, sentence_vectors) for (s, e), v in zip(c.sentences, vs)])
+        self.db.executemany("INSERT INTO chunks_fts(rowid, title, text) VALUES (?,?,?)",
+                            [(cid, article.title, c.text) for cid, c in zip(ids, chunks)])
+        self._ids.append(np.asarray(ids, dtype=np.int64))
+        self._vecs.append(np.asarray(vectors, dtype=np.float32).reshape(len(ids), -1))
+        self.articles += 1
+        self.chunks += len(ids)
+        return ids
+
+    def finish(self) -> dict:
+        """Write the vectors, make everything durable, move the folder into place; the segment's
+        entry for a generation manifest."""
+        import faiss
+
+        from .vectors import build_faiss
+
+        ids = np.concatenate(self._ids) if self._ids else np.zeros(0, dtype=np.int64)
+        vecs = np.concatenate(self._vecs) if self._vecs else np.zeros((0, self.dimension), dtype=np.float32)
+        index, kind = build_faiss(vecs, ids, self.faiss_spec)
+        faiss.write_index(index, str(self.tmp / VECTORS))
+        self.db.commit()
+        self.db.execute("PRAGMA optimize")
+        self.db.close()
+        _fsync_tree(self.tmp)
+        os.rename(self.tmp, self.segments_dir / self.name)
+        return {"name": self.name, "articles": self.articles, "chunks": self.chunks, "faiss_index": kind,
+                "deleted": []}
+
+    def abort(self) -> None:
+        try:
+            self.db.close()
+        except sqlite3.Error:
+            pass
+        shutil.rmtree(self.tmp, ignore_errors=True)
+
+
+@dataclass
+class ChunkRow:
+    id: int
+    article_rowid: int
+    position: int
+    start: int
+    end: int
+    text: str
+    article_id: str
+    title: str
+    source: str | None
+    author: str | None
+    published: str | None
+    url: str | None
+    path: str | None
+
+
+class SegmentReader:
+    """Read access to one segment, hiding the articles its generation deleted. Safe to share
+    between threads (one SQLite connection each)."""
+
+    def __init__(self, path: Path, deleted: Iterable[int] = (), mmap: bool = True):
+        import faiss
+
+        self.path = path
+        # Memory-mapped where FAISS can (flat codes): a large archive opens in milliseconds and
+        # its vectors stay in the page cache, shared between processes, instead of private memory.
+        try:
+            self.faiss = faiss.read_index(str(path / VECTORS), faiss.IO_FLAG_MMAP_IFC if mmap else 0)
+        except RuntimeError:
+            self.faiss = faiss.read_index(str(path / VECTORS))
+        self._local = threading.local()
+        self._db_uri = f"file:{(path / DB).resolve()}?mode=ro"
+        self.deleted_articles = set(int(r) for r in deleted)
+        self.deleted_chunks: set[int] = set()
+        if self.deleted_articles:
+            marks = ",".join("?" * len(self.deleted_articles))
+            self.deleted_chunks = {r[0] for r in self.db.execute(
+                f"SELECT id FROM chunks WHERE article_rowid IN ({marks})", list(self.deleted_articles))}
+        row = self.db.execute("SELECT min(rowid), max(rowid) FROM articles").fetchone()
+        self.article_range = (row[0] or 0, row[1] or -1)
+
+    @property
+    def db(self) -> sqlite3.Connection:
+        con = getattr(self._local, "con", None)
+        if con is None:
+            con = sqlite3.connect(self._db_uri, uri=True, check_same_thread=False)
+            # a per-connection view of FTS5's term statistics (document frequency per term)
+            con.execute("CREATE VIRTUAL TABLE temp.vocab USING fts5vocab(main, chunks_fts, 'row')")
+            self._local.con = con
+        return con
+
+    def owns_article(self, rowid: int) -> bool:
+        return self.article_range[0] <= rowid <= self.article_range[1] and rowid not in self.deleted_articles
+
+    def close(self) -> None:
+        con = getattr(self._local, "con", None)
+        if con is not None:
+            con.close()
+            self._local.con = None
+
+    def doc_freq(self, term: str) -> int:
+        row = self.db.execute("SELECT doc FROM temp.vocab WHERE term = ?", (term,)).fetchone()
+        return int(row[0]) if row else 0
+
+    def dense_search(self, vector: np.ndarray, k: int) -> list[tuple[float, int]]:
+        if not self.faiss.ntotal:
+            return []
+        want = min(self.faiss.ntotal, k + len(self.deleted_chunks))
+        scores, ids = self.faiss.search(np.ascontiguousarray(vector, dtype=np.float32).reshape(1, -1), want)
+        return [(float(s), int(i)) for s, i in zip(scores[0], ids[0]) if i >= 0 and i not in self.deleted_chunks][:k]
+
+    def bm25_search(self, match: str, k: int) -> list[tuple[float, int]]:
+        rows = self.db.execute(
+            "SELECT rowid, -bm25(chunks_fts, 0.3, 1.0) FROM chunks_fts WHERE chunks_fts MATCH ? "
+            "ORDER BY bm25(chunks_fts, 0.3, 1.0) LIMIT ?", (match, k + len(self.deleted_chunks))).fetchall()
+        return [(float(r[1]), int(r[0])) for r in rows if r[0] not in self.deleted_chunks][:k]
+
+    def chunk_rows(self, ids: list[int]) -> dict[int, ChunkRow]:
+        marks = ",".join("?" * len(ids))
+        rows = self.db.execute(
+            f'SELECT c.id, c.article_rowid, c.position, c.start, c."end", c.text, a.id, a.title, '
+            f"a.source, a.author, a.published, a.url, a.path FROM chunks c "
+            f"JOIN articles a ON a.rowid = c.article_rowid WHERE c.id IN ({marks})", ids).fetchall()
+        return {r[0]: ChunkRow(*r) for r in rows if r[0] not in self.deleted_chunks}
+
+    def articles(self) -> dict[str, tuple[int, str]]:
+        return {r[0]: (r[1], r[2]) for r in self.db.execute("SELECT id, rowid, content_hash FROM articles")
+                if r[1] not in self.deleted_articles}
+
+    def article_text(self, rowid: int) -> str:
+        return self.db.execute("SELECT text FROM articles WHERE rowid = ?", (rowid,)).fetchone()[0]
+
+    def article_chunks(self, rowid: int) -> list[tuple[int, int, int, int, str]]:
+        return self.db.execute('SELECT id, position, start, "end", text FROM chunks WHERE article_rowid = ? '
+                               "ORDER BY position", (rowid,)).fetchall()
+
+    def sentences(self, ids: list[int]) -> list[tuple[int, int, int, bytes]]:
+        marks = ",".join("?" * len(ids))
+        return self.db.execute(f'SELECT chunk_id, start, "end", vec FROM sentences WHERE chunk_id IN ({marks}) '
+                               f"ORDER BY chunk_id, start", ids).fetchall()
+
+    def sentence_spans_around(self, rowid: int, position: int, reach: int) -> list[tuple[int, int]]:
+        rows = self.db.execute(
+            'SELECT DISTINCT s.start, s."end" FROM chunks c JOIN sentences s ON s.chunk_id = c.id '
+            "WHERE c.article_rowid = ? AND c.position BETWEEN ? AND ? ORDER BY s.start",
+            (rowid, position - reach, position + reach)).fetchall()
+        return [(int(a), int(b)) for a, b in rows]
+
+    def vector(self, chunk_id: int) -> np.ndarray | None:
+        try:
+            return self.faiss.reconstruct(int(chunk_id))
+        except RuntimeError:
+            return None
+
+    def latest_published(self) -> str | None:
+        for rowid, published in self.db.execute(
+                "SELECT rowid, published FROM articles WHERE published IS NOT NULL ORDER BY published DESC"):
+            if rowid not in self.deleted_articles:
+                return published
+        return None
