@@ -112,7 +112,7 @@ def index_status(as_json: bool = typer.Option(False, "--json", help="Print as JS
     if as_json:
         typer.echo(json.dumps(info))
         return
-    for key in ("index_dir", "articles", "chunks", "model", "dtype", "faiss_index", "chunk_tokens",
+    for key in ("index_dir", "articles", "chunks", "segments", "model", "dtype", "faiss_index", "chunk_tokens",
                 "built_at", "latest_published"):
         typer.echo(f"{key.replace('_', ' ') + ':':<18}{info[key]}")
     typer.echo(f"{'size on disk:':<18}{info['size_bytes'] / 2**20:.1f} MiB")
