@@ -56,7 +56,7 @@ def synthetic_index(index_dir: Path, n_chunks: int, dim: int, rng: random.Random
     from index.store import SEGMENTS, publish
 
     nrng = np.random.default_rng(1)
-    writer = SegmentWriter(index_dir / SEGMENTS, dim, "flat")
+    writer = SegmentWriter(index_dir / SEGMENTS, dim, "auto")  # exact, or HNSW above the auto threshold
     per_article, made, a = 8, 0, 0
     while made < n_chunks:
         sentences = [" ".join(rng.choices(vocab, cum_weights=cum_weights, k=rng.randint(8, 20))).capitalize() + "."
@@ -78,7 +78,7 @@ def synthetic_index(index_dir: Path, n_chunks: int, dim: int, rng: random.Random
         writer.add_article(art, chunks, vecs, sentence_vectors=svecs)
         made += len(chunks)
         a += 1
-    publish(index_dir, {"model": "all-MiniLM-L6-v2", "dimension": dim, "faiss": "flat", "chunk_tokens": 128,
+    publish(index_dir, {"model": "all-MiniLM-L6-v2", "dimension": dim, "faiss": "auto", "chunk_tokens": 128,
                         "chunk_overlap": 1, "segments": [writer.finish()], "next_chunk_id": writer.next_chunk_id,
                         "next_article_rowid": writer.next_article_rowid})
 
@@ -167,7 +167,13 @@ def main() -> None:
                 reader.bm25_search(fts_match(retriever._bm25_words(reader, query_words(q))), 40)
                 bm25.append(time.perf_counter() - t)
             ms = lambda xs: f"median {1000 * statistics.median(xs):6.1f} ms   p95 {1000 * pct(xs, 0.95):6.1f} ms"
-            print(f"\n{n:,} chunks (synthetic index written in {built:.1f} s)")
+            from index.store import current_generation, generation_size
+
+            rss = int(Path("/proc/self/status").read_text().split("VmRSS:")[1].split()[0]) / 1024
+            kind = reader.manifest["segments"][0]["faiss_index"]
+            print(f"\n{n:,} chunks, FAISS {kind} (synthetic index written in {built:.1f} s, "
+                  f"{generation_size(current_generation(Path(tmp) / 'index')) / 2**20:.0f} MiB on disk; "
+                  f"RSS of this process after the queries {rss:.0f} MiB)")
             print(f"  full answer path   {ms(full)}")
             print(f"    query embedding  {ms(embed)}")
             print(f"    dense (FAISS)    {ms(dense)}")
