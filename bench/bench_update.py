@@ -55,7 +55,7 @@ def main() -> None:
         cfg = IndexConfig(index_dir=tmp / "index")
         corpus = tmp / "corpus.jsonl"
         t = time.perf_counter()
-        arts, n = [], 0
+        n = 0
         with corpus.open("w") as f:
             i = 0
             while n < args.chunks:

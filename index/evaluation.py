@@ -16,7 +16,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
-from .records import Article
 from .retrieval import Answer, Retriever
 
 KS = (1, 3, 5)

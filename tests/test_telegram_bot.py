@@ -6,13 +6,12 @@ import os
 import signal
 import subprocess
 import sys
-import threading
 import time
 from pathlib import Path
 
 import pytest
 
-from conftest import REPO, SAMPLES, SEED_ARTICLE, needs_seed, write_articles
+from conftest import SAMPLES, SEED_ARTICLE, needs_seed, write_articles
 from fake_bot_api import FakeBotAPI, html_error, visible_text
 
 TOKEN = "123456789:AAHtestTOKENdoNotLeakItAnywhere_0123456"
