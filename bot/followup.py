@@ -9,14 +9,12 @@ _REFERS = re.compile(r"\b(that|this|it|he|she|they|him|her|them|his|their|there|
 MAX_FOLLOWUP_WORDS = 6
 
 
-def contextualize(question: str, previous: str | None) -> str:
-    """The question to search for: the follow-up joined to the previous question when it leans
-    on it; the question itself otherwise."""
-    if not previous:
-        return question
-    words = question.split()
-    if len(words) > MAX_FOLLOWUP_WORDS:
-        return question
+def contextualize(question: str, previous: str | None) -> tuple[str, str | None]:
+    """(what to search for, what the highlight should answer): a follow-up that leans on the
+    previous question is searched together with it, and its own words pick the sentence;
+    any other question stands alone (focus None)."""
+    if not previous or len(question.split()) > MAX_FOLLOWUP_WORDS:
+        return question, None
     if _LEADS.match(question) or _REFERS.search(question):
-        return f"{previous} {question}"
-    return question
+        return f"{previous} {question}", question
+    return question, None

@@ -164,7 +164,8 @@ async def _gatekeep(update: Update, context) -> bool:
     return True
 
 
-async def _answer(update: Update, context, question: str, offset: int = 0, followup: bool = True) -> None:
+async def _answer(update: Update, context, question: str, offset: int = 0, followup: bool = True,
+                  focus: str | None = None) -> None:
     """Search off the event loop and send the reply; the chat's lock keeps answers in order."""
     state = _state(context)
     settings: Settings = state["settings"]
@@ -175,20 +176,21 @@ async def _answer(update: Update, context, question: str, offset: int = 0, follo
         return
     question = question.strip()
     if followup and offset == 0:
-        question = contextualize(question, context.chat_data.get("last_question"))
+        question, focus = contextualize(question, context.chat_data.get("last_question"))
     k = settings.top_k
     async with _chat_lock(context, chat_id):
         await _with_retry(context.bot.send_chat_action, chat_id=chat_id, action=ChatAction.TYPING)
         loop = asyncio.get_running_loop()
         try:
-            answer = await loop.run_in_executor(state["executor"], state["retriever"].answer, question, k + 1, offset)
+            answer = await loop.run_in_executor(state["executor"], state["retriever"].answer, question, k + 1, offset,
+                                                focus)
         except IndexError_ as e:  # e.g. a rebuild with another model: say so, keep serving others
             log.error("index unavailable: %s", e)
             await _reply(context, chat_id, INDEX_UNAVAILABLE)
             return
         more = answer.answer_found and len(answer.hits) > k
         answer.hits = answer.hits[:k]
-        if offset == 0:
+        if offset == 0 and focus is None:  # a follow-up keeps the question it follows up
             context.chat_data["last_question"] = question
         if offset and not answer.hits:
             await _reply(context, chat_id, "No more passages for that question.")
@@ -198,7 +200,7 @@ async def _answer(update: Update, context, question: str, offset: int = 0, follo
             asked = context.chat_data.setdefault("questions", collections.OrderedDict())
             qid = context.chat_data.get("next_qid", 0)
             context.chat_data["next_qid"] = qid + 1
-            asked[qid] = question
+            asked[qid] = (question, focus)
             while len(asked) > MAX_QUESTIONS_REMEMBERED:
                 asked.popitem(last=False)
             markup = InlineKeyboardMarkup([[InlineKeyboardButton("More", callback_data=f"more:{qid}:{offset + k}")]])
@@ -266,11 +268,11 @@ async def more_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
         return
     try:
         _, qid, offset = (query.data or "").split(":")
-        question = context.chat_data.get("questions", {})[int(qid)]
+        question, focus = context.chat_data.get("questions", {})[int(qid)]
     except (ValueError, KeyError):
         await _reply(context, update.effective_chat.id, "That question has expired: please ask it again.")
         return
-    await _answer(update, context, question, offset=int(offset), followup=False)
+    await _answer(update, context, question, offset=int(offset), followup=False, focus=focus)
 
 
 async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:

@@ -111,7 +111,9 @@ class Retriever:
         return rare[:MAX_BM25_TERMS]
 
     # -- the answer path ------------------------------------------------------------------
-    def answer(self, question: str, k: int | None = None, offset: int = 0) -> Answer:
+    def answer(self, question: str, k: int | None = None, offset: int = 0, focus: str | None = None) -> Answer:
+        """`focus`: for a follow-up asked together with the previous question, the follow-up's
+        own words, which then decide the highlighted sentence."""
         cfg = self.config
         k = k or cfg.k
         timings: dict[str, float] = {}
@@ -142,7 +144,7 @@ class Retriever:
         top = order[:depth]
         rows = reader.chunk_rows(top)
         cands = [Candidate(rows[c], fused[c]) for c in top if c in rows]
-        self._score(reader, qv, qwords, cands)
+        self._score(reader, qv, query_words(focus) if focus else qwords, cands)
         if cfg.rerank:
             cands.sort(key=lambda c: -c.score)
         timings["rerank"] = time.perf_counter() - t

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -108,7 +109,19 @@ def test_in_a_group_it_answers_mentions_and_ignores_chatter(bot_env):
     time.sleep(0.5)
     assert len(api.messages_to(-1001)) == 1, "group chatter got no reply"
     api.message(12, "/ask how many jets did Skylark Air order?", chat_id=-1001, kind="group")
-    assert "40" in visible_text(_last(api, -1001, 2).text)
+    jets = _last(api, -1001, 2)
+    assert "40" in visible_text(jets.text)
+    api.message(12, "where will its new base be?", chat_id=-1001, kind="group", reply_to=api._as_message(jets))
+    assert "Wendford airport" in visible_text(_last(api, -1001, 3).text)
+
+
+def test_a_short_follow_up_continues_the_previous_question(bot_env):
+    api = bot_env["api"]
+    api.message(13, "Who won the Wendford marathon?")
+    assert "Wanjiru" in visible_text(_last(api, 13).text)
+    api.message(13, "and the men's race?")
+    bold = re.search(r"<b>(.*?)</b>", _last(api, 13, 2).text).group(1)
+    assert visible_text(bold).startswith("The men's race was won by local runner Owen Price")
 
 
 def test_a_stranger_is_refused_and_gets_nothing_from_the_index(bot_env):
