@@ -8,6 +8,9 @@ from typing import Annotated, Literal
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from index.config import IndexConfig
+from index.retrieval import AnswerConfig
+
 TELEGRAM_API_URL = "https://api.telegram.org/bot"
 
 
@@ -19,15 +22,16 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="CITEBOT_", env_file=".env", env_file_encoding="utf-8",
                                       extra="ignore")
 
-    index_dir: Path = Path("data/index")
-    embedding_model: str = "all-MiniLM-L6-v2"
-    embedding_dtype: Literal["auto", "fp32", "bf16"] = "auto"
-    batch_size: int = Field(32, ge=1, le=1024)
-    chunk_tokens: int = Field(128, ge=16, le=512)
-    chunk_overlap: int = Field(1, ge=0, le=5)
-    faiss_index: str = "auto"
+    # defaults are index/'s own, so each lives in one place
+    index_dir: Path = IndexConfig.index_dir
+    embedding_model: str = IndexConfig.model
+    embedding_dtype: Literal["auto", "fp32", "bf16"] = IndexConfig.dtype
+    batch_size: int = Field(IndexConfig.batch_size, ge=1, le=1024)
+    chunk_tokens: int = Field(IndexConfig.chunk_tokens, ge=16, le=512)
+    chunk_overlap: int = Field(IndexConfig.chunk_overlap, ge=0, le=5)
+    faiss_index: str = IndexConfig.faiss_index
 
-    top_k: int = Field(3, ge=1, le=20)
+    top_k: int = Field(AnswerConfig.k, ge=1, le=20)
     min_score: float | None = None  # abstention threshold; None = the calibrated default
     max_question_chars: int = Field(1000, ge=10, le=4000)
 
@@ -57,9 +61,7 @@ class Settings(BaseSettings):
     def _empty_is_none(cls, v: object) -> object:
         return None if isinstance(v, str) and not v.strip() else v
 
-    def index_config(self):
-        from index.config import IndexConfig
-
+    def index_config(self) -> IndexConfig:
         return IndexConfig(index_dir=self.index_dir, model=self.embedding_model, dtype=self.embedding_dtype,
                            chunk_tokens=self.chunk_tokens, chunk_overlap=self.chunk_overlap,
                            faiss_index=self.faiss_index, batch_size=self.batch_size)
