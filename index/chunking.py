@@ -24,21 +24,18 @@ def _split_long(text: str, start: int, end: int, budget: int, count: TokenCounte
         words.append((s, s + len(w)))
         pos = s + len(w)
     counts = count([text[s:e] for s, e in words])
-    pieces, cur_s, cur_e, cur_n = [], None, None, 0
+    pieces: list[tuple[int, int, int]] = []
+    cur_s, cur_e, cur_n = None, None, 0
     for (s, e), n in zip(words, counts):
-        n = min(n, budget)
         if cur_s is not None and cur_n + n > budget:
             pieces.append((cur_s, cur_e, cur_n))
             cur_s, cur_n = None, 0
+        if n > budget:  # one "word" over the budget (a URL, a run of symbols): cut by characters
+            step = max(1, (e - s) * budget // (n + 1))
+            pieces.extend((cs, min(e, cs + step), budget) for cs in range(s, e, step))
+            continue
         if cur_s is None:
             cur_s = s
-        if n == budget and cur_n == 0 and count([text[s:e]])[0] > budget:
-            # a single "word" longer than the budget (a URL, a run of symbols): cut by characters
-            step = max(1, len(text[s:e]) * budget // (count([text[s:e]])[0] + 1))
-            for cs in range(s, e, step):
-                pieces.append((cs, min(e, cs + step), budget))
-            cur_s = None
-            continue
         cur_e, cur_n = e, cur_n + n
     if cur_s is not None:
         pieces.append((cur_s, cur_e, cur_n))
