@@ -15,13 +15,14 @@ import numpy as np
 from .embedding import Embedder
 from .records import Hit
 from .store import CURRENT, ChunkRow, IndexReader, open_current
-from .terms import fts_match, query_words, stems
+from .lexical import idf
+from .terms import query_words, stems
 
 # Calibrated with `citebot eval` (README "Answer quality"): off-topic questions score below it,
 # answerable ones above it.
 DEFAULT_MIN_SCORE = 0.52
 COMMON_TERM_SHARE = 0.1  # a word in more than this share of the chunks is left out of BM25
-COMMON_TERM_FLOOR = 5000  # ...but scanning this many rows is cheap, so small indexes keep every word
+COMMON_TERM_FLOOR = 5000  # ...but summing this many postings is cheap, so small indexes keep every word
 MAX_BM25_TERMS = 8
 
 
@@ -89,25 +90,22 @@ class Retriever:
         return self._reader
 
     def _df_of(self, reader: IndexReader, terms: list[str]) -> dict[str, int]:
-        out = {}
-        for t in terms:
-            if t not in self._df:
-                self._df[t] = reader.doc_freq(t)
-            out[t] = self._df[t]
-        return out
+        missing = [t for t in terms if t not in self._df]
+        if missing:
+            self._df.update(reader.doc_freq(missing))
+        return {t: self._df[t] for t in terms}
 
     def _idf_of(self, reader: IndexReader, terms: list[str]) -> dict[str, float]:
-        n = self._n_chunks
-        return {t: math.log(1 + (n - df + 0.5) / (df + 0.5)) for t, df in self._df_of(reader, terms).items()}
+        return {t: idf(self._n_chunks, df) for t, df in self._df_of(reader, terms).items()}
 
-    def _bm25_words(self, reader: IndexReader, qwords: dict[str, str]) -> list[str]:
-        """The question words worth a BM25 lookup: the rarest few, and none found in more than
-        COMMON_TERM_SHARE of the chunks: FTS5 scores every row a term matches, so one common
-        word would make the query scan a large archive for little information (when only common
+    def _bm25_terms(self, reader: IndexReader, qwords: dict[str, str]) -> list[str]:
+        """The question's stems worth a BM25 lookup: the rarest few, and none found in more than
+        COMMON_TERM_SHARE of the chunks: each adds its whole posting list to the sum, so one
+        common word would cost a large archive time for little information (when only common
         words are left, dense search answers alone)."""
         df = self._df_of(reader, list(qwords.values()))
         limit = max(COMMON_TERM_FLOOR, int(COMMON_TERM_SHARE * self._n_chunks))
-        rare = sorted((w for w in qwords if 0 < df[qwords[w]] <= limit), key=lambda w: df[qwords[w]])
+        rare = sorted((st for st in df if 0 < df[st] <= limit), key=lambda st: df[st])
         return rare[:MAX_BM25_TERMS]
 
     # -- the answer path ------------------------------------------------------------------
@@ -131,7 +129,7 @@ class Retriever:
         t = time.perf_counter()
         bm25_ids: list[int] = []
         if cfg.fusion in ("rrf", "bm25"):
-            bm25_ids = [cid for cid, _ in reader.bm25_search(fts_match(self._bm25_words(reader, qwords)), cfg.candidates)]
+            bm25_ids = [cid for cid, _ in reader.bm25_search(self._bm25_terms(reader, qwords), cfg.candidates)]
         timings["bm25"] = time.perf_counter() - t
 
         t = time.perf_counter()

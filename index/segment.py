@@ -1,5 +1,5 @@
-"""One segment of the index: an immutable folder holding some articles, their chunks (SQLite with
-an FTS5 table and sentence vectors) and their vectors (FAISS keyed by chunk id).
+"""One segment of the index: an immutable folder holding some articles, their chunks and sentence
+vectors (SQLite), their BM25 postings (lexical.py) and their vectors (FAISS keyed by chunk id).
 
 A full build writes one segment; an update writes a small one with just the new and changed
 articles. Segments are never modified once written: a generation's manifest lists which segments
@@ -18,6 +18,7 @@ from typing import Iterable, Sequence
 
 import numpy as np
 
+from .lexical import LexicalIndex, LexicalWriter
 from .records import Article, Chunk
 
 DB = "index.sqlite"
@@ -35,7 +36,6 @@ CREATE INDEX chunks_article ON chunks(article_rowid, position);
 CREATE TABLE sentences(
     chunk_id INTEGER NOT NULL, start INTEGER NOT NULL, "end" INTEGER NOT NULL, vec BLOB NOT NULL);
 CREATE INDEX sentences_chunk ON sentences(chunk_id);
-CREATE VIRTUAL TABLE chunks_fts USING fts5(title, text, content='', tokenize='porter unicode61');
 """
 
 
@@ -61,6 +61,7 @@ class SegmentWriter:
         self.faiss_spec = faiss_spec
         self.db = sqlite3.connect(self.tmp / DB)
         self.db.executescript("PRAGMA journal_mode=OFF; PRAGMA synchronous=OFF;" + SCHEMA)
+        self.lexical = LexicalWriter()
         self._ids: list[np.ndarray] = []
         self._vecs: list[np.ndarray] = []
         self.next_chunk_id = next_chunk_id
@@ -92,8 +93,8 @@ class SegmentWriter:
                 'INSERT INTO sentences(chunk_id, start, "end", vec) VALUES (?,?,?,?)',
                 [(cid, s, e, np.asarray(v, dtype=SENTENCE_DTYPE).tobytes())
                  for cid, c, vs in zip(ids, chunks, sentence_vectors) for (s, e), v in zip(c.sentences, vs)])
-        self.db.executemany("INSERT INTO chunks_fts(rowid, title, text) VALUES (?,?,?)",
-                            [(cid, article.title, c.text) for cid, c in zip(ids, chunks)])
+        for cid, c in zip(ids, chunks):
+            self.lexical.add(cid, article.title, c.text)
         self._ids.append(np.asarray(ids, dtype=np.int64))
         self._vecs.append(np.asarray(vectors, dtype=np.float32).reshape(len(ids), -1))
         self.articles += 1
@@ -111,6 +112,7 @@ class SegmentWriter:
         vecs = np.concatenate(self._vecs) if self._vecs else np.zeros((0, self.dimension), dtype=np.float32)
         index, kind = build_faiss(vecs, ids, self.faiss_spec)
         faiss.write_index(index, str(self.tmp / VECTORS))
+        self.lexical.write(self.tmp, self.db)
         self.db.commit()
         self.db.execute("PRAGMA optimize")
         self.db.close()
@@ -160,6 +162,7 @@ class SegmentReader:
             self.faiss = faiss.read_index(str(path / VECTORS))
         self._local = threading.local()
         self._db_uri = f"file:{(path / DB).resolve()}?mode=ro"
+        self.lexical = LexicalIndex(path, lambda: self.db)
         self.deleted_articles = set(int(r) for r in deleted)
         self.deleted_chunks: set[int] = set()
         if self.deleted_articles:
@@ -174,8 +177,6 @@ class SegmentReader:
         con = getattr(self._local, "con", None)
         if con is None:
             con = sqlite3.connect(self._db_uri, uri=True, check_same_thread=False)
-            # a per-connection view of FTS5's term statistics (document frequency per term)
-            con.execute("CREATE VIRTUAL TABLE temp.vocab USING fts5vocab(main, chunks_fts, 'row')")
             self._local.con = con
         return con
 
@@ -188,9 +189,8 @@ class SegmentReader:
             con.close()
             self._local.con = None
 
-    def doc_freq(self, term: str) -> int:
-        row = self.db.execute("SELECT doc FROM temp.vocab WHERE term = ?", (term,)).fetchone()
-        return int(row[0]) if row else 0
+    def doc_freq(self, terms: Sequence[str]) -> dict[str, int]:
+        return self.lexical.doc_freq(terms)
 
     def dense_search(self, vector: np.ndarray, k: int) -> list[tuple[float, int]]:
         if not self.faiss.ntotal:
@@ -199,11 +199,8 @@ class SegmentReader:
         scores, ids = self.faiss.search(np.ascontiguousarray(vector, dtype=np.float32).reshape(1, -1), want)
         return [(float(s), int(i)) for s, i in zip(scores[0], ids[0]) if i >= 0 and i not in self.deleted_chunks][:k]
 
-    def bm25_search(self, match: str, k: int) -> list[tuple[float, int]]:
-        rows = self.db.execute(
-            "SELECT rowid, -bm25(chunks_fts, 0.3, 1.0) FROM chunks_fts WHERE chunks_fts MATCH ? "
-            "ORDER BY bm25(chunks_fts, 0.3, 1.0) LIMIT ?", (match, k + len(self.deleted_chunks))).fetchall()
-        return [(float(r[1]), int(r[0])) for r in rows if r[0] not in self.deleted_chunks][:k]
+    def bm25_search(self, terms: Sequence[str], k: int) -> list[tuple[float, int]]:
+        return self.lexical.search(terms, k, self.deleted_chunks)
 
     def chunk_rows(self, ids: list[int]) -> dict[int, ChunkRow]:
         marks = ",".join("?" * len(ids))

@@ -3,7 +3,8 @@
     INDEX_DIR/CURRENT            name of the generation being served (replaced with os.replace)
     INDEX_DIR/gen-<stamp>/       manifest.json: settings, counts, id counters, and the segments
                                  served with the article rowids each has had deleted
-    INDEX_DIR/segments/seg-<id>/ index.sqlite (articles, chunks, sentences, FTS5), vectors.faiss
+    INDEX_DIR/segments/seg-<id>/ index.sqlite (articles, chunks, sentences, BM25 vocabulary),
+                                 bm25_*.npy (BM25 postings), vectors.faiss
 
 A build writes one new segment; an update writes a segment holding only the new and changed
 articles and marks the changed and removed ones deleted in the new generation's manifest, so it
@@ -26,7 +27,7 @@ import numpy as np
 
 from .segment import SENTENCE_DTYPE, ChunkRow, SegmentReader
 
-FORMAT_VERSION = 2
+FORMAT_VERSION = 3  # 3: BM25 postings (lexical.py) instead of an FTS5 table
 MANIFEST = "manifest.json"
 CURRENT = "CURRENT"
 SEGMENTS = "segments"
@@ -162,19 +163,24 @@ class IndexReader:
     def dimension(self) -> int:
         return int(self.manifest["dimension"])
 
-    def doc_freq(self, term: str) -> int:
-        return sum(seg.doc_freq(term) for seg in self.segments)
+    def doc_freq(self, terms: Sequence[str]) -> dict[str, int]:
+        """term → the number of chunks holding it, over all segments."""
+        out = dict.fromkeys(terms, 0)
+        for seg in self.segments:
+            for term, df in seg.doc_freq(terms).items():
+                out[term] += df
+        return out
 
     def dense_search(self, vector: np.ndarray, k: int) -> list[tuple[float, int]]:
         """(cosine, chunk id), best first, over all segments."""
         hits = [h for seg in self.segments for h in seg.dense_search(vector, k)]
         return sorted(hits, reverse=True)[:k]
 
-    def bm25_search(self, match: str, k: int) -> list[tuple[int, float]]:
-        """(chunk id, score) best first for an FTS5 MATCH expression; higher is better."""
-        if not match:
+    def bm25_search(self, terms: Sequence[str], k: int) -> list[tuple[int, float]]:
+        """(chunk id, score) best first for some stemmed terms (terms.py); higher is better."""
+        if not terms:
             return []
-        hits = [h for seg in self.segments for h in seg.bm25_search(match, k)]
+        hits = [h for seg in self.segments for h in seg.bm25_search(terms, k)]
         return [(cid, score) for score, cid in sorted(hits, reverse=True)[:k]]
 
     def chunk_rows(self, ids: Iterable[int]) -> dict[int, ChunkRow]:

@@ -1,9 +1,10 @@
-"""Question words for BM25 and for lexical sentence scoring, stemmed like the FTS5 table
-(`porter unicode61`) so that question terms meet the indexed ones."""
+"""Words as BM25 and lexical sentence scoring see them: lower-cased, split at apostrophes, Porter
+stems, stop words left out. One tokenizer for chunks and questions, so their terms always meet."""
 from __future__ import annotations
 
 import re
 from functools import lru_cache
+from typing import Iterator
 
 STOP_WORDS = frozenset("""
 a about above after again against all am an and any are aren't as at be because been before being
@@ -20,7 +21,6 @@ kind type one ones s t d ll ve re
 """.split())
 
 _WORD = re.compile(r"[^\W_]+(?:['’][^\W_]+)*", re.UNICODE)
-MAX_QUERY_TERMS = 16
 
 
 @lru_cache(maxsize=1)
@@ -39,24 +39,22 @@ def words(text: str) -> list[str]:
     return [w.lower().replace("’", "'") for w in _WORD.findall(text)]
 
 
-def query_words(text: str) -> dict[str, str]:
-    """Content words of a question → their stems; stop words dropped, each stem once, in order."""
-    out: dict[str, str] = {}
+def content_words(text: str) -> Iterator[tuple[str, str]]:
+    """(word, stem) for each content word, in order: stop words and single letters dropped."""
     for w in words(text):
         for part in w.split("'"):
             if part and part not in STOP_WORDS and (len(part) > 1 or part.isdigit()):
-                st = stem(part)
-                if st not in out.values():
-                    out[part] = st
+                yield part, stem(part)
+
+
+def query_words(text: str) -> dict[str, str]:
+    """Content words of a question → their stems; each stem once, in order."""
+    out: dict[str, str] = {}
+    for part, st in content_words(text):
+        if st not in out.values():
+            out[part] = st
     return out
 
 
 def stems(text: str) -> set[str]:
-    return {stem(p) for w in words(text) for p in w.split("'") if p}
-
-
-def fts_match(words_: list[str]) -> str:
-    """An FTS5 OR-query of at most MAX_QUERY_TERMS words; FTS5 stems them with the table's tokenizer.
-    Stop words never reach it, so no query scans the posting list of "the"."""
-    safe = [w for w in words_ if w and '"' not in w][:MAX_QUERY_TERMS]
-    return " OR ".join(f'"{w}"' for w in safe)
+    return {st for _, st in content_words(text)}

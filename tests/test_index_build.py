@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 from index.store import IncompatibleIndex, current_generation, open_current
+from index.terms import stem
 
 from conftest import REPO, SAMPLES, write_articles
 
@@ -31,10 +32,10 @@ def _snapshot(index_dir: Path) -> dict:
             spans = [span for span, _ in reader.sentences([cid])[cid]]
             vec = reader.vectors([cid])[0]
             out[(article_id, position)] = (text, content_hash, start, end, chunk_text, spans, vec)
-    fts = len(reader.bm25_search('"moorings"', 100))
+    bm25 = len(reader.bm25_search([stem("moorings")], 100))
     dense = {cid for _, cid in reader.dense_search(out[("art-2", 0)][-1], 100)}
     reader.close()
-    return {"chunks": out, "fts_moorings": fts, "dense_hits": len(dense)}
+    return {"chunks": out, "bm25_moorings": bm25, "dense_hits": len(dense)}
 
 
 def test_build_and_status_on_the_samples(cli, tmp_path):
@@ -72,7 +73,7 @@ def test_update_after_change_removal_and_addition_equals_a_rebuild(cli, tmp_path
         *meta2, vec2 = rebuilt["chunks"][key]
         assert meta == meta2
         assert float(np.dot(vec, vec2)) > 0.9999
-    assert updated["fts_moorings"] == rebuilt["fts_moorings"] == 3
+    assert updated["bm25_moorings"] == rebuilt["bm25_moorings"] == 3
     assert updated["dense_hits"] == rebuilt["dense_hits"] == len(rebuilt["chunks"])  # nothing deleted is found
 
     code, out, _ = cli("index", "update", str(src), "--json")
