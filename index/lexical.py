@@ -18,12 +18,13 @@ from __future__ import annotations
 import math
 import sqlite3
 from array import array
+from collections import Counter
 from pathlib import Path
 from typing import Callable, Collection
 
 import numpy as np
 
-from .terms import content_words
+from .terms import content_stems
 
 K1, B = 1.2, 0.75
 TITLE_WEIGHT = 0.3  # a title word counts this much in each of the article's chunks
@@ -48,22 +49,20 @@ class LexicalWriter:
         self._chunk_ids = array("q")
 
     def add(self, chunk_id: int, title: str, text: str) -> None:
-        counts: dict[str, float] = {}
-        for _, st in content_words(text):
-            counts[st] = counts.get(st, 0.0) + 1.0
-        for _, st in content_words(title or ""):
+        counts: dict[str, float] = Counter(content_stems(text))
+        for st in content_stems(title or ""):
             counts[st] = counts.get(st, 0.0) + TITLE_WEIGHT
         doc = len(self._chunk_ids)
         self._chunk_ids.append(chunk_id)
         self._lengths.append(sum(counts.values()))
-        for st, tf in counts.items():
-            tid = self._term_ids.get(st)
-            if tid is None:
-                tid = self._term_ids[st] = len(self._terms)
+        ids = self._term_ids
+        for st in counts:
+            if st not in ids:
+                ids[st] = len(self._terms)
                 self._terms.append(st)
-            self._p_term.append(tid)
-            self._p_doc.append(doc)
-            self._p_tf.append(tf)
+        self._p_term.extend([ids[st] for st in counts])
+        self._p_doc.extend([doc] * len(counts))
+        self._p_tf.extend(counts.values())
 
     def write(self, folder: Path, db: sqlite3.Connection) -> None:
         terms = np.frombuffer(self._p_term, dtype=np.int32)

@@ -1,0 +1,326 @@
+"""citebot on a growing archive: 10k, 100k and 1M chunks.
+
+    .venv/bin/python bench/bench_scale.py [--sizes 10000 100000 1000000] [--queries 200] [--add 100]
+
+For each size it prints: the time to write the index and its size on disk; warm latency (median
+and p95) of the full answer path and of its dense and BM25 stages; recall@20 of the approximate
+FAISS index against exact search; the peak RSS and first-answer time of a fresh `citebot ask`
+process serving that index; and `index update` adding --add new articles (every source re-read
+and hashed, only the new articles embedded). Then the cold start of `citebot ask` on the samples.
+
+What is real and what is synthetic: the *real slice* (the sample articles, and the five SQuAD
+articles of ../shared/eval when present) goes through citebot's loader, chunker and model, and
+the recall questions are real questions about it. The *bulk* is made up: articles of words drawn
+from a Zipf vocabulary (like news prose: a few very common words, a long tail; the latency
+questions' words each sit in 1-3% of the chunks), chunked by citebot's chunker, with vectors drawn
+from a Gaussian fitted to the real slice's embeddings (their mean and 64 principal directions,
+plus the leftover variance spread evenly) instead of embedded: embedding a million chunks takes
+about 14 hours on 2 cores. Uniform random vectors would make approximate search look either
+trivially easy or hopeless; a fitted Gaussian is as anisotropic as real embeddings are.
+Figures, not assertions.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+SAMPLES = REPO / "examples" / "articles"
+SQUAD = REPO.parent / "shared" / "eval" / "squad2-dev-5articles.json"
+
+WORDS = ("council harbour river bridge minister budget election school hospital storm market prices "
+         "workers union strike museum record train airport police court ferry island festival library "
+         "tram station flood farmers harvest coffee bank rate inflation jobs factory battery marathon "
+         "runner owl cathedral whale coastguard heatwave fire rail teachers nurses pay housing rent").split()
+BULK_QUESTIONS = ["Why was the bridge over the river closed?", "How much will the new tram line cost?",
+                  "Who won the marathon this year?", "What did the bank decide about interest rates?",
+                  "Why are ferry crews on strike?", "How many jobs will the battery factory create?",
+                  "When will the museum reopen?", "What record temperature was measured?"]
+SAMPLE_QUESTIONS = ["Who won the Wendford marathon?", "Why was the harbour bridge closed?",
+                    "How much Russian territory does Kyiv control?", "What did the council decide about rents?"]
+CHUNKS_PER_ARTICLE = 22  # a bulk article (24 sentences of made-up words) makes about this many chunks
+
+
+def zipf_vocabulary(size: int = 30_000) -> tuple[list[str], list[float]]:
+    words = [f"w{i:05d}" for i in range(size)]
+    for j, w in enumerate(WORDS):
+        words[200 + 7 * j] = w  # middling ranks: each in about 1-3% of the chunks
+    cum, total = [], 0.0
+    for rank in range(size):
+        total += 1.0 / (rank + 1)
+        cum.append(total)
+    return words, cum
+
+
+def bulk_article(i: int, rng: random.Random, vocab, cum) -> dict:
+    paras = [" ".join(" ".join(rng.choices(vocab, cum_weights=cum, k=rng.randint(8, 20))).capitalize() + "."
+                      for _ in range(3)) for _ in range(8)]
+    return {"id": f"bulk-{i}", "title": f"Bulk story {i}", "text": "\n\n".join(paras), "published": "2025-01-01"}
+
+
+def write_bulk(path: Path, n_articles: int, first: int, rng: random.Random) -> None:
+    vocab, cum = zipf_vocabulary()
+    with path.open("w") as f:
+        for i in range(first, first + n_articles):
+            f.write(json.dumps(bulk_article(i, rng, vocab, cum)) + "\n")
+
+
+class FittedGaussian:
+    """Unit vectors distributed like the real slice's embeddings (mean, top principal directions)."""
+
+    def __init__(self, real, components: int = 64, seed: int = 7):
+        import numpy as np
+
+        self.mean = real.mean(axis=0)
+        _, s, vt = np.linalg.svd(real - self.mean, full_matrices=False)
+        var = s ** 2 / (len(real) - 1)
+        self.basis = vt[:components] * np.sqrt(var[:components])[:, None]
+        self.noise = float(np.sqrt(var[components:].sum() / real.shape[1]))
+        self.rng = np.random.default_rng(seed)
+
+    def draw(self, n: int):
+        import numpy as np
+
+        z = self.rng.standard_normal((n, len(self.basis)), dtype=np.float32)
+        x = self.mean + z @ self.basis + self.noise * self.rng.standard_normal((n, self.basis.shape[1]), dtype=np.float32)
+        return (x / np.linalg.norm(x, axis=1, keepdims=True)).astype(np.float32)
+
+
+def pct(values, q):
+    values = sorted(values)
+    return values[min(len(values) - 1, int(round(q * (len(values) - 1))))]
+
+
+def ms(xs) -> str:
+    return f"median {1000 * statistics.median(xs):6.1f} ms   p95 {1000 * pct(xs, 0.95):6.1f} ms"
+
+
+SERVE = ("import atexit, runpy, sys\n"
+         "atexit.register(lambda: sys.stderr.write('VmHWM ' + open('/proc/self/status').read()"
+         ".split('VmHWM:')[1].split()[0] + '\\n'))\n"
+         "sys.argv = ['citebot', 'ask', '--json']\n"
+         "runpy.run_module('bot', run_name='__main__')\n")
+
+
+def serve(index_dir: Path, questions: list[str]) -> tuple[float, float, float]:
+    """A fresh `citebot ask` process answering questions from stdin: seconds to its first answer,
+    seconds for all, and its peak RSS in MiB (VmHWM)."""
+    env = {**os.environ, "CITEBOT_INDEX_DIR": str(index_dir)}
+    t = time.perf_counter()
+    proc = subprocess.Popen([sys.executable, "-c", SERVE], env=env, cwd=REPO, stdin=subprocess.PIPE,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc.stdin.write("\n".join(questions) + "\n")
+    proc.stdin.close()
+    proc.stdout.readline()
+    first = time.perf_counter() - t
+    proc.stdout.read()
+    err = proc.stderr.read()
+    proc.wait()
+    total = time.perf_counter() - t
+    hwm = [line for line in err.splitlines() if line.startswith("VmHWM ")]
+    if proc.returncode or not hwm:
+        raise RuntimeError(f"citebot ask failed: {err[-2000:]}")
+    return first, total, int(hwm[-1].split()[1]) / 1024
+
+
+def real_slice(tmp: Path, embedder):
+    """The real articles, indexed by citebot itself; their sources, reader and questions."""
+    from index.building import build
+    from index.config import IndexConfig
+    from index.store import open_current
+
+    sources = [SAMPLES]
+    questions = list(SAMPLE_QUESTIONS)
+    if SQUAD.exists():
+        from index.evaluation import squad_articles
+
+        articles, qs = squad_articles(SQUAD)
+        squad = tmp / "squad.jsonl"
+        squad.write_text("".join(json.dumps(a) + "\n" for a in articles))
+        sources.append(squad)
+        questions += [q.text for q in qs if not q.impossible]
+    cfg = IndexConfig(index_dir=tmp / "real-index")
+    build(sources, cfg, embedder, on_problem=lambda m: None)
+    return sources, cfg.index_dir, open_current(cfg.index_dir), questions
+
+
+def write_index(index_dir: Path, sources: list[Path], real, embedder, gaussian, faiss_spec: str):
+    """Base index of the real slice (carried with its real vectors) and the bulk (chunked by
+    citebot, vectors drawn from the fitted Gaussian); returns (chunk ids, vectors) for exact search."""
+    import numpy as np
+
+    from index.building import _manifest, chunk_articles
+    from index.config import IndexConfig
+    from index.loading import load_articles
+    from index.records import Chunk
+    from index.segment import SegmentWriter
+    from index.store import SEGMENTS, publish
+
+    cfg = IndexConfig(index_dir=index_dir, faiss_index=faiss_spec)
+    articles = load_articles(sources, print)
+    known = real.articles()
+    writer = SegmentWriter(index_dir / SEGMENTS, embedder.dimension, faiss_spec)
+    all_ids, all_vecs = [], []
+    bulk = [a for a in articles if a.id not in known]
+    for art in articles:
+        if art.id in known:
+            rows = real.article_chunks(known[art.id][0])
+            ids = [r[0] for r in rows]
+            sents = real.sentences(ids)
+            chunks = [Chunk(art.id, r[1], r[2], r[3], r[4], r[0], [sp for sp, _ in sents[r[0]]]) for r in rows]
+            vecs = real.vectors(ids)
+            svecs = [np.array([v for _, v in sents[i]]) for i in ids]
+            all_ids.append(writer.add_article(art, chunks, vecs, sentence_vectors=svecs))
+            all_vecs.append(vecs)
+    for start in range(0, len(bulk), 2000):  # chunking in batches keeps the token counter busy
+        part = bulk[start:start + 2000]
+        for art, chunks in zip(part, chunk_articles(part, embedder, cfg)):
+            vecs = gaussian.draw(len(chunks))
+            svecs = gaussian.draw(sum(len(c.sentences) for c in chunks)).astype(np.float16)
+            split = np.cumsum([len(c.sentences) for c in chunks])[:-1]
+            all_ids.append(writer.add_article(art, chunks, vecs, sentence_vectors=np.split(svecs, split)))
+            all_vecs.append(vecs)
+    entry = writer.finish()
+    publish(index_dir, {**_manifest(cfg, embedder), "segments": [entry], "next_chunk_id": writer.next_chunk_id,
+                        "next_article_rowid": writer.next_article_rowid})
+    return cfg, np.concatenate([np.asarray(i, dtype=np.int64) for i in all_ids]), np.concatenate(all_vecs)
+
+
+def recall_at_20(ids, vecs, queries, search) -> float:
+    import faiss
+    import numpy as np
+
+    exact = faiss.IndexFlatIP(vecs.shape[1])
+    exact.add(vecs)
+    _, truth = exact.search(queries, 20)
+    found = sum(len({int(ids[j]) for j in truth[i]} & set(search(queries[i]))) for i in range(len(queries)))
+    return found / (20 * len(queries))
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000, 1_000_000])
+    ap.add_argument("--queries", type=int, default=200, help="warm questions timed per size")
+    ap.add_argument("--add", type=int, default=100, help="articles added by the update")
+    args = ap.parse_args()
+
+    import numpy as np
+
+    from index.building import build
+    from index.embedding import load_embedder
+    from index.query_model import load_query_encoder, query_model_dir
+    from index.retrieval import Retriever
+    from index.store import current_generation, generation_size, read_manifest
+    from index.vectors import AUTO_APPROXIMATE_ABOVE, build_faiss, choose_kind
+
+    embedder = load_embedder()
+    work = Path(tempfile.mkdtemp(prefix="citebot-scale-"))
+    try:
+        t = time.perf_counter()
+        real_sources, real_dir, real, real_questions = real_slice(work, embedder)
+        real_vecs = real.vectors([r[0] for a in real.articles().values() for r in real.article_chunks(a[0])])
+        gaussian = FittedGaussian(real_vecs)
+        qenc = load_query_encoder(real_dir, embedder.name)
+        rq = real_questions[:: max(1, len(real_questions) // 300)][:300]
+        rq_vecs = qenc.encode(rq)
+        print(f"model {embedder.name}, {os.cpu_count()} cores; real slice: {real.manifest['articles']} articles, "
+              f"{real.manifest['chunks']} chunks, {len(rq)} real questions for recall (made in "
+              f"{time.perf_counter() - t:.0f} s)")
+        rng = random.Random(3)
+        for n in args.sizes:
+            folder = work / f"n{n}"
+            folder.mkdir()
+            index_dir = folder / "index"
+            bulk = folder / "bulk.jsonl"
+            write_bulk(bulk, max(1, (n - real.manifest["chunks"]) // CHUNKS_PER_ARTICLE), 0, rng)
+            t = time.perf_counter()
+            cfg, ids, vecs = write_index(index_dir, [bulk, *real_sources], real, embedder, gaussian, "auto")
+            written = time.perf_counter() - t
+            shutil.copytree(query_model_dir(real_dir, embedder.name), query_model_dir(index_dir, embedder.name))
+            m = read_manifest(current_generation(index_dir))
+            kind = m["segments"][0]["faiss_index"]
+            print(f"\n{m['chunks']:,} chunks ({m['articles']:,} articles), FAISS {kind}: index written in {written:.0f} s, "
+                  f"{generation_size(current_generation(index_dir)) / 2**20:,.0f} MiB on disk")
+
+            retriever = Retriever(index_dir, qenc, embedder.name)
+            reader = retriever.reader()
+            questions = [q for pair in zip(BULK_QUESTIONS * 40, rq) for q in pair]
+            for q in questions[:16]:
+                retriever.answer(q)  # warm-up
+            full, dense, bm25 = [], [], []
+            for i in range(args.queries):
+                t = time.perf_counter()
+                ans = retriever.answer(questions[i % len(questions)])
+                full.append(time.perf_counter() - t)
+                dense.append(ans.timings["dense"])
+                bm25.append(ans.timings["bm25"])
+            print(f"  warm full answer path  {ms(full)}   (half bulk-word questions, half real ones)")
+            print(f"    dense ({kind:11s})  {ms(dense)}")
+            print(f"    BM25                 {ms(bm25)}")
+
+            approx_kind = choose_kind("auto", max(n, AUTO_APPROXIMATE_ABOVE + 1))
+            if kind == approx_kind:
+                search, note = (lambda q: [c for _, c in reader.dense_search(q, 20)]), "the served index"
+            else:
+                approx, _ = build_faiss(vecs, ids, approx_kind)
+                search, note = (lambda q: [int(c) for c in approx.search(q.reshape(1, -1), 20)[1][0]]), \
+                    "built for this figure; `auto` serves exact search at this size"
+            lat = []
+            for q in rq_vecs[:50]:
+                t = time.perf_counter()
+                search(q)
+                lat.append(time.perf_counter() - t)
+            print(f"  approximate {approx_kind} recall@20 vs exact: {recall_at_20(ids, vecs, rq_vecs, search):.3f} "
+                  f"over {len(rq)} real questions, search {ms(lat)} ({note})")
+            reader.close()
+            del vecs
+
+            first, total, hwm = serve(index_dir, (BULK_QUESTIONS + rq[:12]) * 2)
+            print(f"  serving process (`citebot ask`, 40 questions on stdin): first answer {first:.2f} s, "
+                  f"all {total:.1f} s, peak RSS {hwm:,.0f} MiB")
+
+            new = folder / "new.jsonl"
+            write_bulk(new, args.add, 10_000_000, rng)
+            t = time.perf_counter()
+            report = build([bulk, *real_sources, new], cfg, embedder, on_problem=print, incremental=True)
+            s = report.seconds
+            m = read_manifest(current_generation(index_dir))
+            print(f"  update adding {report.added} articles ({report.chunks_embedded} chunks): "
+                  f"{time.perf_counter() - t:.1f} s = re-read and hash every source {s['load']:.1f} s + chunk "
+                  f"{s['chunk']:.1f} s + embed {s['embed']:.1f} s + write segment and publish {s['store']:.1f} s; "
+                  f"{len(m['segments'])} segments, nothing rewritten")
+            shutil.rmtree(folder)
+        real.close()
+
+        with tempfile.TemporaryDirectory() as tmp:
+            env = {**os.environ, "CITEBOT_INDEX_DIR": str(Path(tmp) / "index")}
+            citebot = [sys.executable, "-m", "bot"]
+            subprocess.run(citebot + ["index", "build", str(SAMPLES)], env=env, cwd=REPO, check=True, capture_output=True)
+            times = []
+            for _ in range(3):
+                t = time.perf_counter()
+                proc = subprocess.Popen(citebot + ["ask", SAMPLE_QUESTIONS[0]], env=env, cwd=REPO,
+                                        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+                proc.stdout.readline()  # the first line of the answer
+                times.append(time.perf_counter() - t)
+                proc.wait()
+            print(f"\ncold start: `citebot ask` to the first answer line, sample index: "
+                  f"median {statistics.median(times):.2f} s (runs: {', '.join(f'{x:.2f}' for x in times)})")
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
