@@ -5,6 +5,7 @@ from the serving generation, so its result equals a full build of the same sourc
 """
 from __future__ import annotations
 
+import contextlib
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -15,7 +16,7 @@ import numpy as np
 from .chunking import chunk_article, embedding_input
 from .config import IndexConfig
 from .embedding import Embedder
-from .loading import load_articles
+from .loading import load_changed
 from .records import Article, Chunk
 from .segment import SegmentWriter
 from .store import (SEGMENTS, IndexError_, IndexReader, NoIndex, check_compatible, clean_stale, current_generation,
@@ -111,47 +112,55 @@ def build(paths: Iterable[str | Path], cfg: IndexConfig, embedder: Embedder,
         report.problems.append(msg)
         on_problem(msg)
 
-    articles = load_articles(paths, problem)
-    report.seconds["load"] = time.perf_counter() - t0
-    if not articles:
-        raise NothingToIndex("no readable article in " + ", ".join(str(p) for p in paths)
-                             + ": the index was left as it was")
+    with contextlib.ExitStack() as closing:
+        old: IndexReader | None = None
+        old_articles: dict[str, tuple[int, str]] = {}
+        known_files: dict[str, str] = {}
+        if incremental:
+            old = closing.enter_context(contextlib.closing(IndexReader(check_updatable(cfg), mmap=False)))
+            old_articles = old.articles()
+            old_files = old.article_files()
+            known_files = {f: st for f, st in old_files.values() if f and st}
+        articles, unchanged_files = load_changed(paths, problem, known_files)
+        report.seconds["load"] = time.perf_counter() - t0
+        loaded_ids = {a.id for a in articles}
+        # articles of files not read again (same size and mtime): unchanged, carried over as they are
+        untouched = [a for a in old_articles if a not in loaded_ids and old_files[a][0] in unchanged_files] \
+            if incremental else []
+        if not articles and not untouched:
+            raise NothingToIndex("no readable article in " + ", ".join(str(p) for p in paths)
+                                 + ": the index was left as it was")
 
-    old: IndexReader | None = None
-    old_articles: dict[str, tuple[int, str]] = {}
-    if incremental:
-        old = IndexReader(check_updatable(cfg), mmap=False)
-        old_articles = old.articles()
+        fresh: list[Article] = []
+        kept: list[Article] = []
+        for art in articles:
+            prev = old_articles.get(art.id)
+            if prev is None:
+                report.added += 1
+                fresh.append(art)
+            elif prev[1] != art.content_hash:
+                report.changed += 1
+                fresh.append(art)
+            else:
+                report.unchanged += 1
+                kept.append(art)
+        report.unchanged += len(untouched)
+        seen = loaded_ids | set(untouched)
+        report.removed = sum(1 for a in old_articles if a not in seen)
 
-    fresh: list[Article] = []
-    kept: list[Article] = []
-    for art in articles:
-        prev = old_articles.get(art.id)
-        if prev is None:
-            report.added += 1
-            fresh.append(art)
-        elif prev[1] != art.content_hash:
-            report.changed += 1
-            fresh.append(art)
-        else:
-            report.unchanged += 1
-            kept.append(art)
-    seen = {a.id for a in articles}
-    report.removed = sum(1 for a in old_articles if a not in seen)
+        t1 = time.perf_counter()
+        chunks = chunk_articles(fresh, embedder, cfg)
+        report.seconds["chunk"] = time.perf_counter() - t1
+        t2 = time.perf_counter()
+        vectors, sentence_vectors = _embed(embedder, fresh, chunks, cfg, progress)
+        report.seconds["embed"] = time.perf_counter() - t2
+        report.chunks_embedded = sum(len(c) for c in chunks)
 
-    t1 = time.perf_counter()
-    chunks = chunk_articles(fresh, embedder, cfg)
-    report.seconds["chunk"] = time.perf_counter() - t1
-    t2 = time.perf_counter()
-    vectors, sentence_vectors = _embed(embedder, fresh, chunks, cfg, progress)
-    report.seconds["embed"] = time.perf_counter() - t2
-    report.chunks_embedded = sum(len(c) for c in chunks)
-
-    t3 = time.perf_counter()
-    clean_stale(cfg.index_dir)
-    gone = {old_articles[a][0] for a in old_articles if a not in seen or a in {f.id for f in fresh}}
-    try:
+        t3 = time.perf_counter()
+        clean_stale(cfg.index_dir)
+        gone = {old_articles[a][0] for a in old_articles if a not in seen or a in {f.id for f in fresh}}
         if old is None or _should_compact(old, gone, bool(fresh)):
+            kept += [old.article(old_articles[a][0]) for a in untouched] if old is not None else []
             segments, counters = _write_whole(cfg, embedder, old, old_articles, kept, fresh, chunks, vectors,
                                               sentence_vectors)
         else:
@@ -161,9 +170,6 @@ def build(paths: Iterable[str | Path], cfg: IndexConfig, embedder: Embedder,
             manifest = read_manifest(published)
         else:  # nothing changed: the serving generation stays
             manifest = old.manifest
-    finally:
-        if old is not None:
-            old.close()
     report.seconds["store"] = time.perf_counter() - t3
     from .query_model import export_query_model
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import re
 from pathlib import Path
 from typing import Callable, Iterable, Iterator
@@ -213,16 +214,34 @@ def load_file(path: Path, rel: str, on_problem: ProblemHandler) -> list[Article]
     raise ArticleError(f"unsupported file type '{suffix or path.name}'")
 
 
+def file_stamp(stat: os.stat_result) -> str:
+    return f"{stat.st_size}:{stat.st_mtime_ns}"
+
+
 def load_articles(paths: Iterable[str | Path], on_problem: ProblemHandler) -> list[Article]:
     """All readable articles under `paths`; each problem is reported once and skipped.
 
     Two articles with the same id: the first wins and the second is reported.
     """
+    return load_changed(paths, on_problem, {})[0]
+
+
+def load_changed(paths: Iterable[str | Path], on_problem: ProblemHandler,
+                 known: dict[str, str]) -> tuple[list[Article], set[str]]:
+    """Like load_articles, but files whose stamp (size, mtime) equals `known[file]` are not read:
+    they are returned apart as unchanged. Re-parsing a whole archive of scraped pages on every
+    update would cost minutes; like make and rsync, an unchanged size and mtime means unchanged."""
     articles: dict[str, Article] = {}
+    unchanged: set[str] = set()
     for path, rel in iter_files(paths):
         try:
             if not path.exists():
                 raise ArticleError("no such file or folder")
+            file = str(path.resolve())
+            stamp = file_stamp(path.stat())  # taken before reading: a file edited meanwhile is read again next time
+            if known.get(file) == stamp:
+                unchanged.add(file)
+                continue
             loaded = load_file(path, rel, on_problem)
         except (ArticleError, OSError) as e:
             reason = e.strerror if isinstance(e, OSError) and e.strerror else str(e)
@@ -235,5 +254,6 @@ def load_articles(paths: Iterable[str | Path], on_problem: ProblemHandler) -> li
             if art.id in articles:
                 on_problem(f"{path}: duplicate article id '{art.id}', skipped")
                 continue
+            art.file, art.file_stamp = file, stamp
             articles[art.id] = art
-    return list(articles.values())
+    return list(articles.values()), unchanged

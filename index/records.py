@@ -17,6 +17,8 @@ class Article:
     source: str | None = None
     path: str | None = None
     content_hash: str = ""
+    file: str | None = None        # the file it was read from (absolute), and that file's size and
+    file_stamp: str | None = None  # mtime when read: an update skips files whose stamp is unchanged
 
 
 @dataclass

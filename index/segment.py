@@ -28,7 +28,8 @@ SENTENCE_DTYPE = np.float16  # sentence vectors only rank sentences inside a few
 SCHEMA = """
 CREATE TABLE articles(
     rowid INTEGER PRIMARY KEY, id TEXT UNIQUE NOT NULL, title TEXT NOT NULL, source TEXT,
-    author TEXT, published TEXT, url TEXT, path TEXT, text TEXT NOT NULL, content_hash TEXT NOT NULL);
+    author TEXT, published TEXT, url TEXT, path TEXT, text TEXT NOT NULL, content_hash TEXT NOT NULL,
+    file TEXT, file_stamp TEXT);
 CREATE TABLE chunks(
     id INTEGER PRIMARY KEY, article_rowid INTEGER NOT NULL REFERENCES articles(rowid),
     position INTEGER NOT NULL, start INTEGER NOT NULL, "end" INTEGER NOT NULL, text TEXT NOT NULL);
@@ -76,10 +77,10 @@ class SegmentWriter:
         art_row = self.next_article_rowid
         self.next_article_rowid += 1
         self.db.execute(
-            "INSERT INTO articles(rowid, id, title, source, author, published, url, path, text, content_hash) "
-            "VALUES (?,?,?,?,?,?,?,?,?,?)",
+            "INSERT INTO articles(rowid, id, title, source, author, published, url, path, text, content_hash, "
+            "file, file_stamp) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
             (art_row, article.id, article.title, article.source, article.author, article.published,
-             article.url, article.path, article.text, article.content_hash))
+             article.url, article.path, article.text, article.content_hash, article.file, article.file_stamp))
         if chunk_ids is None:
             chunk_ids = list(range(self.next_chunk_id, self.next_chunk_id + len(chunks)))
         ids = list(chunk_ids)
@@ -213,6 +214,16 @@ class SegmentReader:
     def articles(self) -> dict[str, tuple[int, str]]:
         return {r[0]: (r[1], r[2]) for r in self.db.execute("SELECT id, rowid, content_hash FROM articles")
                 if r[1] not in self.deleted_articles}
+
+    def article_files(self) -> dict[str, tuple[str | None, str | None]]:
+        """article id → (file, file stamp) of the articles served."""
+        return {r[0]: (r[2], r[3]) for r in self.db.execute("SELECT id, rowid, file, file_stamp FROM articles")
+                if r[1] not in self.deleted_articles}
+
+    def article(self, rowid: int) -> Article:
+        r = self.db.execute("SELECT id, title, text, url, published, author, source, path, content_hash, file, "
+                            "file_stamp FROM articles WHERE rowid = ?", (rowid,)).fetchone()
+        return Article(*r)
 
     def article_text(self, rowid: int) -> str:
         return self.db.execute("SELECT text FROM articles WHERE rowid = ?", (rowid,)).fetchone()[0]

@@ -27,7 +27,7 @@ import numpy as np
 
 from .segment import SENTENCE_DTYPE, ChunkRow, SegmentReader
 
-FORMAT_VERSION = 3  # 3: BM25 postings (lexical.py) instead of an FTS5 table
+FORMAT_VERSION = 3  # 3: BM25 postings (lexical.py) instead of an FTS5 table; file stamps
 MANIFEST = "manifest.json"
 CURRENT = "CURRENT"
 SEGMENTS = "segments"
@@ -207,6 +207,16 @@ class IndexReader:
         for seg in self.segments:
             out.update(seg.articles())
         return out
+
+    def article_files(self) -> dict[str, tuple[str | None, str | None]]:
+        """article id → (file, file stamp), of the articles served."""
+        out: dict[str, tuple[str | None, str | None]] = {}
+        for seg in self.segments:
+            out.update(seg.article_files())
+        return out
+
+    def article(self, article_rowid: int):
+        return self._owner(article_rowid).article(article_rowid)
 
     def article_chunks(self, article_rowid: int) -> list[tuple[int, int, int, int, str]]:
         return self._owner(article_rowid).article_chunks(article_rowid)

@@ -80,6 +80,25 @@ def test_update_after_change_removal_and_addition_equals_a_rebuild(cli, tmp_path
     assert json.loads(out) == {"added": 0, "changed": 0, "removed": 0, "unchanged": 3, "chunks_embedded": 0}
 
 
+def test_an_update_does_not_reread_files_whose_size_and_mtime_are_unchanged(cli, tmp_path):
+    src = write_articles(tmp_path / "src", {f"{i}.json": _article(i) for i in range(3)})
+    assert cli("index", "build", str(src))[0] == 0
+    # same size, same mtime, other words: an update trusts the stamp and does not read the file
+    path = src / "1.json"
+    stat = path.stat()
+    path.write_text(path.read_text().replace("moorings", "pontoons"))
+    os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns))
+    code, out, err = cli("index", "update", str(src), "--json")
+    assert code == 0, err
+    assert json.loads(out) == {"added": 0, "changed": 0, "removed": 0, "unchanged": 3, "chunks_embedded": 0}
+    # a new mtime: read again, found changed
+    os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns + 10**9))
+    code, out, err = cli("index", "update", str(src), "--json")
+    assert json.loads(out)["changed"] == 1 and json.loads(out)["unchanged"] == 2
+    code, out, _ = cli("ask", "How many pontoons did the board agree?", "--json")
+    assert "pontoons" in json.loads(out)["results"][0]["extract"]
+
+
 def test_an_update_writes_only_a_small_segment_and_compacts_when_they_pile_up(cli, tmp_path):
     from index.building import MAX_SEGMENTS
     from index.store import SEGMENTS, read_manifest
