@@ -5,8 +5,8 @@
 For each size it prints: the time to write the index and its size on disk; warm latency (median
 and p95) of the full answer path and of its dense and BM25 stages; recall@20 of the approximate
 FAISS index against exact search; the peak RSS and first-answer time of a fresh `citebot ask`
-process serving that index; and `index update` adding --add new articles (every source re-read
-and hashed, only the new articles embedded). Then the cold start of `citebot ask` on the samples.
+process serving that index; and `index update` adding --add new articles in a new file (every
+source file stat'ed, only new and changed files read, only new articles embedded). Then the cold start of `citebot ask` on the samples.
 
 What is real and what is synthetic: the *real slice* (the sample articles, and the five SQuAD
 articles of ../shared/eval when present) goes through citebot's loader, chunker and model, and
@@ -300,7 +300,7 @@ def main() -> None:
             s = report.seconds
             m = read_manifest(current_generation(index_dir))
             print(f"  update adding {report.added} articles ({report.chunks_embedded} chunks): "
-                  f"{time.perf_counter() - t:.1f} s = re-read and hash every source {s['load']:.1f} s + chunk "
+                  f"{time.perf_counter() - t:.1f} s = stat every source, read new/changed files {s['load']:.1f} s + chunk "
                   f"{s['chunk']:.1f} s + embed {s['embed']:.1f} s + write segment and publish {s['store']:.1f} s; "
                   f"{len(m['segments'])} segments, nothing rewritten")
             shutil.rmtree(folder)
