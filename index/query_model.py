@@ -48,6 +48,8 @@ class OnnxQueryEncoder:
         opts = ort.SessionOptions()
         opts.intra_op_num_threads = threads or min(4, os.cpu_count() or 1)
         opts.log_severity_level = 3
+        # no busy-waiting after a run: it would hold a core the FAISS and SQLite work that follows needs
+        opts.add_session_config_entry("session.intra_op.allow_spinning", "0")
         self.session = ort.InferenceSession(str(folder / "model.onnx"), opts, providers=["CPUExecutionProvider"])
 
     def encode(self, texts, batch_size: int = 32, progress=None) -> np.ndarray:

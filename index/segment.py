@@ -20,6 +20,7 @@ import numpy as np
 
 from .lexical import LexicalIndex, LexicalWriter
 from .records import Article, Chunk
+from .vectors import tune_for_search
 
 DB = "index.sqlite"
 VECTORS = "vectors.faiss"
@@ -161,6 +162,7 @@ class SegmentReader:
             self.faiss = faiss.read_index(str(path / VECTORS), faiss.IO_FLAG_MMAP_IFC if mmap else 0)
         except RuntimeError:
             self.faiss = faiss.read_index(str(path / VECTORS))
+        tune_for_search(self.faiss)
         self._local = threading.local()
         self._db_uri = f"file:{(path / DB).resolve()}?mode=ro"
         self.lexical = LexicalIndex(path, lambda: self.db)
