@@ -220,7 +220,7 @@ def main() -> None:
     from index.query_model import load_query_encoder, query_model_dir
     from index.retrieval import Retriever
     from index.store import current_generation, generation_size, read_manifest
-    from index.vectors import AUTO_APPROXIMATE_ABOVE, HNSW_EF_SEARCH, build_faiss, choose_kind
+    from index.vectors import IVF_PROBE_SHARE, build_faiss, choose_kind
 
     embedder = load_embedder()
     work = Path(tempfile.mkdtemp(prefix="citebot-scale-"))
@@ -267,25 +267,25 @@ def main() -> None:
             print(f"    dense ({kind:11s})  {ms(dense)}")
             print(f"    BM25                 {ms(bm25)}")
 
-            approx_kind = choose_kind("auto", max(n, AUTO_APPROXIMATE_ABOVE + 1))
+            approx_kind = choose_kind("ivf", n)
             if kind == approx_kind:
                 approx, note = reader.segments[0].faiss, "the served index"
             else:
                 approx, _ = build_faiss(vecs, ids, approx_kind)
                 note = "built for this figure; `auto` serves exact search at this size"
-            hnsw = faiss.downcast_index(faiss.downcast_index(approx).index).hnsw
+            ivf = faiss.extract_index_ivf(faiss.downcast_index(approx).index)
             print(f"  approximate {approx_kind} vs exact search, recall@20 over {len(rq)} real questions ({note}):")
-            for ef in (64, HNSW_EF_SEARCH, 256, 512):
-                hnsw.efSearch = ef
+            for share in (32, 16, IVF_PROBE_SHARE, 4):
+                ivf.nprobe = max(1, ivf.nlist // share)
                 search = lambda q: [int(c) for c in approx.search(q.reshape(1, -1), 20)[1][0]]
                 lat = []
                 for q in rq_vecs[:100]:
                     t = time.perf_counter()
                     search(q)
                     lat.append(time.perf_counter() - t)
-                print(f"    efSearch {ef:3d}{' (default)' if ef == HNSW_EF_SEARCH else '          '}: recall "
-                      f"{recall_at_20(ids, vecs, rq_vecs, search):.3f}, search {ms(lat)}")
-            hnsw.efSearch = HNSW_EF_SEARCH
+                print(f"    nprobe {ivf.nprobe:4d} (1/{share} of the lists){' default' if share == IVF_PROBE_SHARE else '        '}: "
+                      f"recall {recall_at_20(ids, vecs, rq_vecs, search):.3f}, search {ms(lat)}")
+            ivf.nprobe = max(1, ivf.nlist // IVF_PROBE_SHARE)
             reader.close()
             del vecs
 

@@ -14,7 +14,7 @@ class IndexConfig:
     dtype: str = "auto"  # auto | fp32 | bf16
     chunk_tokens: int = 128
     chunk_overlap: int = 1  # sentences shared by neighbouring chunks
-    faiss_index: str = "auto"  # auto | flat | hnsw | any FAISS factory string
+    faiss_index: str = "auto"  # auto | flat | ivf | hnsw | any FAISS factory string
     batch_size: int = 32
 
     def chunking(self) -> dict:
