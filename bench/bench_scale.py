@@ -70,11 +70,14 @@ def bulk_article(i: int, rng: random.Random, vocab, cum) -> dict:
     return {"id": f"bulk-{i}", "title": f"Bulk story {i}", "text": "\n\n".join(paras), "published": "2025-01-01"}
 
 
-def write_bulk(path: Path, n_articles: int, first: int, rng: random.Random) -> None:
+def write_bulk(folder: Path, n_articles: int, first: int, rng: random.Random, per_file: int = 500) -> None:
+    """JSON-lines files of `per_file` articles each, like a scraper's daily dumps."""
     vocab, cum = zipf_vocabulary()
-    with path.open("w") as f:
-        for i in range(first, first + n_articles):
-            f.write(json.dumps(bulk_article(i, rng, vocab, cum)) + "\n")
+    folder.mkdir(parents=True, exist_ok=True)
+    for start in range(first, first + n_articles, per_file):
+        with (folder / f"{start:08d}.jsonl").open("w") as f:
+            for i in range(start, min(first + n_articles, start + per_file)):
+                f.write(json.dumps(bulk_article(i, rng, vocab, cum)) + "\n")
 
 
 class FittedGaussian:
@@ -220,7 +223,7 @@ def main() -> None:
     from index.query_model import load_query_encoder, query_model_dir
     from index.retrieval import Retriever
     from index.store import current_generation, generation_size, read_manifest
-    from index.vectors import IVF_PROBE_SHARE, build_faiss, choose_kind
+    from index.vectors import build_faiss, choose_kind, ivf_probes
 
     embedder = load_embedder()
     work = Path(tempfile.mkdtemp(prefix="citebot-scale-"))
@@ -240,7 +243,7 @@ def main() -> None:
             folder = work / f"n{n}"
             folder.mkdir()
             index_dir = folder / "index"
-            bulk = folder / "bulk.jsonl"
+            bulk = folder / "bulk"
             write_bulk(bulk, max(1, (n - real.manifest["chunks"]) // CHUNKS_PER_ARTICLE), 0, rng)
             t = time.perf_counter()
             cfg, ids, vecs = write_index(index_dir, [bulk, *real_sources], real, embedder, gaussian, "auto")
@@ -275,17 +278,18 @@ def main() -> None:
                 note = "built for this figure; `auto` serves exact search at this size"
             ivf = faiss.extract_index_ivf(faiss.downcast_index(approx).index)
             print(f"  approximate {approx_kind} vs exact search, recall@20 over {len(rq)} real questions ({note}):")
-            for share in (32, 16, IVF_PROBE_SHARE, 4):
-                ivf.nprobe = max(1, ivf.nlist // share)
+            default = ivf_probes(ivf.nlist, ivf.ntotal)
+            for share in sorted({32, 16, 8, 4, ivf.nlist / default}, reverse=True):
+                ivf.nprobe = max(1, round(ivf.nlist / share))
                 search = lambda q: [int(c) for c in approx.search(q.reshape(1, -1), 20)[1][0]]
                 lat = []
                 for q in rq_vecs[:100]:
                     t = time.perf_counter()
                     search(q)
                     lat.append(time.perf_counter() - t)
-                print(f"    nprobe {ivf.nprobe:4d} (1/{share} of the lists){' default' if share == IVF_PROBE_SHARE else '        '}: "
+                print(f"    nprobe {ivf.nprobe:4d} (1/{share:<4.3g} of the lists){' default' if ivf.nprobe == default else '        '}: "
                       f"recall {recall_at_20(ids, vecs, rq_vecs, search):.3f}, search {ms(lat)}")
-            ivf.nprobe = max(1, ivf.nlist // IVF_PROBE_SHARE)
+            ivf.nprobe = default
             reader.close()
             del vecs
 
@@ -293,7 +297,7 @@ def main() -> None:
             print(f"  serving process (`citebot ask`, 40 questions on stdin): first answer {first:.2f} s, "
                   f"all {total:.1f} s, peak RSS {hwm:,.0f} MiB")
 
-            new = folder / "new.jsonl"
+            new = folder / "new"
             write_bulk(new, args.add, 10_000_000, rng)
             t = time.perf_counter()
             report = build([bulk, *real_sources, new], cfg, embedder, on_problem=print, incremental=True)
