@@ -17,6 +17,7 @@ import numpy as np
 # Exact search reads every vector for every question, so its cost follows memory bandwidth:
 # 2.7 ms at 10k chunks, 13 ms at 100k on the 2-core benchmark machine. Above this, IVF.
 AUTO_APPROXIMATE_ABOVE = 100_000  # chunks
+IVF_SMALLEST = 10_000  # chunks; a segment smaller than this is searched exactly whatever the setting
 IVF_PROBE_SHARE = 8  # a search scans at least 1/8 of the lists...
 IVF_MIN_SCANNED = 25_000  # ...and at least about this many vectors (recall@20 0.967 -> 0.992 at 100k)
 HNSW_EF_SEARCH = 2048  # for an HNSW index asked for by name
@@ -33,8 +34,8 @@ def choose_kind(spec: str, n: int) -> str:
         return f"IVF{ivf_lists(n)},Flat" if n > AUTO_APPROXIMATE_ABOVE else "Flat"
     if spec.lower() in ("flat", "exact"):
         return "Flat"
-    if spec.lower() == "ivf":
-        return f"IVF{ivf_lists(n)},Flat"
+    if spec.lower() == "ivf":  # a small segment (an update's) has too little to partition
+        return f"IVF{ivf_lists(n)},Flat" if n >= IVF_SMALLEST else "Flat"
     if spec.lower() == "hnsw":
         return "HNSW32,Flat"
     return spec  # any FAISS index_factory string
@@ -47,6 +48,9 @@ def build_faiss(vectors: np.ndarray, ids: np.ndarray, spec: str):
     dim = vectors.shape[1]
     kind = choose_kind(spec, len(ids))
     inner = faiss.index_factory(dim, kind, faiss.METRIC_INNER_PRODUCT)
+    if not inner.is_trained and len(ids) < 40 * max(1, getattr(faiss.try_extract_index_ivf(inner), "nlist", 1)):
+        kind = "Flat"  # too few vectors to train this index on (a small update's segment): search them exactly
+        inner = faiss.index_factory(dim, kind, faiss.METRIC_INNER_PRODUCT)
     index = faiss.IndexIDMap2(inner)
     if len(ids):
         if not inner.is_trained:

@@ -176,3 +176,30 @@ def test_a_build_killed_half_way_leaves_the_old_index_serving(cli, tmp_path):
     assert open_current(tmp_path / "index").manifest["articles"] == 1
     assert cli("index", "build", str(src))[0] == 0  # the next build clears the debris
     assert not list((tmp_path / "index").glob(".tmp-*")) and not writing()
+
+
+def test_an_ivf_index_serves_a_large_segment_and_small_updates_stay_exact(cli, tmp_path):
+    from index.store import read_manifest
+
+    towns = ["Ashby", "Brindle", "Carrow", "Dunmore", "Elsworth", "Fenwick", "Garston", "Holloway", "Ickford",
+             "Jarrow"]
+    trades = ["bakery", "ferry", "library", "brewery", "forge", "mill", "school", "market", "museum", "tannery"]
+    src = write_articles(tmp_path / "src", {
+        f"{i}.json": {"id": f"n-{i}", "title": f"{towns[i % 10]} {trades[i // 10]} news",
+                      "text": f"The {trades[i // 10]} in {towns[i % 10]} reopened after {i + 2} weeks of repairs."}
+        for i in range(100)})
+    env = {"CITEBOT_FAISS_INDEX": "IVF2,Flat"}
+    assert cli("index", "build", str(src), env=env)[0] == 0
+    m = read_manifest(current_generation(tmp_path / "index"))
+    assert m["segments"][0]["faiss_index"] == "IVF2,Flat"
+    code, out, err = cli("ask", "When did the Fenwick brewery reopen?", "--json", env=env)
+    assert code == 0, err
+    assert json.loads(out)["results"][0]["article_id"] == "n-35"
+
+    write_articles(src, {"new.json": {"id": "n-new", "title": "Kelso harbour news",
+                                      "text": "The harbour in Kelso reopened after 40 weeks of dredging."}})
+    assert cli("index", "update", str(src), env=env)[0] == 0
+    m = read_manifest(current_generation(tmp_path / "index"))
+    assert [s["faiss_index"] for s in m["segments"]] == ["IVF2,Flat", "Flat"]  # one vector: nothing to train
+    code, out, _ = cli("ask", "When did the Kelso harbour reopen?", "--json", env=env)
+    assert json.loads(out)["results"][0]["article_id"] == "n-new"
