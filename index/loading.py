@@ -237,7 +237,7 @@ def load_changed(paths: Iterable[str | Path], on_problem: ProblemHandler,
         try:
             if not path.exists():
                 raise ArticleError("no such file or folder")
-            file = str(path.resolve())
+            file = os.path.abspath(path)
             stamp = file_stamp(path.stat())  # taken before reading: a file edited meanwhile is read again next time
             if known.get(file) == stamp:
                 unchanged.add(file)
