@@ -5,7 +5,6 @@ Front ends call `Retriever.answer()` and only render what it returns.
 """
 from __future__ import annotations
 
-import math
 import time
 from dataclasses import dataclass, field
 from pathlib import Path

@@ -3,7 +3,7 @@ needs no training and misses nothing; an inverted-file index (IVF) for large seg
 
 Why IVF rather than HNSW above the threshold (bench/bench_scale.py, 1M chunks, 2 cores): for the
 same recall they cost about the same per question (IVF4096 scanning 1/16 of the lists: recall@20
-0.962 in 12 ms; HNSW32 at efSearch 2048: 0.977 in 19 ms), but an IVF index is memory-mapped
+0.962 in 12 ms, 1/8: 0.985 in 21 ms; HNSW32 at efSearch 2048: 0.977 in 19 ms), but an IVF index is memory-mapped
 (opened in 0.06 s, its pages shared with every process serving the index and given back under
 memory pressure), while an HNSW graph and its vectors must be read into private memory (1.8 GB at
 1M chunks) before the first answer.
@@ -15,7 +15,7 @@ import math
 import numpy as np
 
 # Exact search reads every vector for every question, so its cost follows memory bandwidth:
-# 2.7 ms at 10k chunks, 13 ms at 100k on the 2-core benchmark machine. Above this, IVF.
+# 1.6 ms at 10k chunks, 13 ms at 100k on the 2-core benchmark machine. Above this, IVF.
 AUTO_APPROXIMATE_ABOVE = 100_000  # chunks
 IVF_SMALLEST = 10_000  # chunks; a segment smaller than this is searched exactly whatever the setting
 IVF_PROBE_SHARE = 8  # a search scans at least 1/8 of the lists...
@@ -56,8 +56,9 @@ def build_faiss(vectors: np.ndarray, ids: np.ndarray, spec: str):
         if not inner.is_trained:
             inner.train(vectors)
         index.add_with_ids(vectors, ids)
-    if "IVF" in kind:
-        faiss.extract_index_ivf(inner).make_direct_map()  # saved with it: rerank reads chunk vectors back
+    ivf = faiss.try_extract_index_ivf(inner)
+    if ivf is not None:
+        ivf.make_direct_map()  # saved with it: rerank reads chunk vectors back
     tune_for_search(index)
     return index, kind
 
@@ -70,11 +71,9 @@ def tune_for_search(index) -> None:
     hnsw = getattr(inner, "hnsw", None)
     if hnsw is not None:
         hnsw.efSearch = HNSW_EF_SEARCH
-    try:
-        ivf = faiss.extract_index_ivf(inner)
-    except RuntimeError:
-        return
-    ivf.nprobe = ivf_probes(ivf.nlist, ivf.ntotal)
+    ivf = faiss.try_extract_index_ivf(inner)
+    if ivf is not None:
+        ivf.nprobe = ivf_probes(ivf.nlist, ivf.ntotal)
 
 
 def ivf_probes(nlist: int, ntotal: int) -> int:
