@@ -209,6 +209,28 @@ def recall_at_20(ids, vecs, queries, search) -> float:
     return found / (20 * len(queries))
 
 
+def ivf_recall(approx, kind: str, ids, vecs, queries, note: str) -> None:
+    """Recall@20 against exact search and latency at several nprobe values, the default among them."""
+    import faiss
+
+    from index.vectors import ivf_probes
+
+    ivf = faiss.extract_index_ivf(faiss.downcast_index(approx).index)
+    print(f"  approximate {kind} vs exact search, recall@20 over {len(queries)} real questions ({note}):")
+    default = ivf_probes(ivf.nlist, ivf.ntotal)
+    search = lambda q: [int(c) for c in approx.search(q.reshape(1, -1), 20)[1][0]]
+    for share in sorted({32, 16, 8, 4, ivf.nlist / default}, reverse=True):
+        ivf.nprobe = max(1, round(ivf.nlist / share))
+        lat = []
+        for q in queries[:100]:
+            t = time.perf_counter()
+            search(q)
+            lat.append(time.perf_counter() - t)
+        print(f"    nprobe {ivf.nprobe:4d} (1/{share:<4.3g} of the lists){' default' if ivf.nprobe == default else '        '}: "
+              f"recall {recall_at_20(ids, vecs, queries, search):.3f}, search {ms(lat)}")
+    ivf.nprobe = default
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000, 1_000_000])
@@ -223,7 +245,7 @@ def main() -> None:
     from index.query_model import load_query_encoder, query_model_dir
     from index.retrieval import Retriever
     from index.store import current_generation, generation_size, read_manifest
-    from index.vectors import build_faiss, choose_kind, ivf_probes
+    from index.vectors import build_faiss, choose_kind
 
     embedder = load_embedder()
     work = Path(tempfile.mkdtemp(prefix="citebot-scale-"))
@@ -271,25 +293,13 @@ def main() -> None:
             print(f"    BM25                 {ms(bm25)}")
 
             approx_kind = choose_kind("ivf", n)
-            if kind == approx_kind:
-                approx, note = reader.segments[0].faiss, "the served index"
+            if approx_kind == "Flat":
+                print("  no approximate index below 10k chunks: exact search")
             else:
-                approx, _ = build_faiss(vecs, ids, approx_kind)
-                note = "built for this figure; `auto` serves exact search at this size"
-            ivf = faiss.extract_index_ivf(faiss.downcast_index(approx).index)
-            print(f"  approximate {approx_kind} vs exact search, recall@20 over {len(rq)} real questions ({note}):")
-            default = ivf_probes(ivf.nlist, ivf.ntotal)
-            for share in sorted({32, 16, 8, 4, ivf.nlist / default}, reverse=True):
-                ivf.nprobe = max(1, round(ivf.nlist / share))
-                search = lambda q: [int(c) for c in approx.search(q.reshape(1, -1), 20)[1][0]]
-                lat = []
-                for q in rq_vecs[:100]:
-                    t = time.perf_counter()
-                    search(q)
-                    lat.append(time.perf_counter() - t)
-                print(f"    nprobe {ivf.nprobe:4d} (1/{share:<4.3g} of the lists){' default' if ivf.nprobe == default else '        '}: "
-                      f"recall {recall_at_20(ids, vecs, rq_vecs, search):.3f}, search {ms(lat)}")
-            ivf.nprobe = default
+                served = kind == approx_kind
+                approx = reader.segments[0].faiss if served else build_faiss(vecs, ids, approx_kind)[0]
+                ivf_recall(approx, approx_kind, ids, vecs, rq_vecs,
+                           "the served index" if served else "built for this figure; `auto` serves exact search at this size")
             reader.close()
             del vecs
 

@@ -18,7 +18,7 @@ from .config import IndexConfig
 from .embedding import Embedder
 from .loading import load_changed
 from .records import Article, Chunk
-from .segment import SegmentWriter
+from .segment import ArticleState, SegmentWriter
 from .store import (SEGMENTS, IndexError_, IndexReader, NoIndex, check_compatible, clean_stale, current_generation,
                     generation_size, publish, read_manifest)
 
@@ -114,19 +114,16 @@ def build(paths: Iterable[str | Path], cfg: IndexConfig, embedder: Embedder,
 
     with contextlib.ExitStack() as closing:
         old: IndexReader | None = None
-        old_articles: dict[str, tuple[int, str]] = {}
-        known_files: dict[str, str] = {}
+        old_articles: dict[str, ArticleState] = {}
         if incremental:
             old = closing.enter_context(contextlib.closing(IndexReader(check_updatable(cfg), mmap=False)))
             old_articles = old.articles()
-            old_files = old.article_files()
-            known_files = {f: st for f, st in old_files.values() if f and st}
+        known_files = {a.file: a.file_stamp for a in old_articles.values() if a.file and a.file_stamp}
         articles, unchanged_files = load_changed(paths, problem, known_files)
         report.seconds["load"] = time.perf_counter() - t0
         loaded_ids = {a.id for a in articles}
         # articles of files not read again (same size and mtime): unchanged, carried over as they are
-        untouched = [a for a in old_articles if a not in loaded_ids and old_files[a][0] in unchanged_files] \
-            if incremental else []
+        untouched = [a for a, st in old_articles.items() if a not in loaded_ids and st.file in unchanged_files]
         if not articles and not untouched:
             raise NothingToIndex("no readable article in " + ", ".join(str(p) for p in paths)
                                  + ": the index was left as it was")
@@ -138,7 +135,7 @@ def build(paths: Iterable[str | Path], cfg: IndexConfig, embedder: Embedder,
             if prev is None:
                 report.added += 1
                 fresh.append(art)
-            elif prev[1] != art.content_hash:
+            elif prev.content_hash != art.content_hash:
                 report.changed += 1
                 fresh.append(art)
             else:
@@ -158,9 +155,10 @@ def build(paths: Iterable[str | Path], cfg: IndexConfig, embedder: Embedder,
 
         t3 = time.perf_counter()
         clean_stale(cfg.index_dir)
-        gone = {old_articles[a][0] for a in old_articles if a not in seen or a in {f.id for f in fresh}}
+        fresh_ids = {f.id for f in fresh}
+        gone = {st.rowid for a, st in old_articles.items() if a not in seen or a in fresh_ids}
         if old is None or _should_compact(old, gone, bool(fresh)):
-            kept += [old.article(old_articles[a][0]) for a in untouched] if old is not None else []
+            kept += [old.article(old_articles[a].rowid) for a in untouched]
             segments, counters = _write_whole(cfg, embedder, old, old_articles, kept, fresh, chunks, vectors,
                                               sentence_vectors)
         else:
@@ -214,7 +212,7 @@ def _write_whole(cfg, embedder, old, old_articles, kept, fresh, chunks, vectors,
     writer = SegmentWriter(Path(cfg.index_dir) / SEGMENTS, embedder.dimension, cfg.faiss_index, *_counters(old))
     try:
         for art in kept:
-            rowid = old_articles[art.id][0]
+            rowid = old_articles[art.id].rowid
             rows = old.article_chunks(rowid)
             ids = [r[0] for r in rows]
             sentences = old.sentences(ids)

@@ -15,7 +15,7 @@ from .embedding import Embedder
 from .records import Hit
 from .store import CURRENT, ChunkRow, IndexReader, open_current
 from .lexical import idf
-from .terms import query_words, stems
+from .terms import query_terms, stems
 
 # Calibrated with `citebot eval` (README "Answer quality"): off-topic questions score below it,
 # answerable ones above it.
@@ -103,12 +103,12 @@ class Retriever:
     def _idf_of(self, reader: IndexReader, terms: list[str]) -> dict[str, float]:
         return {t: idf(self._n_chunks, df) for t, df in self._df_of(reader, terms).items()}
 
-    def _bm25_terms(self, reader: IndexReader, qwords: dict[str, str]) -> list[str]:
+    def _bm25_terms(self, reader: IndexReader, terms: list[str]) -> list[str]:
         """The question's stems worth a BM25 lookup: the rarest few, and none found in more than
         COMMON_TERM_SHARE of the chunks: each adds its whole posting list to the sum, so one
         common word would cost a large archive time for little information (when only common
         words are left, dense search answers alone)."""
-        df = self._df_of(reader, list(qwords.values()))
+        df = self._df_of(reader, terms)
         limit = max(COMMON_TERM_FLOOR, int(COMMON_TERM_SHARE * self._n_chunks))
         rare = sorted((st for st in df if 0 < df[st] <= limit), key=lambda st: df[st])
         return rare[:MAX_BM25_TERMS]
@@ -126,7 +126,7 @@ class Retriever:
         timings["embed"] = time.perf_counter() - t
 
         t = time.perf_counter()
-        qwords = query_words(question)
+        qterms = query_terms(question)
         dense_ids: list[int] = []
         if cfg.fusion in ("rrf", "dense"):
             dense_ids = [cid for _, cid in reader.dense_search(qv, cfg.candidates)]
@@ -134,7 +134,7 @@ class Retriever:
         t = time.perf_counter()
         bm25_ids: list[int] = []
         if cfg.fusion in ("rrf", "bm25"):
-            bm25_ids = [cid for cid, _ in reader.bm25_search(self._bm25_terms(reader, qwords), cfg.candidates)]
+            bm25_ids = [cid for cid, _ in reader.bm25_search(self._bm25_terms(reader, qterms), cfg.candidates)]
         timings["bm25"] = time.perf_counter() - t
 
         t = time.perf_counter()
@@ -147,7 +147,7 @@ class Retriever:
         top = order[:depth]
         rows = reader.chunk_rows(top)
         cands = [Candidate(rows[c], fused[c]) for c in top if c in rows]
-        self._score(reader, qv, query_words(focus) if focus else qwords, cands)
+        self._score(reader, qv, query_terms(focus) if focus else qterms, cands)
         if cfg.rerank:
             cands.sort(key=lambda c: -c.score)
         timings["rerank"] = time.perf_counter() - t
@@ -161,7 +161,7 @@ class Retriever:
         hits = [h for h in ranked[offset:offset + k] if h.score >= floor] if found else []
         return Answer(question, found and bool(hits), hits, best, ranked, timings)
 
-    def _score(self, reader: IndexReader, qv: np.ndarray, qwords: dict[str, str], cands: list[Candidate]) -> None:
+    def _score(self, reader: IndexReader, qv: np.ndarray, qterms: list[str], cands: list[Candidate]) -> None:
         """Each candidate's relevance: chunk cosine plus its best sentence (cosine in context and
         question-word overlap weighted by rarity); and that best sentence, the highlight."""
         cfg = self.config
@@ -170,7 +170,7 @@ class Retriever:
         ids = [c.row.id for c in cands]
         chunk_vecs = reader.vectors(ids)
         sents = reader.sentences(ids)
-        idf = self._idf_of(reader, list(qwords.values()))
+        idf = self._idf_of(reader, qterms)
         total_idf = sum(idf.values()) or 1.0
         for c, cv in zip(cands, chunk_vecs):
             c.dense = float(cv @ qv)

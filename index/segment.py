@@ -14,7 +14,7 @@ import threading
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable, Sequence
+from typing import Iterable, NamedTuple, Sequence
 
 import numpy as np
 
@@ -131,6 +131,14 @@ class SegmentWriter:
         shutil.rmtree(self.tmp, ignore_errors=True)
 
 
+class ArticleState(NamedTuple):
+    """What an update compares an indexed article with."""
+    rowid: int
+    content_hash: str
+    file: str | None
+    file_stamp: str | None
+
+
 @dataclass
 class ChunkRow:
     id: int
@@ -213,14 +221,9 @@ class SegmentReader:
             f"JOIN articles a ON a.rowid = c.article_rowid WHERE c.id IN ({marks})", ids).fetchall()
         return {r[0]: ChunkRow(*r) for r in rows if r[0] not in self.deleted_chunks}
 
-    def articles(self) -> dict[str, tuple[int, str]]:
-        return {r[0]: (r[1], r[2]) for r in self.db.execute("SELECT id, rowid, content_hash FROM articles")
-                if r[1] not in self.deleted_articles}
-
-    def article_files(self) -> dict[str, tuple[str | None, str | None]]:
-        """article id → (file, file stamp) of the articles served."""
-        return {r[0]: (r[2], r[3]) for r in self.db.execute("SELECT id, rowid, file, file_stamp FROM articles")
-                if r[1] not in self.deleted_articles}
+    def articles(self) -> dict[str, ArticleState]:
+        return {r[0]: ArticleState(*r[1:]) for r in self.db.execute(
+            "SELECT id, rowid, content_hash, file, file_stamp FROM articles") if r[1] not in self.deleted_articles}
 
     def article(self, rowid: int) -> Article:
         r = self.db.execute("SELECT id, title, text, url, published, author, source, path, content_hash, file, "

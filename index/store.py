@@ -25,7 +25,7 @@ from typing import Iterable, Sequence
 
 import numpy as np
 
-from .segment import SENTENCE_DTYPE, ChunkRow, SegmentReader
+from .segment import SENTENCE_DTYPE, ArticleState, ChunkRow, SegmentReader
 
 FORMAT_VERSION = 3  # 3: BM25 postings (lexical.py) instead of an FTS5 table; file stamps
 MANIFEST = "manifest.json"
@@ -201,18 +201,11 @@ class IndexReader:
             self._article_cache[article_rowid] = text
         return text
 
-    def articles(self) -> dict[str, tuple[int, str]]:
-        """article id → (rowid, content hash), of the articles served."""
-        out: dict[str, tuple[int, str]] = {}
+    def articles(self) -> dict[str, ArticleState]:
+        """article id → (rowid, content hash, file, file stamp), of the articles served."""
+        out: dict[str, ArticleState] = {}
         for seg in self.segments:
             out.update(seg.articles())
-        return out
-
-    def article_files(self) -> dict[str, tuple[str | None, str | None]]:
-        """article id → (file, file stamp), of the articles served."""
-        out: dict[str, tuple[str | None, str | None]] = {}
-        for seg in self.segments:
-            out.update(seg.article_files())
         return out
 
     def article(self, article_rowid: int):

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import re
 from functools import lru_cache
-from typing import Iterator
 
 STOP_WORDS = frozenset("""
 a about above after again against all am an and any are aren't as at be because been before being
@@ -35,36 +34,23 @@ def stem(word: str) -> str:
     return _stemmer().stemWord(word)
 
 
-def words(text: str) -> list[str]:
-    return [w.lower().replace("’", "'") for w in _WORD.findall(text)]
-
-
 @lru_cache(maxsize=500_000)
-def _content_parts(word: str) -> tuple[tuple[str, str], ...]:
-    """A word's content parts and their stems (apostrophes split "council's" into two parts);
-    cached because indexing a large archive meets the same words millions of times."""
-    return tuple((part, stem(part)) for part in word.split("'")
+def _word_stems(word: str) -> tuple[str, ...]:
+    """A lower-cased word's content parts, stemmed (apostrophes split "council's" into two parts;
+    stop words and single letters dropped); cached because indexing a large archive meets the
+    same words millions of times."""
+    return tuple(stem(part) for part in word.split("'")
                  if part and part not in STOP_WORDS and (len(part) > 1 or part.isdigit()))
 
 
-def content_words(text: str) -> Iterator[tuple[str, str]]:
-    """(word, stem) for each content word, in order: stop words and single letters dropped."""
-    for w in words(text):
-        yield from _content_parts(w)
-
-
 def content_stems(text: str) -> list[str]:
-    """The stems of content_words(text), in order: the fast path for indexing."""
-    return [st for w in _WORD.findall(text.lower().replace("’", "'")) for _, st in _content_parts(w)]
+    """The stems of the text's content words, in order, repeats kept (term frequencies)."""
+    return [st for w in _WORD.findall(text.lower().replace("’", "'")) for st in _word_stems(w)]
 
 
-def query_words(text: str) -> dict[str, str]:
-    """Content words of a question → their stems; each stem once, in order."""
-    out: dict[str, str] = {}
-    for part, st in content_words(text):
-        if st not in out.values():
-            out[part] = st
-    return out
+def query_terms(text: str) -> list[str]:
+    """A question's stems, each once, in order."""
+    return list(dict.fromkeys(content_stems(text)))
 
 
 def stems(text: str) -> set[str]:

@@ -23,9 +23,16 @@ IVF_MIN_SCANNED = 25_000  # ...and at least about this many vectors (recall@20 0
 HNSW_EF_SEARCH = 2048  # for an HNSW index asked for by name
 
 
+MIN_PER_LIST = 40  # training vectors per list that FAISS's k-means needs to place its centroids
+
+
 def ivf_lists(n: int) -> int:
-    """About 4·√n lists, a power of two: 1024 at 100k chunks, 4096 at 1M."""
-    return 2 ** max(4, round(math.log2(4 * math.sqrt(max(n, 1)))))
+    """About 4·√n lists, a power of two (1024 at 100k chunks, 4096 at 1M), with enough vectors
+    to train each."""
+    lists = 2 ** max(4, round(math.log2(4 * math.sqrt(max(n, 1)))))
+    while lists > 16 and lists * MIN_PER_LIST > n:
+        lists //= 2
+    return lists
 
 
 def choose_kind(spec: str, n: int) -> str:
@@ -48,7 +55,7 @@ def build_faiss(vectors: np.ndarray, ids: np.ndarray, spec: str):
     dim = vectors.shape[1]
     kind = choose_kind(spec, len(ids))
     inner = faiss.index_factory(dim, kind, faiss.METRIC_INNER_PRODUCT)
-    if not inner.is_trained and len(ids) < 40 * max(1, getattr(faiss.try_extract_index_ivf(inner), "nlist", 1)):
+    if not inner.is_trained and len(ids) < MIN_PER_LIST * getattr(faiss.try_extract_index_ivf(inner), "nlist", 1):
         kind = "Flat"  # too few vectors to train this index on (a small update's segment): search them exactly
         inner = faiss.index_factory(dim, kind, faiss.METRIC_INNER_PRODUCT)
     index = faiss.IndexIDMap2(inner)

@@ -26,7 +26,7 @@ def _snapshot(index_dir: Path) -> dict:
     """Everything a reader can see, keyed by content (chunk ids may differ between equal indexes)."""
     reader = open_current(index_dir)
     out = {}
-    for article_id, (rowid, content_hash) in reader.articles().items():
+    for article_id, (rowid, content_hash, *_) in reader.articles().items():
         text = reader.article_text(rowid)
         for cid, position, start, end, chunk_text in reader.article_chunks(rowid):
             spans = [span for span, _ in reader.sentences([cid])[cid]]
