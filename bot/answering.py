@@ -5,6 +5,18 @@ from __future__ import annotations
 from .settings import Settings
 
 
+def readable(text: str) -> tuple[str, str | None]:
+    """The question as valid text: bytes that were not UTF-8 (kept by Python as lone surrogates in
+    argv and in batch lines) become U+FFFD, with a note saying so, instead of a crash later."""
+    try:
+        text.encode("utf-8")
+        return text, None
+    except UnicodeEncodeError:
+        fixed = text.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+        fixed = fixed.encode("utf-8", "replace").decode("utf-8")  # surrogates that were not bytes
+        return fixed, "the question held bytes that are not UTF-8 text; they were replaced by �"
+
+
 def check_question(question: str, max_chars: int) -> str | None:
     """A one-line hint when the question cannot be asked as it is; None when it can."""
     if not question or not question.strip():
@@ -22,12 +34,13 @@ def answer_config(settings: Settings, **overrides):
     return AnswerConfig(**{"k": settings.top_k, "min_score": min_score, **overrides})
 
 
-def make_retriever(settings: Settings, **overrides):
-    """Checks the index first (instant, clear message), then loads the model once."""
+def make_retriever(settings: Settings, on_problem=None, **overrides):
+    """Checks the index first (instant, clear message), then loads the model once; `on_problem`
+    hears when questions must fall back to the slower PyTorch encoder."""
     from index.query_model import load_query_encoder
     from index.retrieval import Retriever
     from index.store import open_current
 
     open_current(settings.index_dir, settings.embedding_model).close()
-    embedder = load_query_encoder(settings.index_dir, settings.embedding_model, settings.embedding_dtype)
+    embedder = load_query_encoder(settings.index_dir, settings.embedding_model, settings.embedding_dtype, on_problem)
     return Retriever(settings.index_dir, embedder, settings.embedding_model, answer_config(settings, **overrides))

@@ -9,22 +9,24 @@ from typing import List, Optional
 
 import typer
 
-from .answering import check_question, make_retriever
+from . import redact
+from .answering import check_question, make_retriever, readable
 from .settings import SettingsError, load_settings
 
-app = typer.Typer(add_completion=False, no_args_is_help=True,
+# No rich tracebacks with local variables: a local may hold the bot token.
+app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
                   help="Answer questions over your articles with cited, verbatim extracts.")
 index_app = typer.Typer(no_args_is_help=True, help="Build, update and inspect the article index.")
 app.add_typer(index_app, name="index")
 
 
 def fail(message: str, code: int = 1) -> None:
-    typer.echo(f"error: {message}", err=True)
+    typer.echo(f"error: {redact.scrub(message)}", err=True)
     raise typer.Exit(code)
 
 
 def warn(message: str) -> None:
-    typer.echo(f"warning: {message}", err=True)
+    typer.echo(f"warning: {redact.scrub(message)}", err=True)
 
 
 def settings_or_exit():
@@ -55,7 +57,7 @@ def _progress_bar():
     return bar, update
 
 
-def _run_build(paths: List[Path], as_json: bool, incremental: bool) -> None:
+def _run_build(paths: List[Path], as_json: bool, incremental: bool, prune: bool = False, wait: bool = True) -> None:
     from index.building import build, check_updatable
     from index.embedding import ModelError, load_embedder
     from index.store import IndexError_
@@ -67,12 +69,16 @@ def _run_build(paths: List[Path], as_json: bool, incremental: bool) -> None:
         if incremental:
             check_updatable(cfg)  # before the model loads: a mismatch is said at once
         embedder = load_embedder(cfg.model, cfg.dtype)
-        report = build(paths, cfg, embedder, on_problem=warn, progress=progress, incremental=incremental)
+        report = build(paths, cfg, embedder, on_problem=warn, progress=progress, incremental=incremental,
+                       prune=prune, wait=wait, on_wait=warn)
     except (IndexError_, ModelError) as e:
         fail(str(e))
     finally:
         if bar is not None:
             bar.stop()
+    if report.query_model_error:
+        warn(f"the question encoder could not be exported ({report.query_model_error}): questions will use the "
+             "PyTorch model, which starts slower")
     if as_json:
         typer.echo(json.dumps(report.counts()))
         return
@@ -84,18 +90,45 @@ def _run_build(paths: List[Path], as_json: bool, incremental: bool) -> None:
         typer.echo(f"{len(report.problems)} file(s) or record(s) skipped: see the warnings above", err=True)
 
 
+NO_WAIT = typer.Option(False, "--no-wait", help="Fail at once if another citebot is writing the index.")
+
+
 @index_app.command("build")
 def index_build(paths: List[Path] = typer.Argument(..., help="Article files or folders (txt, md, html, json, jsonl)."),
-                as_json: bool = typer.Option(False, "--json", help="Print the counts as JSON.")) -> None:
+                as_json: bool = typer.Option(False, "--json", help="Print the counts as JSON."),
+                no_wait: bool = NO_WAIT) -> None:
     """Rebuild the index from scratch; the old one serves until the new one is complete."""
-    _run_build(paths, as_json, incremental=False)
+    _run_build(paths, as_json, incremental=False, wait=not no_wait)
 
 
 @index_app.command("update")
 def index_update(paths: List[Path] = typer.Argument(..., help="The full set of article files or folders."),
-                 as_json: bool = typer.Option(False, "--json", help="Print the counts as JSON.")) -> None:
+                 as_json: bool = typer.Option(False, "--json", help="Print the counts as JSON."),
+                 prune: bool = typer.Option(False, "--prune", help="Let a SOURCE that no longer exists drop its articles "
+                                            "(without it, a missing SOURCE stops the update and changes nothing)."),
+                 no_wait: bool = NO_WAIT) -> None:
     """Re-embed only new and changed articles and drop removed ones (same result as a build)."""
-    _run_build(paths, as_json, incremental=True)
+    _run_build(paths, as_json, incremental=True, prune=prune, wait=not no_wait)
+
+
+@index_app.command("check")
+def index_check() -> None:
+    """Verify every file of the served index against the sizes and checksums recorded when it was written."""
+    from index.store import IndexError_, check_generation, current_generation
+
+    settings = settings_or_exit()
+    gen = current_generation(settings.index_dir)
+    if gen is None:
+        fail(f"no index in {settings.index_dir}: build one with `citebot index build PATH...`")
+    try:
+        problems = check_generation(gen)
+    except IndexError_ as e:
+        fail(str(e))
+    if problems:
+        for line in problems:
+            typer.echo(f"damaged: {line}", err=True)
+        fail(f"{len(problems)} damaged file(s): rebuild the index with `citebot index build PATH...`")
+    typer.echo(f"index in {settings.index_dir}: every file is as it was written ({gen.name})")
 
 
 @index_app.command("status")
@@ -125,27 +158,37 @@ def _retriever_or_exit(settings, **overrides):
     from index.store import IndexError_
 
     try:
-        return make_retriever(settings, **overrides)
+        return make_retriever(settings, on_problem=warn, **overrides)
     except (IndexError_, ModelError) as e:
         fail(str(e))
 
 
 def _ask_one(retriever, settings, question: str, k: int, as_json: bool, markup: bool, offset: int = 0):
     """Answer and print one question; returns the answer (None when the question was turned away)."""
+    from index.store import IndexError_
+
     from .render import answer_to_json, answer_to_text
 
+    question, note = readable(question)
     hint = check_question(question, settings.max_question_chars)
     if hint:
         if as_json:
-            typer.echo(json.dumps({"question": question, "answer_found": False, "results": [], "error": hint}))
+            typer.echo(json.dumps({"question": question, "answer_found": False, "results": [], "error": hint},
+                                  ensure_ascii=False))
         else:
             typer.echo(hint)
         return None
-    answer = retriever.answer(question.strip(), k=k, offset=offset)
+    try:
+        answer = retriever.answer(question.strip(), k=k, offset=offset)
+    except IndexError_ as e:
+        fail(str(e))
     if offset and not answer.hits and not as_json:
         typer.echo("No more results for that question.")
     elif as_json:
-        typer.echo(json.dumps(answer_to_json(answer, offset), ensure_ascii=False))
+        obj = answer_to_json(answer, offset)
+        if note:
+            obj["note"] = note
+        typer.echo(json.dumps(obj, ensure_ascii=False))
     elif markup:
         from rich.console import Console
 
@@ -202,10 +245,8 @@ def ask(question: Optional[str] = typer.Argument(None, help="The question; omit 
         _chat(retriever, settings, k, as_json)
         return
     first = True
-    for line in sys.stdin:  # batch: one question per line, one model for all of them
-        line = line.rstrip("\n")
-        if not line.strip():
-            continue
+    for raw in sys.stdin.buffer:  # batch: one question per line in, one answer out, whatever the bytes
+        line = raw.rstrip(b"\r\n").decode("utf-8", errors="surrogateescape")
         if not as_json and not first:
             typer.echo("")
         first = False
@@ -298,20 +339,30 @@ def eval_(file: Path = typer.Argument(..., exists=True, dir_okay=False, help="A 
 @app.command()
 def bot() -> None:
     """Run the Telegram bot (long polling; a webhook when CITEBOT_TELEGRAM_WEBHOOK_URL is set)."""
-    from .telegram_bot import TokenError, read_token, run, setup_logging
+    from .telegram_bot import BotStartError, TokenError, read_token, run
 
     settings = settings_or_exit()
     try:
         token = read_token(settings)
     except TokenError as e:
         fail(str(e), 2)
-    setup_logging(token)
+    redact.setup_logging()
     retriever = _retriever_or_exit(settings)
-    run(settings, retriever, token)
+    try:
+        run(settings, retriever, token)
+    except BotStartError as e:
+        fail(str(e), 2)
 
 
 def main() -> None:
-    app()
+    try:
+        app()
+    except Exception as e:  # a bug, not a user's fault: shown whole, but never with a secret in it
+        import traceback
+
+        sys.stderr.write(redact.scrub("".join(traceback.format_exception(e))))
+        sys.stderr.write("error: citebot failed unexpectedly (above); please report it\n")
+        sys.exit(70)
 
 
 if __name__ == "__main__":

@@ -55,9 +55,13 @@ def extract_pieces(hit) -> tuple[str, str, str, str, str]:
             e[hit.highlight_end:], "…" if hit.extra.get("cut_end") else "")
 
 
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
 def flatten(text: str) -> str:
-    """Paragraph breaks inside an extract become spaces (the words stay verbatim)."""
-    return re.sub(r"\s+", " ", text)
+    """Paragraph breaks inside an extract become spaces (the words stay verbatim); control
+    characters (a terminal escape sequence in a title or source) never reach the screen."""
+    return _CONTROL.sub("", re.sub(r"\s+", " ", text))
 
 
 def answer_to_text(answer, offset: int = 0, markup: bool = False) -> str:
@@ -73,9 +77,9 @@ def answer_to_text(answer, offset: int = 0, markup: bool = False) -> str:
         if markup:
             body = (f"{lead}{escape(flatten(before))}[bold yellow]{escape(flatten(high))}[/]"
                     f"{escape(flatten(after))}{tail}")
-            cite = "[dim]— " + escape(" · ".join(citation_parts(hit))) + "[/]"
+            cite = "[dim]— " + escape(flatten(" · ".join(citation_parts(hit)))) + "[/]"
         else:
             body = f"{lead}{flatten(before)}**{flatten(high)}**{flatten(after)}{tail}"
-            cite = "— " + " · ".join(citation_parts(hit))
+            cite = "— " + flatten(" · ".join(citation_parts(hit)))
         blocks.append(f"{i}. «{body}»\n   {cite}")
     return "\n\n".join(blocks)

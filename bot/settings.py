@@ -3,6 +3,7 @@ settings.example.env. A wrong value fails at start with a line naming the settin
 from __future__ import annotations
 
 from pathlib import Path
+from urllib.parse import urlsplit
 from typing import Annotated, Literal
 
 from pydantic import Field, SecretStr, ValidationError, field_validator
@@ -32,7 +33,7 @@ class Settings(BaseSettings):
     faiss_index: str = IndexConfig.faiss_index
 
     top_k: int = Field(AnswerConfig.k, ge=1, le=20)
-    min_score: float | None = None  # abstention threshold; None = the calibrated default
+    min_score: float | None = Field(None, allow_inf_nan=False)  # abstention threshold; None = the calibrated default
     max_question_chars: int = Field(1000, ge=10, le=4000)
 
     telegram_token: SecretStr | None = None
@@ -60,6 +61,18 @@ class Settings(BaseSettings):
     @classmethod
     def _empty_is_none(cls, v: object) -> object:
         return None if isinstance(v, str) and not v.strip() else v
+
+    @field_validator("telegram_api_url")
+    @classmethod
+    def _http_url(cls, v: str) -> str:
+        parts = urlsplit(v)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError("must be an http:// or https:// URL, e.g. https://api.telegram.org/bot")
+        try:
+            parts.port
+        except ValueError:
+            raise ValueError("has a port that is not a number") from None
+        return v
 
     def index_config(self) -> IndexConfig:
         return IndexConfig(index_dir=self.index_dir, model=self.embedding_model, dtype=self.embedding_dtype,

@@ -14,15 +14,17 @@ import secrets
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, LinkPreviewOptions, Update
 from telegram.constants import ChatAction, ChatType, ParseMode
-from telegram.error import RetryAfter, TelegramError
+from telegram.error import InvalidToken, NetworkError, RetryAfter, TelegramError
 from telegram.ext import (Application, ApplicationBuilder, CallbackQueryHandler, CommandHandler, ContextTypes,
                           Defaults, MessageHandler, filters)
 
 from index.store import IndexError_
 
+from . import redact
 from .answering import check_question
 from .followup import contextualize
 from .render import human_date
@@ -65,29 +67,12 @@ def read_token(settings: Settings) -> str:
         raise TokenError("no bot token: set CITEBOT_TELEGRAM_TOKEN (from @BotFather) or CITEBOT_TELEGRAM_TOKEN_FILE")
     if not TOKEN_RE.match(token):
         raise TokenError(f"{origin} does not look like a bot token (expected digits, a colon and 30+ letters)")
+    redact.register(token)
     return token
 
 
-class RedactingFormatter(logging.Formatter):
-    """Belt and braces: whatever a library logs (URLs, tracebacks), the token never reaches output."""
-
-    def __init__(self, secret: str, fmt: str):
-        super().__init__(fmt)
-        self.secret = secret
-
-    def format(self, record: logging.LogRecord) -> str:
-        return super().format(record).replace(self.secret, "[token]")
-
-
-def setup_logging(token: str) -> None:
-    handler = logging.StreamHandler()
-    handler.setFormatter(RedactingFormatter(token, "%(asctime)s %(levelname)s %(name)s: %(message)s"))
-    root = logging.getLogger()
-    root.handlers[:] = [handler]
-    root.setLevel(logging.INFO)
-    # httpx logs every request URL, and Bot API URLs carry the token.
-    for noisy in ("httpx", "httpcore", "telegram.ext.Updater", "telegram.request"):
-        logging.getLogger(noisy).setLevel(logging.WARNING)
+class BotStartError(RuntimeError):
+    """The bot cannot start: one line saying what to fix (never the token)."""
 
 
 class RateLimiter:
@@ -155,7 +140,8 @@ async def _gatekeep(update: Update, context) -> bool:
     if not _allowed(update, settings):
         log.info("refused user %s in chat %s (not on the allowlist)",
                  update.effective_user.id if update.effective_user else "?", chat_id)
-        await _reply(context, chat_id, NOT_ALLOWED)
+        if update.effective_chat.type != ChatType.CHANNEL:  # never post into a channel it was not set up for
+            await _reply(context, chat_id, NOT_ALLOWED)
         return False
     user_id = update.effective_user.id if update.effective_user else chat_id
     if not _state(context)["limiter"].allow(user_id):
@@ -263,6 +249,9 @@ async def non_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 
 async def more_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     query = update.callback_query
+    if query.message is None or update.effective_chat is None:  # too old, or from an inline message
+        await _with_retry(query.answer, text="That button has expired: please ask again.")
+        return
     await _with_retry(query.answer)
     if not await _gatekeep(update, context):
         return
@@ -305,16 +294,31 @@ def build_application(settings: Settings, retriever, token: str) -> Application:
 
 
 def run(settings: Settings, retriever, token: str) -> None:
-    """Long polling by default; a webhook when CITEBOT_TELEGRAM_WEBHOOK_URL is set. SIGINT/SIGTERM stop it."""
+    """Long polling by default; a webhook when CITEBOT_TELEGRAM_WEBHOOK_URL is set. SIGINT/SIGTERM
+    stop it. What stops it from starting becomes a BotStartError of one line."""
     app = build_application(settings, retriever, token)
     log.info("citebot bot starting (%s)", "webhook" if settings.telegram_webhook_url else "long polling")
-    if settings.telegram_webhook_url:
-        secret = (settings.telegram_webhook_secret.get_secret_value() if settings.telegram_webhook_secret
-                  else secrets.token_urlsafe(32))
-        app.run_webhook(listen=settings.telegram_webhook_listen, port=settings.telegram_webhook_port,
-                        url_path="telegram", webhook_url=settings.telegram_webhook_url, secret_token=secret,
-                        allowed_updates=Update.ALL_TYPES)
-    else:
-        app.run_polling(allowed_updates=Update.ALL_TYPES, timeout=10)
-    app.bot_data["executor"].shutdown(wait=False, cancel_futures=True)
+    api = urlsplit(settings.telegram_api_url)
+    try:
+        if settings.telegram_webhook_url:
+            secret = (settings.telegram_webhook_secret.get_secret_value() if settings.telegram_webhook_secret
+                      else secrets.token_urlsafe(32))
+            redact.register(secret)
+            app.run_webhook(listen=settings.telegram_webhook_listen, port=settings.telegram_webhook_port,
+                            url_path="telegram", webhook_url=settings.telegram_webhook_url, secret_token=secret,
+                            allowed_updates=Update.ALL_TYPES)
+        else:
+            app.run_polling(allowed_updates=Update.ALL_TYPES, timeout=10)
+    except InvalidToken:  # 401, or 404 from a Bot API URL that is not one
+        raise BotStartError("Telegram rejected the bot token: check CITEBOT_TELEGRAM_TOKEN "
+                            f"(and CITEBOT_TELEGRAM_API_URL, now {api.scheme}://{api.netloc}{api.path})") from None
+    except NetworkError as e:
+        raise BotStartError(f"cannot reach the Telegram Bot API at {api.scheme}://{api.netloc}: "
+                            f"{redact.scrub(str(e))[:200]}; check CITEBOT_TELEGRAM_API_URL and the network") from None
+    except OSError as e:  # the webhook's port is taken, or its listen address is not this machine's
+        raise BotStartError(f"cannot listen for the webhook on {settings.telegram_webhook_listen}:"
+                            f"{settings.telegram_webhook_port}: {e.strerror or e}; check "
+                            "CITEBOT_TELEGRAM_WEBHOOK_LISTEN and CITEBOT_TELEGRAM_WEBHOOK_PORT") from None
+    finally:
+        app.bot_data["executor"].shutdown(wait=False, cancel_futures=True)
     log.info("citebot bot stopped")

@@ -6,6 +6,8 @@ from the serving generation, so its result equals a full build of the same sourc
 from __future__ import annotations
 
 import contextlib
+import errno
+import sqlite3
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -16,8 +18,10 @@ import numpy as np
 from .chunking import chunk_article, embedding_input
 from .config import IndexConfig
 from .embedding import Embedder
-from .loading import load_changed
+from .loading import load_changed, missing_sources
+from .locking import writer_lock
 from .records import Article, Chunk
+from .vectors import check_faiss_spec
 from .segment import ArticleState, SegmentWriter
 from .store import (SEGMENTS, IndexError_, IndexReader, NoIndex, check_compatible, clean_stale, current_generation,
                     generation_size, publish, read_manifest)
@@ -40,6 +44,7 @@ class BuildReport:
     chunks: int = 0
     problems: list[str] = field(default_factory=list)
     seconds: dict[str, float] = field(default_factory=dict)
+    query_model_error: str | None = None  # why questions will need PyTorch, when the export failed
 
     def counts(self) -> dict:
         return {k: v for k, v in asdict(self).items() if k in ("added", "changed", "removed", "unchanged", "chunks_embedded")}
@@ -101,10 +106,48 @@ def check_updatable(cfg: IndexConfig) -> Path:
     return gen
 
 
+class SourceMissing(IndexError_):
+    pass
+
+
+class WriteFailed(IndexError_):
+    """The disk refused the new index (full, read-only, permissions); the old one still serves."""
+
+
 def build(paths: Iterable[str | Path], cfg: IndexConfig, embedder: Embedder,
           on_problem: Callable[[str], None], progress: Progress | None = None,
-          incremental: bool = False) -> BuildReport:
-    """Full rebuild (or, with `incremental`, an update) of the index at cfg.index_dir."""
+          incremental: bool = False, prune: bool = False, wait: bool = True,
+          on_wait: Callable[[str], None] | None = None) -> BuildReport:
+    """Full rebuild (or, with `incremental`, an update) of the index at cfg.index_dir.
+
+    A named source that does not exist stops it before anything changes (a mistyped folder must
+    not read as "all its articles were deleted"), unless `prune` says its articles may go. One
+    writer at a time: with `wait` a second one waits for the first (told through `on_wait`),
+    without it gets IndexBusy."""
+    paths = list(paths)
+    missing = missing_sources(paths)
+    if missing and not (incremental and prune):
+        raise SourceMissing(f"no such file or folder: {', '.join(missing)}; nothing was changed"
+                            + (" (to drop its articles from the index, add --prune)" if incremental else ""))
+    check_faiss_spec(cfg.faiss_index, embedder.dimension)
+    paths = [p for p in paths if str(p) not in missing]
+    with writer_lock(cfg.index_dir, wait=wait, on_wait=on_wait):
+        try:
+            return _build_locked(paths, cfg, embedder, on_problem, progress, incremental)
+        except sqlite3.OperationalError as e:
+            raise WriteFailed(f"cannot write the index in {cfg.index_dir}: {e}; the previous index still serves") from None
+        except OSError as e:
+            if e.errno not in _WRITE_ERRNOS:
+                raise
+            raise WriteFailed(f"cannot write the index in {cfg.index_dir}: {e.strerror}; "
+                              "the previous index still serves") from None
+
+
+_WRITE_ERRNOS = {errno.ENOSPC, errno.EROFS, errno.EACCES, errno.EPERM, errno.EDQUOT, errno.EIO}
+
+
+def _build_locked(paths: list, cfg: IndexConfig, embedder: Embedder, on_problem: Callable[[str], None],
+                  progress: Progress | None, incremental: bool) -> BuildReport:
     report = BuildReport()
     t0 = time.perf_counter()
 
@@ -118,12 +161,19 @@ def build(paths: Iterable[str | Path], cfg: IndexConfig, embedder: Embedder,
         if incremental:
             old = closing.enter_context(contextlib.closing(IndexReader(check_updatable(cfg), mmap=False)))
             old_articles = old.articles()
-        known_files = {a.file: a.file_stamp for a in old_articles.values() if a.file and a.file_stamp}
-        articles, unchanged_files = load_changed(paths, problem, known_files)
+        indexed: dict[str, tuple[str, list[str]]] = {}
+        for art_id, st in old_articles.items():
+            if st.file:
+                indexed.setdefault(st.file, (st.file_stamp, []))[1].append(art_id)
+        loaded = load_changed(paths, problem, indexed)
+        vanished = missing_sources(paths)
+        if vanished:
+            raise SourceMissing(f"{', '.join(vanished)} vanished while it was being read: nothing was changed")
+        articles = loaded.articles
         report.seconds["load"] = time.perf_counter() - t0
         loaded_ids = {a.id for a in articles}
-        # articles of files not read again (same size and mtime): unchanged, carried over as they are
-        untouched = [a for a, st in old_articles.items() if a not in loaded_ids and st.file in unchanged_files]
+        # articles of files not read again (same size and mtime), or that failed to read: carried over as they are
+        untouched = sorted(loaded.unchanged | loaded.kept)
         if not articles and not untouched:
             raise NothingToIndex("no readable article in " + ", ".join(str(p) for p in paths)
                                  + ": the index was left as it was")
@@ -172,7 +222,7 @@ def build(paths: Iterable[str | Path], cfg: IndexConfig, embedder: Embedder,
     from .query_model import export_query_model
 
     t4 = time.perf_counter()
-    export_query_model(embedder, cfg.index_dir)  # once per model; questions then skip torch
+    report.query_model_error = export_query_model(embedder, cfg.index_dir)  # once per model; questions then skip torch
     report.seconds["query_model"] = time.perf_counter() - t4
     report.articles, report.chunks = manifest["articles"], manifest["chunks"]
     if not incremental:

@@ -73,8 +73,14 @@ def chunk_article(article: Article, count: TokenCounter, budget: int, overlap: i
     return chunks
 
 
-def embedding_input(title: str, chunk_text: str, title_words: int = 24) -> str:
-    """What the model sees for a chunk: its title as context (capped), then the verbatim text."""
-    words = title.split()
-    short = " ".join(words[:title_words])
+TITLE_CHARS = 100  # a title is context, never so long that it pushes the chunk out of the model's window
+
+
+def embedding_input(title: str, chunk_text: str) -> str:
+    """What the model sees for a chunk: its title as context, capped in characters (a token is
+    at least one character, so the cap bounds its tokens too), then the verbatim text."""
+    short = " ".join(title.split())
+    if len(short) > TITLE_CHARS:
+        cut = short[:TITLE_CHARS]
+        short = cut.rsplit(" ", 1)[0] if " " in cut else cut
     return f"{short}\n{chunk_text}" if short else chunk_text

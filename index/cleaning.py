@@ -8,7 +8,7 @@ sentence of the article once and lift the by-line and date into metadata.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from .dates import to_iso_date
 
@@ -30,7 +30,6 @@ _STAMP = re.compile(
 )
 _STAMP_INLINE = re.compile(r"(?P<kind>published|posted)(\s+on)?\s*:?\s*(?P<rest>\S.*)$", re.IGNORECASE)
 _TIME_ONLY = re.compile(r"^[-–|•\s]*\d{1,2}[:.]\d{2}\s*([ap]\.?m\.?|bst|gmt|utc|cet|et|pt)?\s*$", re.IGNORECASE)
-_GLUED = re.compile(r"^(?P<cap>.{6,}?)\s*(?P=cap)\s*(?P<credit>.{0,60})$", re.DOTALL)
 _END_PUNCT = tuple('.!?:;"”’\')]…')
 _WS = re.compile(r"[ \t\u00a0\u2009\u202f]+")
 
@@ -41,6 +40,7 @@ class Cleaned:
     text: str
     author: str | None = None
     published: str | None = None
+    gaps: list[int] = field(default_factory=list)  # offsets in `text` where something was dropped before
 
 
 def _norm(s: str) -> str:
@@ -64,11 +64,32 @@ def _is_label(line: str) -> bool:
     return bool(letters) and len(line.split()) <= 8 and not any(c.islower() for c in letters)
 
 
-def _is_glued_caption(line: str, author: str | None) -> bool:
-    m = _GLUED.match(line)
-    if not m:
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")  # invisible; ESC would reach the terminal
+MAX_CAPTION_LINE = 1200  # a glued caption is two copies of a caption and a credit: longer lines are text
+MAX_CREDIT = 60
+
+
+def _glued_caption_parts(line: str) -> str | None:
+    """The credit after a caption glued to itself ("Crowds at the harbourCrowds at the harbour
+    Getty Images"), or None. The caption is at least 6 characters and the credit at most 60, so
+    only ~35 split points are possible: linear time (a backtracking regex was quadratic, 67 s on
+    a 1 MB line)."""
+    n = len(line)
+    if n < 12 or n > MAX_CAPTION_LINE:
+        return None
+    for size in range(max(6, (n - MAX_CREDIT - 2) // 2), n // 2 + 1):
+        rest = line[size:].lstrip()
+        if rest.startswith(line[:size]):
+            credit = rest[size:].strip()
+            if len(credit) <= MAX_CREDIT:
+                return credit
+    return None
+
+
+def _is_glued_caption(line: str) -> bool:
+    credit = _glued_caption_parts(line)
+    if credit is None:
         return False
-    credit = m.group("credit").strip()
     return not credit or _is_credit(credit) or _is_label(credit) or len(credit.split()) <= 3
 
 
@@ -77,14 +98,30 @@ def _looks_like_name(text: str) -> bool:
     return 1 <= len(words) <= 5 and all(w[:1].isupper() or w.lower() in {"and", "de", "van", "von", "al"} for w in words)
 
 
+def _continues(group: list[str], line: str) -> bool:
+    """A wrapped line continues its paragraph; a line after a finished sentence or a short
+    heading-like line starts a new one, unless a bracket is still open ("(H" before "2O")."""
+    opened = sum(ln.count("(") - ln.count(")") + ln.count("[") - ln.count("]") for ln in group[-8:])
+    if opened > 0:
+        return True
+    prev = group[-1]
+    return not prev.endswith(_END_PUNCT) and not (len(prev) < 60 and not line[:1].islower())
+
+
 def clean_article_text(raw: str, title: str | None = None, author: str | None = None,
                        published: str | None = None) -> Cleaned:
-    """Clean `raw` text; `title`/`author`/`published` from richer metadata win over what is found."""
+    """Clean `raw` text; `title`/`author`/`published` from richer metadata win over what is found.
+
+    Quotes must never splice the source, so furniture is dropped only as whole paragraphs or
+    from the edges of one, never from inside it (a line "2O" inside "H\n2O\n2" stays), and each
+    place where something was dropped between two kept paragraphs is recorded in `gaps`: an
+    extract never reaches across one."""
     text = raw.replace("\r\n", "\n").replace("\r", "\n").replace("\ufeff", "")
+    text = _CONTROL.sub("", text).encode("utf-8", "replace").decode("utf-8")  # and lone surrogates
     lines = [_WS.sub(" ", ln).strip() for ln in text.split("\n")]
     if not title:
         title = next((ln.lstrip("# ").strip() for ln in lines if ln.strip()), "")
-    title = _WS.sub(" ", title).strip()
+    title = _WS.sub(" ", _CONTROL.sub("", title)).strip()
     ntitle = _norm(title)
 
     # Metadata first: by-lines and stamps can sit anywhere above the body.
@@ -111,26 +148,9 @@ def clean_article_text(raw: str, title: str | None = None, author: str | None = 
                 lines = lines[:i]
                 break
 
-    paragraphs: list[str] = []
-    current: list[str] = []
-    seen: set[str] = set()
-
-    def flush() -> None:
-        if current:
-            para = " ".join(current)
-            key = _norm(para)
-            if key and key not in seen:
-                seen.add(key)
-                paragraphs.append(para)
-            current.clear()
-
-    for ln in lines:
-        if not ln:
-            flush()
-            continue
-        ln = ln.lstrip("#").strip() if ln.startswith("#") else ln
+    def furniture(ln: str) -> bool:
         nln = _norm(ln)
-        drop = (
+        return bool(
             not nln
             or nln == ntitle
             or (nauthor is not None and nln == nauthor)
@@ -139,17 +159,46 @@ def clean_article_text(raw: str, title: str | None = None, author: str | None = 
             or _TIME_ONLY.match(ln)
             or _is_credit(ln)
             or _is_label(ln)
-            or _is_glued_caption(ln, author)
+            or _is_glued_caption(ln)
             or (len(ln) <= 40 and to_iso_date(ln) is not None and len(ln.split()) <= 5 and not ln.endswith("."))
         )
-        if drop:
-            flush()
+
+    # Paragraphs as the page has them, then furniture off their edges; a paragraph left empty goes.
+    groups: list[list[str]] = []
+    for ln in lines:
+        ln = ln.lstrip("#").strip() if ln.startswith("#") else ln
+        if not ln:
+            if groups and groups[-1]:
+                groups.append([])
             continue
-        # A wrapped line continues its paragraph; a line after a finished sentence or a heading starts one.
-        if current:
-            prev = current[-1]
-            if prev.endswith(_END_PUNCT) or (len(prev) < 60 and not ln[:1].islower()):
-                flush()
-        current.append(ln)
-    flush()
-    return Cleaned(title=title, text="\n\n".join(paragraphs), author=author, published=published)
+        if groups and groups[-1] and _continues(groups[-1], ln):
+            groups[-1].append(ln)
+        else:
+            if groups and not groups[-1]:
+                groups.pop()
+            groups.append([ln])
+
+    paragraphs: list[str] = []
+    gaps: list[int] = []
+    seen: set[str] = set()
+    offset, dropped = 0, False
+    for group in groups:
+        lo, hi = 0, len(group)
+        while lo < hi and furniture(group[lo]):
+            lo += 1
+        while hi > lo and furniture(group[hi - 1]):
+            hi -= 1
+        para = " ".join(group[lo:hi])
+        key = _norm(para)
+        if not key or key in seen:
+            dropped = dropped or bool(group)
+            continue
+        seen.add(key)
+        if paragraphs:
+            offset += 2  # the "\n\n" between paragraphs
+            if dropped or lo > 0:
+                gaps.append(offset)
+        paragraphs.append(para)
+        offset += len(para)
+        dropped = hi < len(group)
+    return Cleaned(title=title, text="\n\n".join(paragraphs), author=author, published=published, gaps=gaps)

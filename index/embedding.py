@@ -55,6 +55,7 @@ class Embedder:
         from transformers.utils import logging as hf_logging
 
         hf_logging.disable_progress_bar()  # "Loading weights" bars on every start are noise
+        hf_logging.set_verbosity_error()  # "Token indices sequence length…": counting a long text's tokens is on purpose
 
         self.name = name
         self.dtype = choose_dtype(dtype)

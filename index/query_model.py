@@ -63,12 +63,15 @@ class OnnxQueryEncoder:
         return out
 
 
-def export_query_model(embedder, index_dir: Path) -> Path | None:
-    """Export the embedder's model to ONNX once per model (kept across builds); None when it
-    cannot be exported faithfully, and the torch model serves questions instead."""
+def export_query_model(embedder, index_dir: Path) -> str | None:
+    """Export the embedder's model to ONNX once per model (kept across builds). Returns None when
+    the export is there, else why it failed (the torch model then serves questions, seconds
+    slower to start: the caller says so)."""
     folder = query_model_dir(index_dir, embedder.name)
     if (folder / "meta.json").exists():
-        return folder
+        return None
+    for stale in folder.parent.glob(".tmp-*"):  # what a killed export left (callers hold the writer lock)
+        shutil.rmtree(stale, ignore_errors=True)
     tmp = folder.parent / f".tmp-{uuid.uuid4().hex[:8]}"
     try:
         import torch
@@ -105,25 +108,34 @@ def export_query_model(embedder, index_dir: Path) -> Path | None:
         (tmp / "meta.json").write_text(json.dumps({"model": embedder.name, "dimension": embedder.dimension,
                                                    "max_tokens": embedder.max_tokens, "inputs": names}))
         check = OnnxQueryEncoder(tmp, threads=1).encode(_CHECK_TEXTS)
-        ref = embedder.encode(_CHECK_TEXTS)
+        # against the fp32 weights it was exported from (a bf16 build model differs by ~0.002)
+        ref = model.encode(_CHECK_TEXTS, normalize_embeddings=True, convert_to_numpy=True)
         if float(np.min(np.sum(check * ref, axis=1))) < MIN_COSINE:
             raise ValueError("ONNX vectors differ from the model's")
-        os.replace(tmp, folder) if not folder.exists() else None
-        return folder
-    except Exception:
+        if folder.exists():
+            shutil.rmtree(folder)  # an incomplete export (no meta.json) from an older run
+        os.replace(tmp, folder)
         return None
+    except Exception as e:  # any failure only costs speed: questions fall back to the torch model
+        return f"{type(e).__name__}: {str(e).splitlines()[0][:200] if str(e) else ''}"
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 
 
-def load_query_encoder(index_dir: Path, model: str, dtype: str = "auto"):
-    """ONNX when the index has an export for this model, else the sentence-transformers model."""
+def load_query_encoder(index_dir: Path, model: str, dtype: str = "auto", on_problem=None):
+    """ONNX when the index has an export for this model, else the sentence-transformers model
+    (`on_problem` hears why: answering then loads PyTorch, seconds slower to start)."""
     folder = query_model_dir(index_dir, model)
     if (folder / "meta.json").exists():
         try:
             return OnnxQueryEncoder(folder)
-        except Exception:
-            pass
+        except Exception as e:
+            reason = f"the question encoder in {folder} does not load ({type(e).__name__})"
+    else:
+        reason = f"the index has no question encoder for '{model}'"
+    if on_problem is not None:
+        on_problem(f"{reason}: questions use the PyTorch model, which starts slower; "
+                   "`citebot index build` makes a new one")
     from .embedding import load_embedder
 
     return load_embedder(model, dtype)

@@ -19,6 +19,7 @@ class Article:
     content_hash: str = ""
     file: str | None = None        # the file it was read from (absolute), and that file's size and
     file_stamp: str | None = None  # mtime when read: an update skips files whose stamp is unchanged
+    gaps: list[int] = field(default_factory=list)  # offsets in `text` where cleaning dropped something before
 
 
 @dataclass

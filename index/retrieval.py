@@ -207,7 +207,7 @@ class Retriever:
                 break
             text = reader.article_text(c.row.article_rowid)
             ws, we = self._window(c, reader.sentence_spans_around(c.row.article_rowid, c.row.position)
-                                  or c.sentences)
+                                  or c.sentences, reader.article_gaps(c.row.article_rowid))
             if any(ws < e and s < we for s, e in shown.get(c.row.article_rowid, [])):
                 continue
             shown.setdefault(c.row.article_rowid, []).append((ws, we))
@@ -221,8 +221,12 @@ class Retriever:
                        "cut_end": we < len(text) and not text[we:].startswith("\n")}))
         return hits
 
-    def _window(self, c: Candidate, spans: list[tuple[int, int]]) -> tuple[int, int]:
-        """Whole sentences around the best one, alternately before and after, within the budget."""
+    def _window(self, c: Candidate, spans: list[tuple[int, int]], gaps: list[int] = ()) -> tuple[int, int]:
+        """Whole sentences around the best one, alternately before and after, within the budget,
+        never across a place where cleaning dropped something (the quote would splice the source)."""
+        lo_gap = max((g for g in gaps if g <= c.best[0]), default=0)
+        hi_gap = min((g for g in gaps if g > c.best[0]), default=float("inf"))
+        spans = [sp for sp in spans if lo_gap <= sp[0] < hi_gap]
         if c.best not in spans:
             spans = sorted(set(spans) | {c.best})
         b = spans.index(c.best)

@@ -7,6 +7,8 @@ it serves and which of their articles it has deleted (store.py).
 """
 from __future__ import annotations
 
+import hashlib
+import json
 import os
 import shutil
 import sqlite3
@@ -30,7 +32,7 @@ SCHEMA = """
 CREATE TABLE articles(
     rowid INTEGER PRIMARY KEY, id TEXT UNIQUE NOT NULL, title TEXT NOT NULL, source TEXT,
     author TEXT, published TEXT, url TEXT, path TEXT, text TEXT NOT NULL, content_hash TEXT NOT NULL,
-    file TEXT, file_stamp TEXT);
+    file TEXT, file_stamp TEXT, gaps TEXT);
 CREATE TABLE chunks(
     id INTEGER PRIMARY KEY, article_rowid INTEGER NOT NULL REFERENCES articles(rowid),
     position INTEGER NOT NULL, start INTEGER NOT NULL, "end" INTEGER NOT NULL, text TEXT NOT NULL);
@@ -41,10 +43,49 @@ CREATE INDEX sentences_chunk ON sentences(chunk_id);
 """
 
 
-def _fsync_tree(path: Path) -> None:
-    for f in path.iterdir():
+def _sync_and_sum(path: Path) -> dict[str, dict]:
+    """Make every file of a finished segment durable, and record its size and SHA-256, so that
+    a damaged file can later be named (`citebot index check`) instead of crashing a reader."""
+    files = {}
+    for f in sorted(path.iterdir()):
+        digest = hashlib.sha256()
         with open(f, "rb") as fh:
             os.fsync(fh.fileno())
+            for block in iter(lambda: fh.read(1 << 20), b""):
+                digest.update(block)
+        files[f.name] = {"size": f.stat().st_size, "sha256": digest.hexdigest()}
+    return files
+
+
+class SegmentDamaged(Exception):
+    """A segment file is missing, truncated or unreadable; the message names it."""
+
+
+def verify_files(path: Path, files: dict[str, dict], checksums: bool = False) -> list[str]:
+    """What is wrong with a segment's files, one line each: missing, another size, or (with
+    `checksums`, which reads every byte) another content than was written."""
+    problems = []
+    for name, want in files.items():
+        f = path / name
+        try:
+            size = f.stat().st_size
+        except OSError as e:
+            problems.append(f"{f}: {e.strerror or 'unreadable'}")
+            continue
+        if size != want["size"]:
+            problems.append(f"{f}: {size} bytes, {want['size']} were written")
+        elif checksums:
+            digest = hashlib.sha256()
+            try:
+                with open(f, "rb") as fh:
+                    for block in iter(lambda: fh.read(1 << 20), b""):
+                        digest.update(block)
+            except OSError as e:
+                problems.append(f"{f}: {e.strerror or 'unreadable'}")
+                continue
+            if digest.hexdigest() != want["sha256"]:
+                problems.append(f"{f}: its content changed since it was written (checksum differs)")
+    return problems
 
 
 class SegmentWriter:
@@ -79,9 +120,10 @@ class SegmentWriter:
         self.next_article_rowid += 1
         self.db.execute(
             "INSERT INTO articles(rowid, id, title, source, author, published, url, path, text, content_hash, "
-            "file, file_stamp) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+            "file, file_stamp, gaps) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
             (art_row, article.id, article.title, article.source, article.author, article.published,
-             article.url, article.path, article.text, article.content_hash, article.file, article.file_stamp))
+             article.url, article.path, article.text, article.content_hash, article.file, article.file_stamp,
+             json.dumps(article.gaps) if article.gaps else None))
         if chunk_ids is None:
             chunk_ids = list(range(self.next_chunk_id, self.next_chunk_id + len(chunks)))
         ids = list(chunk_ids)
@@ -118,10 +160,10 @@ class SegmentWriter:
         self.db.commit()
         self.db.execute("PRAGMA optimize")
         self.db.close()
-        _fsync_tree(self.tmp)
+        files = _sync_and_sum(self.tmp)
         os.rename(self.tmp, self.segments_dir / self.name)
         return {"name": self.name, "articles": self.articles, "chunks": self.chunks, "faiss_index": kind,
-                "deleted": []}
+                "deleted": [], "files": files}
 
     def abort(self) -> None:
         try:
@@ -160,7 +202,19 @@ class SegmentReader:
     """Read access to one segment, hiding the articles its generation deleted. Safe to share
     between threads (one SQLite connection each)."""
 
-    def __init__(self, path: Path, deleted: Iterable[int] = (), mmap: bool = True):
+    def __init__(self, path: Path, deleted: Iterable[int] = (), mmap: bool = True,
+                 files: dict[str, dict] | None = None):
+        """`files`: sizes recorded at write time; checked first (a stat each), since a truncated
+        file would otherwise crash FAISS or numpy in ways that name nothing."""
+        problems = verify_files(path, files or {})
+        if problems:
+            raise SegmentDamaged(problems[0])
+        try:
+            self._open(path, deleted, mmap)
+        except (RuntimeError, ValueError, EOFError, OSError, sqlite3.DatabaseError) as e:
+            raise SegmentDamaged(f"{path}: {type(e).__name__}: {str(e).splitlines()[0][:200] if str(e) else ''}") from None
+
+    def _open(self, path: Path, deleted: Iterable[int], mmap: bool) -> None:
         import faiss
 
         self.path = path
@@ -227,11 +281,13 @@ class SegmentReader:
 
     def article(self, rowid: int) -> Article:
         r = self.db.execute("SELECT id, title, text, url, published, author, source, path, content_hash, file, "
-                            "file_stamp FROM articles WHERE rowid = ?", (rowid,)).fetchone()
-        return Article(*r)
+                            "file_stamp, gaps FROM articles WHERE rowid = ?", (rowid,)).fetchone()
+        return Article(*r[:-1], gaps=json.loads(r[-1]) if r[-1] else [])
 
-    def article_text(self, rowid: int) -> str:
-        return self.db.execute("SELECT text FROM articles WHERE rowid = ?", (rowid,)).fetchone()[0]
+    def article_text(self, rowid: int) -> tuple[str, list[int]]:
+        """The clean text and the offsets where cleaning dropped something (extracts stop there)."""
+        text, gaps = self.db.execute("SELECT text, gaps FROM articles WHERE rowid = ?", (rowid,)).fetchone()
+        return text, json.loads(gaps) if gaps else []
 
     def article_chunks(self, rowid: int) -> list[tuple[int, int, int, int, str]]:
         return self.db.execute('SELECT id, position, start, "end", text FROM chunks WHERE article_rowid = ? '

@@ -25,9 +25,10 @@ from typing import Iterable, Sequence
 
 import numpy as np
 
-from .segment import SENTENCE_DTYPE, ArticleState, ChunkRow, SegmentReader
+from .segment import SENTENCE_DTYPE, ArticleState, ChunkRow, SegmentDamaged, SegmentReader, verify_files
 
-FORMAT_VERSION = 3  # 3: BM25 postings (lexical.py) instead of an FTS5 table; file stamps
+FORMAT_VERSION = 4  # 3: BM25 postings (lexical.py) instead of an FTS5 table; file stamps
+# 4: gaps left by cleaning, file sizes and checksums in the manifest
 MANIFEST = "manifest.json"
 CURRENT = "CURRENT"
 SEGMENTS = "segments"
@@ -45,6 +46,15 @@ class IncompatibleIndex(IndexError_):
     pass
 
 
+class IndexDamaged(IndexError_):
+    """A file of the served index is missing, truncated or corrupt."""
+
+
+def damaged_message(index_dir: Path, problem: str) -> str:
+    return (f"the index in {index_dir} is damaged ({problem}): rebuild it with `citebot index build PATH...` "
+            "(`citebot index check` lists every damaged file)")
+
+
 def _now() -> str:
     return dt.datetime.now(dt.timezone.utc).replace(microsecond=0).isoformat()
 
@@ -59,7 +69,10 @@ def current_generation(index_dir: Path) -> Path | None:
 
 
 def read_manifest(gen: Path) -> dict:
-    return json.loads((gen / MANIFEST).read_text())
+    try:
+        return json.loads((gen / MANIFEST).read_text())
+    except (OSError, ValueError) as e:
+        raise IndexDamaged(damaged_message(gen.parent, f"{gen / MANIFEST}: {getattr(e, 'strerror', None) or e}")) from None
 
 
 def check_compatible(manifest: dict, model: str | None) -> None:
@@ -120,7 +133,7 @@ def _collect_garbage(index_dir: Path, keep: set[str]) -> None:
     for name in keep:
         try:
             needed.update(s["name"] for s in read_manifest(index_dir / name)["segments"])
-        except (OSError, ValueError, KeyError):
+        except (IndexError_, KeyError):
             pass
     for p in (index_dir / SEGMENTS).glob("*"):
         if p.name not in needed:
@@ -145,9 +158,15 @@ class IndexReader:
     def __init__(self, gen: Path, mmap: bool = True):
         self.path = gen
         self.manifest = read_manifest(gen)
-        self.segments = [SegmentReader(gen.parent / SEGMENTS / s["name"], s.get("deleted", ()), mmap)
-                         for s in self.manifest["segments"]]
-        self._article_cache: dict[int, str] = {}
+        self.segments = []
+        try:
+            for s in self.manifest["segments"]:
+                self.segments.append(SegmentReader(gen.parent / SEGMENTS / s["name"], s.get("deleted", ()), mmap,
+                                                   s.get("files")))
+        except SegmentDamaged as e:
+            self.close()
+            raise IndexDamaged(damaged_message(gen.parent, str(e))) from None
+        self._article_cache: dict[int, tuple[str, list[int]]] = {}
 
     def close(self) -> None:
         for seg in self.segments:
@@ -193,13 +212,20 @@ class IndexReader:
         return out
 
     def article_text(self, article_rowid: int) -> str:
-        text = self._article_cache.get(article_rowid)
-        if text is None:
-            text = self._owner(article_rowid).article_text(article_rowid)
+        return self._article(article_rowid)[0]
+
+    def article_gaps(self, article_rowid: int) -> list[int]:
+        """Offsets in the clean text where cleaning dropped something: an extract never spans one."""
+        return self._article(article_rowid)[1]
+
+    def _article(self, article_rowid: int) -> tuple[str, list[int]]:
+        found = self._article_cache.get(article_rowid)
+        if found is None:
+            found = self._owner(article_rowid).article_text(article_rowid)
             if len(self._article_cache) > 512:
                 self._article_cache.clear()
-            self._article_cache[article_rowid] = text
-        return text
+            self._article_cache[article_rowid] = found
+        return found
 
     def articles(self) -> dict[str, ArticleState]:
         """article id → (rowid, content hash, file, file stamp), of the articles served."""
@@ -245,13 +271,27 @@ class IndexReader:
         return max(dates) if dates else None
 
 
+def check_generation(gen: Path) -> list[str]:
+    """Every damaged file of a generation (sizes and SHA-256 recorded when it was written), one
+    line each; then each segment is opened, as a reader would."""
+    manifest = read_manifest(gen)
+    problems: list[str] = []
+    for s in manifest["segments"]:
+        folder = gen.parent / SEGMENTS / s["name"]
+        found = verify_files(folder, s.get("files", {}), checksums=True)
+        if not found:
+            try:
+                SegmentReader(folder, s.get("deleted", ()), mmap=False).close()
+            except SegmentDamaged as e:
+                found = [str(e)]
+        problems += found
+    return problems
+
+
 def open_current(index_dir: Path, model: str | None = None) -> IndexReader:
     gen = current_generation(Path(index_dir))
     if gen is None:
         raise NoIndex(f"no index in {index_dir}: build one with `citebot index build PATH...`")
-    try:
-        manifest = read_manifest(gen)
-    except (OSError, json.JSONDecodeError):
-        raise IncompatibleIndex(f"the index in {index_dir} is unreadable: rebuild it with `citebot index build PATH...`") from None
+    manifest = read_manifest(gen)
     check_compatible(manifest, model)
     return IndexReader(gen)

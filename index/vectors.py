@@ -48,6 +48,21 @@ def choose_kind(spec: str, n: int) -> str:
     return spec  # any FAISS index_factory string
 
 
+def check_faiss_spec(spec: str, dimension: int) -> None:
+    """Refuse a FAISS factory string FAISS cannot make, before anything is embedded (it used to be
+    found only when the vectors were written, after all the embedding work)."""
+    import faiss
+
+    from .store import IndexError_
+
+    kind = choose_kind(spec, IVF_SMALLEST)
+    try:
+        faiss.index_factory(dimension, kind, faiss.METRIC_INNER_PRODUCT)
+    except RuntimeError:
+        raise IndexError_(f"CITEBOT_FAISS_INDEX: FAISS cannot make an index from '{spec}' (use auto, flat, ivf, hnsw "
+                          "or a FAISS index_factory string such as 'IVF1024,Flat')") from None
+
+
 def build_faiss(vectors: np.ndarray, ids: np.ndarray, spec: str):
     """A FAISS index keyed by chunk id, and the factory string it was made from."""
     import faiss

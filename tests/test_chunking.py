@@ -38,3 +38,16 @@ def test_title_and_chunk_fit_the_model_window(embedder):
     text = embedding_input(title, "Body sentence.")
     assert embedder.count_tokens([text])[0] < 80  # the title context is capped
     assert text.endswith("\nBody sentence.")
+
+
+def test_a_very_long_title_never_pushes_the_text_out_of_the_model_input(embedder):
+    from index.building import chunk_articles
+    from index.config import IndexConfig
+    from index.records import Article
+
+    title = "Extraordinarily-hyphenated-headline-words-that-tokenize-badly " * 40
+    art = Article(id="t", title=title, text=" ".join(f"Sentence number {i} is here." for i in range(80)))
+    chunks = chunk_articles([art], embedder, IndexConfig())[0]
+    for c in chunks:
+        n = embedder.count_tokens([embedding_input(title, c.text)])[0]
+        assert n + 2 <= embedder.max_tokens, n

@@ -49,3 +49,29 @@ def test_dates_are_read_day_first_and_returned_as_iso():
     assert to_iso_date("3 March 2025") == "2025-03-03"
     assert to_iso_date("no date here") is None
     assert to_iso_date(None) is None
+
+
+def test_a_line_inside_a_paragraph_is_never_dropped_and_drops_are_recorded():
+    raw = "T\n\nThe gas hydrogen peroxide (H\n2O\n2) is a liquid.\n\nREUTERS\n\nThe next paragraph."
+    c = clean_article_text(raw)
+    assert c.text == "The gas hydrogen peroxide (H 2O 2) is a liquid.\n\nThe next paragraph."
+    assert c.gaps == [c.text.index("The next")]  # a caption was dropped between them
+
+
+def test_cleaning_a_long_repetitive_line_takes_linear_time():
+    import time
+
+    def cost(n: int) -> float:
+        line = "Crowds at the harbour " * n
+        t = time.perf_counter()
+        clean_article_text("Title\n\n" + line + "\n\n" + "[" * (n * 20) + "\n")
+        return time.perf_counter() - t
+
+    cost(100)
+    short, long = cost(2_000), cost(20_000)  # 44 kB and 440 kB lines, measured in one run
+    assert long < 30 * short + 0.05, (short, long)  # quadratic would be ~100x
+
+
+def test_control_characters_and_lone_surrogates_are_removed():
+    c = clean_article_text("Title\x1b[2J\n\nThe board \x1b[31mmet\x1b[0m on Monday \ud800today.")
+    assert c.title == "Title[2J" and c.text == "The board [31mmet[0m on Monday ?today."

@@ -168,8 +168,10 @@ def test_a_build_killed_half_way_leaves_the_old_index_serving(cli, tmp_path):
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.time() + 120
     writing = lambda: list((tmp_path / "index" / "segments").glob(".tmp-*"))  # the new segment, half written
-    while time.time() < deadline and not writing() and proc.poll() is None:
-        time.sleep(0.05)
+    lock = tmp_path / "index" / ".writer.lock"
+    started = lambda: lock.exists() and lock.read_text().startswith("pid")  # the writer is at work
+    while time.time() < deadline and not started() and not writing() and proc.poll() is None:
+        time.sleep(0.02)
     proc.send_signal(signal.SIGKILL)
     proc.wait(timeout=30)
     assert current_generation(tmp_path / "index") == before

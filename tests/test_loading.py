@@ -1,5 +1,6 @@
 """Every supported format loads; a bad file is named and skipped while the rest load."""
 import json
+import os
 
 from index.loading import load_articles
 
@@ -80,3 +81,40 @@ def test_bundled_samples_all_load_cleanly():
     assert problems == []
     assert 10 <= len(arts) <= 20
     assert all(a.title and a.text for a in arts)
+
+
+def test_western_text_in_latin1_is_read_as_written_and_cp1251_russian_too(tmp_path):
+    folder = write_articles(tmp_path / "in", {
+        "fr.txt": "Crème brûlée night\n\nThe café served crème brûlée at the Fête.\n".encode("latin-1"),
+        "quotes.txt": "Smart quotes\n\n\u201cIt\u2019s open,\u201d she said \u2013 at last.\n".encode("cp1252"),
+        "ru.txt": "Новости\n\nМэр открыл новый мост через реку в понедельник утром.\n".encode("cp1251"),
+    })
+    arts = {a.id: a for a in load_articles([folder], print)}
+    assert arts["fr.txt"].text == "The café served crème brûlée at the Fête."
+    assert arts["quotes.txt"].text == "\u201cIt\u2019s open,\u201d she said \u2013 at last."
+    assert arts["ru.txt"].text == "Мэр открыл новый мост через реку в понедельник утром."
+
+
+def test_what_is_not_a_text_file_is_refused_without_blocking(tmp_path):
+    folder = write_articles(tmp_path / "in", {"photo.txt": b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + bytes(range(256)) * 4,
+                                             "ok.txt": "Fine\n\nA fine article.\n"})
+    fifo = tmp_path / "pipe.txt"
+    os.mkfifo(fifo)
+    zero = tmp_path / "zero.txt"
+    zero.symlink_to("/dev/zero")
+    problems = []
+    arts = load_articles([folder, fifo, zero], problems.append)  # would block or never end if read
+    assert [a.id for a in arts] == ["ok.txt"]
+    text = "\n".join(problems)
+    assert "photo.txt: binary file" in text
+    assert "pipe.txt: not a regular file" in text and "zero.txt: not a regular file" in text
+
+
+def test_a_file_over_the_limit_is_refused_by_what_is_read(tmp_path, monkeypatch):
+    import index.loading as loading
+
+    monkeypatch.setattr(loading, "MAX_FILE_BYTES", 1000)
+    folder = write_articles(tmp_path / "in", {"big.txt": "Big\n\n" + "word " * 400})
+    problems = []
+    assert load_articles([folder], problems.append) == []
+    assert "over" in problems[0]

@@ -134,6 +134,28 @@ def test_a_stranger_is_refused_and_gets_nothing_from_the_index(bot_env):
     assert "Wend" not in reply.text
 
 
+def test_a_channel_it_was_not_set_up_for_gets_no_refusal_posted(bot_env):
+    api = bot_env["api"]
+    text = "@citebot_test_bot who won the Wendford marathon?"
+    api._push({"channel_post": {"message_id": 9001, "date": int(time.time()), "text": text,
+                                "chat": {"id": -100777, "type": "channel", "title": "News"},
+                                "entities": [{"type": "mention", "offset": 0, "length": 18}]}})
+    api.message(53, "Who won the Wendford marathon?")
+    _last(api, 53)
+    time.sleep(0.5)
+    assert api.messages_to(-100777) == []
+
+
+def test_a_button_without_its_message_is_answered_politely(bot_env):
+    api = bot_env["api"]
+    api._push({"callback_query": {"id": "cb-nomsg", "from": api._user(54), "chat_instance": "ci",
+                                  "data": "more:0:3", "inline_message_id": "inline-1"}})
+    answered = api.wait_for(lambda: [s for s in api.sent if s.method == "answerCallbackQuery"
+                                     and s.params.get("callback_query_id") == "cb-nomsg"], 30, "the callback answer")
+    assert "expired" in answered[0].params.get("text", "")
+    assert "Traceback" not in bot_env["log"].read_text(errors="replace")
+
+
 def test_a_sticker_and_a_huge_question_get_hints(bot_env):
     api = bot_env["api"]
     api.sticker(31)
