@@ -7,7 +7,10 @@ export TOKENIZERS_PARALLELISM := false
 SAMPLES := examples/articles
 DEMO_INDEX := data/index
 
-.PHONY: run test install bench clean
+EVAL_DATA ?= ../shared/eval
+EVAL_SIZES ?= 0,2000,all
+
+.PHONY: run test install bench eval clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -39,6 +42,14 @@ test: install
 
 bench: install
 	$(BIN)/python bench/bench_index.py
+
+# Quality, refusals, dates and latency at three archive sizes (needs the evaluation data sets in
+# EVAL_DATA); indexes are cached in data/eval-cache, so a re-run costs only the questions.
+eval: install
+	$(BIN)/citebot eval $(EVAL_DATA)/squad2-dev-5articles.json --questions $(EVAL_DATA)/paraphrase-dev.jsonl \
+		--offtopic examples/eval/offtopic-dev.jsonl --offtopic examples/eval/offtopic-test.jsonl \
+		--dates examples/eval/date-questions.jsonl --distractors $(SAMPLES) \
+		--distractors $(EVAL_DATA)/wikinews-en.jsonl --sizes $(EVAL_SIZES) $(EVAL_ARGS)
 
 clean:
 	rm -rf $(VENV) data .pytest_cache

@@ -49,7 +49,7 @@ def main() -> None:
     import faiss
 
     from index.building import build, chunk_articles
-    from index.chunking import embedding_input
+    from index.text.chunking import embedding_input
     from index.config import IndexConfig
     from index.embedding import load_embedder
     from index.loading import load_articles

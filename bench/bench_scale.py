@@ -243,7 +243,7 @@ def main() -> None:
     from index.building import build
     from index.embedding import load_embedder
     from index.query_model import load_query_encoder, query_model_dir
-    from index.retrieval import Retriever
+    from index.answer import Retriever
     from index.store import current_generation, generation_size, read_manifest
     from index.vectors import build_faiss, choose_kind
 

@@ -28,17 +28,16 @@ def check_question(question: str, max_chars: int) -> str | None:
 
 
 def answer_config(settings: Settings, **overrides):
-    from index.retrieval import DEFAULT_MIN_SCORE, AnswerConfig
+    from index.answer import AnswerConfig
 
-    min_score = settings.min_score if settings.min_score is not None else DEFAULT_MIN_SCORE
-    return AnswerConfig(**{"k": settings.top_k, "min_score": min_score, **overrides})
+    return AnswerConfig(**{"k": settings.top_k, "min_confidence": settings.min_score, **overrides})
 
 
 def make_retriever(settings: Settings, on_problem=None, **overrides):
     """Checks the index first (instant, clear message), then loads the model once; `on_problem`
     hears when questions must fall back to the slower PyTorch encoder."""
     from index.query_model import load_query_encoder
-    from index.retrieval import Retriever
+    from index.answer import Retriever
     from index.store import open_current
 
     open_current(settings.index_dir, settings.embedding_model).close()

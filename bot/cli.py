@@ -254,86 +254,108 @@ def ask(question: Optional[str] = typer.Argument(None, help="The question; omit 
         sys.stdout.flush()
 
 
+EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
+
+
+def _sizes(text: str) -> list[int | None]:
+    out = []
+    for part in text.split(","):
+        part = part.strip().lower()
+        if part in ("all", ""):
+            out.append(None)
+        elif part.isdigit():
+            out.append(int(part))
+        else:
+            raise typer.BadParameter(f"'{part}' is not a number of distractor articles or 'all'")
+    return out
+
+
 @app.command("eval")
-def eval_(file: Path = typer.Argument(..., exists=True, dir_okay=False, help="A SQuAD-format JSON file."),
-          offtopic: Optional[Path] = typer.Option(None, help="Off-topic questions, one per line (default: the bundled set)."),
-          distractors: List[Path] = typer.Option([], "--distractors", help="Extra article files/folders indexed beside the file's articles."),
+def eval_(file: Path = typer.Argument(..., exists=True, dir_okay=False, help="A SQuAD-format JSON file: its "
+                                      "articles are indexed, its questions asked."),
+          questions: List[Path] = typer.Option([], "--questions", exists=True, dir_okay=False,
+                                               help="More answerable questions over those articles (JSONL: "
+                                                    "title, question, answer)."),
+          offtopic: List[Path] = typer.Option([], "--offtopic", exists=True, dir_okay=False,
+                                              help="Questions to refuse (JSONL with question and kind, or one per "
+                                                   "line); default: the bundled dev set."),
+          dates: Optional[Path] = typer.Option(None, "--dates", exists=True, dir_okay=False,
+                                               help="Date questions (JSONL), asked over the largest archive."),
+          distractors: List[Path] = typer.Option([], "--distractors", exists=True,
+                                                 help="Article files/folders indexed beside the file's articles."),
+          sizes: str = typer.Option("all", help="Distractor records to index from the JSONL distractor files, "
+                                                "comma-separated: e.g. 0,2000,all (each size is its own index)."),
           as_json: bool = typer.Option(False, "--json", help="Print the metrics as JSON."),
-          limit: int = typer.Option(0, help="Ask only the first N questions of each kind (0 = all)."),
-          fusion: str = typer.Option("rrf", help="rrf | dense | bm25"),
+          limit: int = typer.Option(0, help="Ask only the first N questions of each set (0 = all)."),
+          misses: Optional[Path] = typer.Option(None, help="Write missed and wrongly answered questions here (JSONL)."),
+          features: Optional[Path] = typer.Option(None, help="Write each question's abstention evidence here "
+                                                             "(JSONL, for bench/fit_abstention.py)."),
+          fusion: Optional[str] = typer.Option(None, help="rrf | dense | bm25"),
           rerank: bool = typer.Option(True, help="Rerank candidates by their best sentence."),
-          picker: str = typer.Option("hybrid", help="Best-sentence picker: hybrid | dense | lexical | first"),
+          picker: Optional[str] = typer.Option(None, help="Best-sentence picker: hybrid | dense | lexical | first"),
           lexical_weight: Optional[float] = typer.Option(None, help="Weight of question-word overlap."),
+          cue_weight: Optional[float] = typer.Option(None, help="Weight of the answer-type cue."),
           sentence_weight: Optional[float] = typer.Option(None, help="Weight of the best sentence in reranking."),
+          dense_weight: Optional[float] = typer.Option(None, help="Weight of the dense ranking in fusion."),
+          dense_candidates: Optional[int] = typer.Option(None, help="Dense candidates per question."),
           extract_chars: Optional[int] = typer.Option(None, help="Extract length budget."),
           rerank_depth: Optional[int] = typer.Option(None, help="Fused candidates scored by sentence."),
-          misses: Optional[Path] = typer.Option(None, help="Write the questions missed at rank 1 here (JSONL).")) -> None:
-    """Answer recall, article hits, MRR, abstention and latency on a SQuAD-format file."""
-    import tempfile
-
-    from index.building import build
-    from index.evaluation import corpus_key, evaluate, squad_articles
+          min_confidence: Optional[float] = typer.Option(None, help="Abstention threshold (0-1).")) -> None:
+    """Answer recall, highlights, article hits, refusals, dates and latency, at one or more archive sizes."""
     from index.embedding import load_embedder
-    from index.store import FORMAT_VERSION, current_generation
+    from index.evaluation import (QuestionSet, Recorder, answerable_jsonl, build_archive, date_questions,
+                                  refusal_questions, run_sets, squad_articles)
+    from index.store import IndexError_
 
     settings = settings_or_exit()
     cfg = settings.index_config()
     try:
-        records, questions = squad_articles(file)
+        records, squad = squad_articles(file)
     except (ValueError, KeyError) as e:
         fail(f"{file}: not a SQuAD-format file ({e})")
-    if offtopic is None:
-        offtopic = Path(__file__).resolve().parent.parent / "examples" / "eval" / "offtopic-questions.txt"
-    off = [ln.strip() for ln in offtopic.read_text().splitlines() if ln.strip() and not ln.startswith("#")] \
-        if offtopic.exists() else []
-    if limit:
-        answerable = [q for q in questions if not q.impossible][:limit]
-        questions = answerable + [q for q in questions if q.impossible][:limit]
-        off = off[:limit]
-    key = corpus_key(file.read_bytes(), cfg.model, cfg.chunk_tokens, cfg.chunk_overlap, FORMAT_VERSION,
-                     *sorted(str(p.resolve()) for p in distractors))
-    from dataclasses import replace
-
-    index_dir = Path("data") / "eval-cache" / key
-    cfg = replace(cfg, index_dir=index_dir)
-    embedder = load_embedder(cfg.model, cfg.dtype)
-    if current_generation(index_dir) is None:
-        with tempfile.TemporaryDirectory() as tmp:
-            corpus = Path(tmp) / "eval-articles.jsonl"
-            corpus.write_text("\n".join(json.dumps(r) for r in records))
-            typer.echo(f"indexing {len(records)} articles of {file.name}" +
-                       (f" and distractors from {len(distractors)} path(s)" if distractors else "") + "…", err=True)
-            build([corpus, *distractors], cfg, embedder, on_problem=warn)
+    cut = (lambda xs: xs[:limit]) if limit else (lambda xs: xs)
+    sets = [QuestionSet(file.stem, "answerable", cut([q for q in squad if not q.impossible and q.answers])),
+            QuestionSet(f"{file.stem} unanswerable", "refuse", cut([q.text for q in squad if q.impossible]))]
+    for path in questions:
+        sets.append(QuestionSet(path.stem, "answerable", cut(answerable_jsonl(path))))
+    for path in offtopic or [EXAMPLES / "eval" / "offtopic-dev.jsonl"]:
+        for kind, qs in refusal_questions(path).items():
+            sets.append(QuestionSet(f"{path.stem}: {kind}", "refuse", cut(qs)))
+    date_set = QuestionSet(dates.stem, "dates", cut(date_questions(dates))) if dates else None
     overrides = {k: v for k, v in dict(fusion=fusion, rerank=rerank, picker=picker, lexical_weight=lexical_weight,
-                                       sentence_weight=sentence_weight, extract_chars=extract_chars,
-                                       rerank_depth=rerank_depth).items()
-                 if v is not None}
-    settings = settings.model_copy(update={"index_dir": index_dir})
-    retriever = _retriever_or_exit(settings, k=5, **overrides)
-    result = evaluate(retriever, questions, off)
+                                       cue_weight=cue_weight, sentence_weight=sentence_weight,
+                                       dense_weight=dense_weight, dense_candidates=dense_candidates,
+                                       extract_chars=extract_chars, rerank_depth=rerank_depth,
+                                       min_confidence=min_confidence).items() if v is not None}
+    embedder = load_embedder(cfg.model, cfg.dtype)
+    table: dict[str, dict] = {}
+    all_misses: list[dict] = []
+    all_features: list[dict] = []
+    size_list = _sizes(sizes) if distractors else [0]
+    for i, size in enumerate(size_list):
+        try:
+            index_dir, sources = build_archive(Path("data") / "eval-cache", records, distractors, size, cfg,
+                                               embedder, warn, on_build=lambda m: typer.echo(m, err=True))
+        except IndexError_ as e:
+            fail(str(e))
+        retriever = _retriever_or_exit(settings.model_copy(update={"index_dir": index_dir}), k=5, **overrides)
+        label = f"{retriever.reader().manifest['articles']:,} articles"
+        rec = Recorder(retriever, sources=sources)
+        run = sets + ([date_set] if date_set and i == len(size_list) - 1 else [])
+        results, missed = run_sets(rec, run)
+        table[label] = results
+        all_misses += [{"size": label, **m} for m in missed]
+        all_features += [{"size": label, **f} for f in rec.evidence]
     if misses:
-        misses.write_text("\n".join(json.dumps(m, ensure_ascii=False) for m in result.misses))
-    m = result.metrics
+        misses.write_text("\n".join(json.dumps(m, ensure_ascii=False) for m in all_misses), encoding="utf-8")
+    if features:
+        features.write_text("\n".join(json.dumps(f, ensure_ascii=False) for f in all_features), encoding="utf-8")
     if as_json:
-        typer.echo(json.dumps(m))
+        typer.echo(json.dumps(table))
         return
-    rows = [("answer recall@1 / @3 / @5", f"{m['answer_recall@1']:.3f} / {m['answer_recall@3']:.3f} / {m['answer_recall@5']:.3f}"),
-            ("  as served (after abstention)", f"{m['served_recall@1']:.3f} / {m['served_recall@3']:.3f} / {m['served_recall@5']:.3f}"),
-            ("highlight recall@1", f"{m['highlight_recall@1']:.3f}"),
-            ("article hit@1 / @5", f"{m['article_hit@1']:.3f} / {m['article_hit@5']:.3f}"),
-            ("MRR@5", f"{m['mrr@5']:.3f}"),
-            ("mean top extract", f"{m['mean_extract_chars']:.0f} chars"),
-            ("answerable wrongly refused", f"{m['wrongly_refused']:.3f} of {m['answerable']}"),
-            ("unanswerable abstained", f"{m['abstain_unanswerable']:.3f} of {m['unanswerable']}"),
-            ("off-topic abstained", f"{m['abstain_offtopic']:.3f} of {m['offtopic']}"),
-            ("latency median / p95", f"{m['latency_median_ms']:.1f} / {m['latency_p95_ms']:.1f} ms")]
-    from rich.console import Console
-    from rich.table import Table
+    from .render import eval_table
 
-    table = Table(title=f"citebot eval: {file.name}", show_header=False)
-    for name, value in rows:
-        table.add_row(name, value)
-    Console().print(table)
+    eval_table(table, f"citebot eval: {file.name}")
 
 
 @app.command()

@@ -83,3 +83,39 @@ def answer_to_text(answer, offset: int = 0, markup: bool = False) -> str:
             cite = "— " + flatten(" · ".join(citation_parts(hit)))
         blocks.append(f"{i}. «{body}»\n   {cite}")
     return "\n\n".join(blocks)
+
+
+def eval_table(table: dict[str, dict], title: str) -> None:
+    """One table for every archive size and question set of `citebot eval`."""
+    from rich.console import Console
+    from rich.table import Table
+
+    t = Table(title=title)
+    for col in ("archive", "set", "n", "r@1", "r@3", "r@5", "hl@1", "art@1", "art@5", "MRR", "refused", "other"):
+        t.add_column(col, justify="left" if col in ("archive", "set") else "right")
+    for size, results in table.items():
+        first = True
+        for name, m in results.items():
+            if m["kind"] == "summary":
+                continue
+            row = [size if first else "", name, str(m["questions"])]
+            first = False
+            if m["kind"] == "answerable":
+                row += [f"{m[key]:.3f}" for key in ("answer_recall@1", "answer_recall@3", "answer_recall@5",
+                                                     "highlight_recall@1", "article_hit@1", "article_hit@5",
+                                                     "mrr@5")]
+                row += [f"{m['refused']:.1%}", ""]
+            elif m["kind"] == "refuse":
+                row += [""] * 7 + [f"{m['refused']:.1%}", ""]
+            else:
+                row += [f"{m['right']:.3f}"] + [""] * 6 + [f"{m['refused_naming_period']:.1%}",
+                                                           f"{m['other_period']} other period"]
+            t.add_row(*row)
+        s = results["all"]
+        t.add_row("", f"{s['queries']} questions: p50 {s['latency_median_ms']:.1f} ms, p95 "
+                      f"{s['latency_p95_ms']:.1f} ms; spliced extracts {s['spliced_extracts']} of "
+                      f"{s['extracts_checked']}", *[""] * 10, end_section=True)
+    console = Console()
+    if not console.is_terminal:
+        console = Console(width=170)  # a file or a pipe: every column whole
+    console.print(t)

@@ -10,7 +10,7 @@ from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from index.config import IndexConfig
-from index.retrieval import AnswerConfig
+from index.answer import AnswerConfig
 
 TELEGRAM_API_URL = "https://api.telegram.org/bot"
 
@@ -33,7 +33,8 @@ class Settings(BaseSettings):
     faiss_index: str = IndexConfig.faiss_index
 
     top_k: int = Field(AnswerConfig.k, ge=1, le=20)
-    min_score: float | None = Field(None, allow_inf_nan=False)  # abstention threshold; None = the calibrated default
+    # the abstention model's confidence (0-1) under which the answer is "not found"; None = its fitted threshold
+    min_score: float | None = Field(None, ge=0.0, le=1.0, allow_inf_nan=False)
     max_question_chars: int = Field(1000, ge=10, le=4000)
 
     telegram_token: SecretStr | None = None

@@ -15,7 +15,7 @@ from typing import Callable, Iterable
 
 import numpy as np
 
-from .chunking import chunk_article, embedding_input
+from .text.chunking import chunk_article, embedding_input
 from .config import IndexConfig
 from .embedding import Embedder
 from .loading import load_changed, missing_sources

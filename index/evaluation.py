@@ -1,12 +1,20 @@
-"""Quality and latency on a SQuAD-format file, as ../shared/eval/README.md describes.
+"""Quality, abstention and latency, measured where citebot will be used: question sets asked over
+an archive of a given size (the dev articles alone, or beside thousands of distractor articles).
 
-Each `data` entry is one article (its paragraphs joined by blank lines), indexed the way a user's
-articles are; each answerable question counts as found at k when a gold answer appears (case- and
-whitespace-insensitive) inside the top k extracts. Unanswerable and off-topic questions measure
-abstention.
+- Answerable sets (a SQuAD-format file's answerable questions; JSONL records with `title`,
+  `question`, `answer`): a question is found at k when a gold answer appears (case- and
+  whitespace-insensitive) in one of the top k extracts; the article is hit at k when its title is
+  among the top k results; highlight@1 when the answer is inside the top extract's bold sentence.
+- Refusal sets (off-topic questions; SQuAD's unanswerable ones): how often citebot says
+  "not found".
+- Date questions (`question`, `now`, `expect`, `period`, `answer`): answered from the right period,
+  or honestly refused naming it; never answered from another period.
+- Every extract is checked against the article text as given: it must be contiguous source text
+  (whitespace aside).
 """
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import json
 import re
@@ -14,9 +22,9 @@ import statistics
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Iterable
 
-from .retrieval import Answer, Retriever
+from .answer import Answer, Retriever
 
 KS = (1, 3, 5)
 
@@ -26,7 +34,25 @@ class Question:
     text: str
     answers: list[str]
     title: str
-    impossible: bool
+    impossible: bool = False
+
+
+@dataclass
+class DateQuestion:
+    text: str
+    now: dt.date
+    expect: str                 # "answer" | "refuse"
+    period: tuple[str, str] | None
+    answer: str | None
+    kind: str
+
+
+@dataclass
+class QuestionSet:
+    """One named set of questions of one kind: "answerable", "refuse" or "dates"."""
+    name: str
+    kind: str
+    questions: list = field(default_factory=list)
 
 
 def squad_articles(path: Path) -> tuple[list[dict], list[Question]]:
@@ -43,6 +69,34 @@ def squad_articles(path: Path) -> tuple[list[dict], list[Question]]:
     return articles, questions
 
 
+def _jsonl(path: Path) -> list[dict]:
+    return [json.loads(line) for line in Path(path).read_text(encoding="utf-8").splitlines() if line.strip()]
+
+
+def answerable_jsonl(path: Path) -> list[Question]:
+    """Records with `title` (as in the SQuAD file), `question` and `answer`."""
+    return [Question(r["question"], [r["answer"]], r["title"].replace("_", " ")) for r in _jsonl(path)]
+
+
+def refusal_questions(path: Path) -> dict[str, list[str]]:
+    """Questions the archive cannot answer, by kind: JSONL records (`question`, `kind`) or plain
+    lines (kind "off-topic"; `#` starts a comment)."""
+    out: dict[str, list[str]] = {}
+    if Path(path).suffix == ".jsonl":
+        for r in _jsonl(path):
+            out.setdefault(r.get("kind", "off-topic"), []).append(r["question"])
+    else:
+        lines = [ln.strip() for ln in Path(path).read_text(encoding="utf-8").splitlines()]
+        out["off-topic"] = [ln for ln in lines if ln and not ln.startswith("#")]
+    return out
+
+
+def date_questions(path: Path) -> list[DateQuestion]:
+    return [DateQuestion(r["question"], dt.date.fromisoformat(r["now"]), r["expect"],
+                         tuple(r["period"]) if r.get("period") else None, r.get("answer"), r.get("kind", ""))
+            for r in _jsonl(path)]
+
+
 def _norm(s: str) -> str:
     return re.sub(r"\s+", " ", s).strip().lower()
 
@@ -51,13 +105,25 @@ def corpus_key(*parts: object) -> str:
     h = hashlib.sha256()
     for p in parts:
         h.update(str(p).encode())
+        h.update(b"\0")
     return h.hexdigest()[:16]
 
 
-@dataclass
-class EvalResult:
-    metrics: dict = field(default_factory=dict)
-    misses: list[dict] = field(default_factory=list)
+def build_code_digest() -> str:
+    """A digest of the code that decides what an index holds (loading, cleaning, chunking,
+    embedding): an evaluation index cached under another digest is stale. (What the store writes
+    is versioned by its FORMAT_VERSION, also in the cache key.)"""
+    root = Path(__file__).resolve().parent
+    files = ["loading.py", "embedding.py", *sorted(p.relative_to(root).as_posix() for p in (root / "text").glob("*.py"))]
+    h = hashlib.sha256()
+    for name in files:
+        h.update((root / name).read_bytes())
+    return h.hexdigest()[:12]
+
+
+def contiguous_in(extract: str, source: str) -> bool:
+    """Whether an extract is contiguous text of its source, whitespace aside."""
+    return _norm(extract) in _norm(source)
 
 
 def _pct(values: list[float], q: float) -> float:
@@ -67,73 +133,187 @@ def _pct(values: list[float], q: float) -> float:
     return values[min(len(values) - 1, int(round(q * (len(values) - 1))))]
 
 
-def evaluate(retriever: Retriever, questions: list[Question], offtopic: list[str],
-             k_max: int = 5, progress: Callable[[int, int], None] | None = None) -> EvalResult:
-    answerable = [q for q in questions if not q.impossible and q.answers]
-    impossible = [q for q in questions if q.impossible]
+@dataclass
+class Recorder:
+    """Asks questions and keeps what every set needs: latency, every extract for the splice check,
+    and (for fitting the abstention model) each question's evidence and label."""
+    retriever: Retriever
+    k: int = 5
+    sources: dict[str, str] | None = None      # article id → the text as given, for the splice check
+    latencies: list[float] = field(default_factory=list)
+    spliced: list[dict] = field(default_factory=list)
+    extracts: int = 0
+    evidence: list[dict] = field(default_factory=list)
+
+    def ask(self, text: str, now: dt.date | None = None) -> Answer:
+        t = time.perf_counter()
+        ans = self.retriever.answer(text, k=self.k, now=now)
+        self.latencies.append(time.perf_counter() - t)
+        if self.sources is not None:
+            for hit in ans.ranked:
+                self.extracts += 1
+                source = self.sources.get(hit.article_id)
+                if source is not None and not contiguous_in(hit.extract, source):
+                    self.spliced.append({"article_id": hit.article_id, "extract": hit.extract})
+        return ans
+
+    def note(self, set_name: str, question: str, ans: Answer, label: int | None) -> None:
+        if ans.features:
+            self.evidence.append({"set": set_name, "question": question, "label": label,
+                                  "confidence": ans.confidence, **ans.features})
+
+
+def evaluate_answerable(rec: Recorder, name: str, questions: list[Question],
+                        progress: Callable[[], None] | None = None) -> tuple[dict, list[dict]]:
     found = {k: 0 for k in KS}
     served = {k: 0 for k in KS}
     art_hit = {1: 0, 5: 0}
-    highlight1 = 0
-    rr = 0.0
-    refused = 0
-    latencies: list[float] = []
+    highlight1 = rr = refused = 0
     extract_lens: list[int] = []
     misses = []
-    total = len(answerable) + len(impossible) + len(offtopic)
-    done = 0
-
-    def ask(text: str) -> Answer:
-        nonlocal done
-        t = time.perf_counter()
-        ans = retriever.answer(text, k=k_max)
-        latencies.append(time.perf_counter() - t)
-        done += 1
-        if progress:
-            progress(done, total)
-        return ans
-
-    for q in answerable:
-        ans = ask(q.text)
+    for q in questions:
+        ans = rec.ask(q.text)
         golds = [_norm(a) for a in q.answers]
-        ranked = ans.ranked[:k_max]
+        ranked = ans.ranked[:rec.k]
         first = next((i for i, h in enumerate(ranked) if any(g in _norm(h.extract) for g in golds)), None)
         for k in KS:
             if first is not None and first < k:
                 found[k] += 1
-                if first < len(ans.hits):
+                if ans.answer_found and first < len(ans.hits):
                     served[k] += 1
         if first is not None:
             rr += 1.0 / (first + 1)
         titles = [h.title for h in ranked]
         art_hit[1] += bool(titles[:1] and titles[0] == q.title)
         art_hit[5] += q.title in titles[:5]
-        if ranked and any(g in _norm(ranked[0].highlight) for g in golds):
-            highlight1 += 1
+        highlight1 += bool(ranked and any(g in _norm(ranked[0].highlight) for g in golds))
         refused += not ans.answer_found
         extract_lens.extend(len(h.extract) for h in ranked[:1])
+        rec.note(name, q.text, ans, 1 if first is not None and first < 3 else None)
         if first != 0:
-            misses.append({"question": q.text, "answers": q.answers[:2],
-                           "top": ranked[0].extract if ranked else None,
+            misses.append({"set": name, "question": q.text, "answers": q.answers[:2],
+                           "top": ranked[0].extract if ranked else None, "refused": not ans.answer_found,
                            "highlight": ranked[0].highlight if ranked else None})
-    n = max(1, len(answerable))
-    abstain_impossible = sum(not ask(q.text).answer_found for q in impossible)
-    abstain_offtopic = sum(not ask(q).answer_found for q in offtopic)
-    m = {
-        "answerable": len(answerable),
-        **{f"answer_recall@{k}": found[k] / n for k in KS},
-        **{f"served_recall@{k}": served[k] / n for k in KS},
-        "article_hit@1": art_hit[1] / n, "article_hit@5": art_hit[5] / n,
-        "highlight_recall@1": highlight1 / n,
-        "mrr@5": rr / n,
-        "mean_extract_chars": statistics.mean(extract_lens) if extract_lens else 0.0,
-        "wrongly_refused": refused / n,
-        "unanswerable": len(impossible),
-        "abstain_unanswerable": abstain_impossible / max(1, len(impossible)),
-        "offtopic": len(offtopic),
-        "abstain_offtopic": abstain_offtopic / max(1, len(offtopic)),
-        "latency_median_ms": 1000 * statistics.median(latencies) if latencies else 0.0,
-        "latency_p95_ms": 1000 * _pct(latencies, 0.95),
-        "queries": len(latencies),
-    }
-    return EvalResult(m, misses)
+        if progress:
+            progress()
+    n = max(1, len(questions))
+    return {"questions": len(questions),
+            **{f"answer_recall@{k}": found[k] / n for k in KS},
+            **{f"served_recall@{k}": served[k] / n for k in KS},
+            "article_hit@1": art_hit[1] / n, "article_hit@5": art_hit[5] / n,
+            "highlight_recall@1": highlight1 / n, "mrr@5": rr / n,
+            "mean_extract_chars": statistics.mean(extract_lens) if extract_lens else 0.0,
+            "refused": refused / n}, misses
+
+
+def evaluate_refusals(rec: Recorder, name: str, questions: list[str],
+                      progress: Callable[[], None] | None = None) -> tuple[dict, list[dict]]:
+    refused = 0
+    wrong = []
+    for q in questions:
+        ans = rec.ask(q)
+        refused += not ans.answer_found
+        rec.note(name, q, ans, 0)
+        if ans.answer_found:
+            wrong.append({"set": name, "question": q, "top": ans.hits[0].extract, "title": ans.hits[0].title,
+                          "confidence": round(ans.confidence, 3)})
+        if progress:
+            progress()
+    return {"questions": len(questions), "refused": refused / max(1, len(questions))}, wrong
+
+
+def evaluate_dates(rec: Recorder, name: str, questions: list[DateQuestion],
+                   progress: Callable[[], None] | None = None) -> tuple[dict, list[dict]]:
+    """Right: an "answer" question answered from an article dated in its period with the expected
+    words in the top extract (or a "latest" one answered with them), or a "refuse" question
+    refused with the period named. Another period: any hit dated outside the question's period."""
+    right = other_period = named = 0
+    wrong = []
+    for q in questions:
+        ans = rec.ask(q.text, now=q.now)
+        dated = [h.extra.get("dated") for h in ans.hits]
+        outside = q.period is not None and any(d and not (q.period[0] <= d <= q.period[1]) for d in dated)
+        other_period += outside
+        if q.expect == "refuse":
+            ok = not ans.answer_found and ans.period is not None
+        else:
+            ok = ans.answer_found and not outside and bool(q.answer) and _norm(q.answer) in _norm(ans.hits[0].extract)
+        named += (not ans.answer_found and ans.period is not None)
+        right += ok
+        if not ok:
+            wrong.append({"set": name, "question": q.text, "now": q.now.isoformat(), "expect": q.expect,
+                          "period": ans.period.label if ans.period else None,
+                          "top": ans.hits[0].extract if ans.hits else None,
+                          "dated": dated[:1], "reason": ans.reason})
+        if progress:
+            progress()
+    n = max(1, len(questions))
+    return {"questions": len(questions), "right": right / n, "other_period": other_period,
+            "refused_naming_period": named / n}, wrong
+
+
+def run_sets(rec: Recorder, sets: Iterable[QuestionSet], progress: Callable[[], None] | None = None
+             ) -> tuple[dict[str, dict], list[dict]]:
+    results: dict[str, dict] = {}
+    misses: list[dict] = []
+    for qs in sets:
+        if qs.kind == "answerable":
+            m, miss = evaluate_answerable(rec, qs.name, qs.questions, progress)
+        elif qs.kind == "refuse":
+            m, miss = evaluate_refusals(rec, qs.name, qs.questions, progress)
+        else:
+            m, miss = evaluate_dates(rec, qs.name, qs.questions, progress)
+        results[qs.name] = {"kind": qs.kind, **m}
+        misses += miss
+    results["all"] = {"kind": "summary", "queries": len(rec.latencies),
+                      "latency_median_ms": 1000 * statistics.median(rec.latencies) if rec.latencies else 0.0,
+                      "latency_p95_ms": 1000 * _pct(rec.latencies, 0.95),
+                      "extracts_checked": rec.extracts, "spliced_extracts": len(rec.spliced)}
+    return results, misses
+
+
+def build_archive(cache_root: Path, records: list[dict], distractors: list[Path], size: int | None,
+                  cfg, embedder, on_problem: Callable[[str], None],
+                  on_build: Callable[[str], None] | None = None) -> tuple[Path, dict[str, str]]:
+    """The index of the dev articles beside `size` distractor articles (the first ones of the JSONL
+    distractor files, in order; folders whole; None = all), built once and cached under a key of
+    the corpus, the settings and the index-building code. Returns its folder and, for the splice
+    check, the text of every JSON-given article as given."""
+    from dataclasses import replace
+
+    from .building import build
+    from .store import FORMAT_VERSION, current_generation
+
+    sources = {r["id"]: r["text"] for r in records}
+    stamp = [(str(p.resolve()), p.stat().st_size, p.stat().st_mtime_ns) for p in distractors]
+    key = corpus_key(json.dumps(records, sort_keys=True), stamp, size, cfg.model, cfg.dtype, cfg.chunk_tokens,
+                     cfg.chunk_overlap, cfg.faiss_index, FORMAT_VERSION, build_code_digest())
+    folder = Path(cache_root) / key
+    corpus = folder / "corpus"
+    paths: list[Path] = [corpus / "dev.jsonl"]
+    left = size
+    lines_by_file: list[tuple[Path, list[str]]] = []
+    for p in distractors:
+        if p.suffix == ".jsonl":
+            lines = [ln for ln in p.read_text(encoding="utf-8").splitlines() if ln.strip()]
+            if left is not None:
+                lines, left = lines[:left], max(0, left - len(lines))
+            lines_by_file.append((p, lines))
+            for ln in lines:
+                r = json.loads(ln)
+                if r.get("id") is not None and isinstance(r.get("text"), str):
+                    sources[str(r["id"])] = r["text"]
+        else:
+            paths.append(p)
+    index_dir = folder / "index"
+    if current_generation(index_dir) is None:
+        corpus.mkdir(parents=True, exist_ok=True)
+        (corpus / "dev.jsonl").write_text("\n".join(json.dumps(r) for r in records), encoding="utf-8")
+        for i, (p, lines) in enumerate(lines_by_file):
+            (corpus / f"distractors-{i}-{p.stem}.jsonl").write_text("\n".join(lines), encoding="utf-8")
+        if on_build:
+            on_build(f"indexing {len(records)} dev articles and {sum(len(ls) for _, ls in lines_by_file)} "
+                     f"distractor records{' and ' + ', '.join(map(str, paths[1:])) if paths[1:] else ''} "
+                     f"into {index_dir}…")
+        build(sorted(corpus.glob("*.jsonl")) + paths[1:], replace(cfg, index_dir=index_dir), embedder, on_problem)
+    return index_dir, sources

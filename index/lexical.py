@@ -24,7 +24,7 @@ from typing import Callable, Collection
 
 import numpy as np
 
-from .terms import content_stems
+from .text.terms import content_stems
 
 K1, B = 1.2, 0.75
 TITLE_WEIGHT = 0.3  # a title word counts this much in each of the article's chunks
@@ -104,8 +104,10 @@ class LexicalIndex:
     def doc_freq(self, terms: Collection[str]) -> dict[str, int]:
         return {t: df for t, df, _ in self._postings(terms)}
 
-    def search(self, terms: Collection[str], k: int, skip: Collection[int] = ()) -> list[tuple[float, int]]:
-        """(BM25 score, chunk id), best first; chunk ids in `skip` (deleted) left out."""
+    def search(self, terms: Collection[str], k: int, skip: Collection[int] = (),
+               allowed: np.ndarray | None = None) -> list[tuple[float, int]]:
+        """(BM25 score, chunk id), best first; chunk ids in `skip` (deleted) left out, and with
+        `allowed` (a date filter) only those."""
         found = self._postings(terms)
         if not found or k <= 0:
             return []
@@ -119,6 +121,8 @@ class LexicalIndex:
         else:
             scores = np.bincount(docs, weights=weights, minlength=len(self.chunk_ids))
             rows = np.arange(len(scores))
+        if allowed is not None:
+            scores = np.where(np.isin(np.asarray(self.chunk_ids)[rows], allowed), scores, 0.0)
         want = min(len(scores), k + len(skip))
         top = np.argpartition(-scores, want - 1)[:want]
         top = top[np.argsort(-scores[top], kind="stable")]

@@ -15,7 +15,8 @@ from pathlib import Path
 from typing import Callable, Iterable, Iterator
 from urllib.parse import urlparse
 
-from .cleaning import clean_article_text
+from .text.cleaning import clean_article_text
+from .text.dates import lead_date, years_mentioned
 from .records import Article
 
 SUFFIXES = {".txt", ".md", ".markdown", ".html", ".htm", ".json", ".jsonl"}
@@ -125,6 +126,8 @@ def _finish(article_id: str, title: str | None, body: str, *, path: str, url: st
         published=cleaned.published, author=cleaned.author, source=source or _site(url), path=path,
         gaps=cleaned.gaps,
     )
+    art.dated = art.published or lead_date(art.text)
+    art.years = years_mentioned(art.text)
     art.content_hash = content_hash(art)
     return art
 

@@ -20,6 +20,8 @@ class Article:
     file: str | None = None        # the file it was read from (absolute), and that file's size and
     file_stamp: str | None = None  # mtime when read: an update skips files whose stamp is unchanged
     gaps: list[int] = field(default_factory=list)  # offsets in `text` where cleaning dropped something before
+    dated: str | None = None  # ISO date questions about a period go by: published, else one its lead states
+    years: list[int] = field(default_factory=list)  # years the text names (for undated articles and periods)
 
 
 @dataclass

@@ -22,17 +22,21 @@ import numpy as np
 
 from .lexical import LexicalIndex, LexicalWriter
 from .records import Article, Chunk
-from .vectors import tune_for_search
+from .vectors import faiss_selector, search_parameters, tune_for_search
 
 DB = "index.sqlite"
 VECTORS = "vectors.faiss"
+CHUNK_VECTORS, CHUNK_VECTOR_IDS = "chunk_vectors.npy", "chunk_vector_ids.npy"
+CHUNK_DTYPE = np.float16  # rerank and filtered search read them; FAISS keeps its own float32 copy to search
+EXACT_FILTERED_MAX = 200_000  # a filtered search scores up to this many allowed chunks exactly
 SENTENCE_DTYPE = np.float16  # sentence vectors only rank sentences inside a few chunks: half size is plenty
 
 SCHEMA = """
 CREATE TABLE articles(
     rowid INTEGER PRIMARY KEY, id TEXT UNIQUE NOT NULL, title TEXT NOT NULL, source TEXT,
     author TEXT, published TEXT, url TEXT, path TEXT, text TEXT NOT NULL, content_hash TEXT NOT NULL,
-    file TEXT, file_stamp TEXT, gaps TEXT);
+    file TEXT, file_stamp TEXT, gaps TEXT, dated TEXT, years TEXT);
+CREATE INDEX articles_dated ON articles(dated);
 CREATE TABLE chunks(
     id INTEGER PRIMARY KEY, article_rowid INTEGER NOT NULL REFERENCES articles(rowid),
     position INTEGER NOT NULL, start INTEGER NOT NULL, "end" INTEGER NOT NULL, text TEXT NOT NULL);
@@ -120,10 +124,11 @@ class SegmentWriter:
         self.next_article_rowid += 1
         self.db.execute(
             "INSERT INTO articles(rowid, id, title, source, author, published, url, path, text, content_hash, "
-            "file, file_stamp, gaps) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
+            "file, file_stamp, gaps, dated, years) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
             (art_row, article.id, article.title, article.source, article.author, article.published,
              article.url, article.path, article.text, article.content_hash, article.file, article.file_stamp,
-             json.dumps(article.gaps) if article.gaps else None))
+             json.dumps(article.gaps) if article.gaps else None, article.dated,
+             " ".join(map(str, article.years)) or None))
         if chunk_ids is None:
             chunk_ids = list(range(self.next_chunk_id, self.next_chunk_id + len(chunks)))
         ids = list(chunk_ids)
@@ -156,6 +161,11 @@ class SegmentWriter:
         vecs = np.concatenate(self._vecs) if self._vecs else np.zeros((0, self.dimension), dtype=np.float32)
         index, kind = build_faiss(vecs, ids, self.faiss_spec)
         faiss.write_index(index, str(self.tmp / VECTORS))
+        # The vectors as data of the segment (sorted by chunk id): reranking, compaction and
+        # filtered searches read them here, not back out of whichever FAISS index was chosen.
+        order = np.argsort(ids, kind="stable")
+        np.save(self.tmp / CHUNK_VECTOR_IDS, ids[order])
+        np.save(self.tmp / CHUNK_VECTORS, vecs[order].astype(CHUNK_DTYPE))
         self.lexical.write(self.tmp, self.db)
         self.db.commit()
         self.db.execute("PRAGMA optimize")
@@ -196,6 +206,7 @@ class ChunkRow:
     published: str | None
     url: str | None
     path: str | None
+    dated: str | None = None  # published, or the date the article's lead states
 
 
 class SegmentReader:
@@ -225,6 +236,8 @@ class SegmentReader:
         except RuntimeError:
             self.faiss = faiss.read_index(str(path / VECTORS))
         tune_for_search(self.faiss)
+        self.vector_ids = np.load(path / CHUNK_VECTOR_IDS, mmap_mode="r")
+        self.chunk_vectors = np.load(path / CHUNK_VECTORS, mmap_mode="r" if mmap else None)
         self._local = threading.local()
         self._db_uri = f"file:{(path / DB).resolve()}?mode=ro"
         self.lexical = LexicalIndex(path, lambda: self.db)
@@ -257,21 +270,56 @@ class SegmentReader:
     def doc_freq(self, terms: Sequence[str]) -> dict[str, int]:
         return self.lexical.doc_freq(terms)
 
-    def dense_search(self, vector: np.ndarray, k: int) -> list[tuple[float, int]]:
+    def dense_search(self, vector: np.ndarray, k: int, allowed: np.ndarray | None = None) -> list[tuple[float, int]]:
+        """(cosine, chunk id) best first; `allowed`: only these chunk ids (a date filter). A
+        filtered search scores the allowed chunks exactly when they are few enough, since an
+        approximate index scans only part of the archive and would miss most of a small set."""
         if not self.faiss.ntotal:
             return []
+        query = np.ascontiguousarray(vector, dtype=np.float32).reshape(1, -1)
+        if allowed is not None:
+            allowed = np.setdiff1d(allowed, np.fromiter(self.deleted_chunks, np.int64, len(self.deleted_chunks)))
+            rows = self._rows(allowed)
+            if len(rows) <= EXACT_FILTERED_MAX:
+                if not len(rows):
+                    return []
+                scores = np.asarray(self.chunk_vectors[rows], dtype=np.float32) @ query[0]
+                top = np.argsort(-scores, kind="stable")[:k]
+                return [(float(scores[i]), int(self.vector_ids[rows[i]])) for i in top]
+            params = search_parameters(self.faiss, faiss_selector(allowed))
+            scores, ids = self.faiss.search(query, min(k, len(rows)), params=params)
+            return [(float(s), int(i)) for s, i in zip(scores[0], ids[0]) if i >= 0]
         want = min(self.faiss.ntotal, k + len(self.deleted_chunks))
-        scores, ids = self.faiss.search(np.ascontiguousarray(vector, dtype=np.float32).reshape(1, -1), want)
+        scores, ids = self.faiss.search(query, want)
         return [(float(s), int(i)) for s, i in zip(scores[0], ids[0]) if i >= 0 and i not in self.deleted_chunks][:k]
 
-    def bm25_search(self, terms: Sequence[str], k: int) -> list[tuple[float, int]]:
-        return self.lexical.search(terms, k, self.deleted_chunks)
+    def bm25_search(self, terms: Sequence[str], k: int, allowed: np.ndarray | None = None) -> list[tuple[float, int]]:
+        return self.lexical.search(terms, k, self.deleted_chunks, allowed)
+
+    def _rows(self, chunk_ids: np.ndarray) -> np.ndarray:
+        """Rows of `chunk_vectors` for the chunk ids this segment has."""
+        chunk_ids = np.asarray(chunk_ids, dtype=np.int64)
+        rows = np.searchsorted(self.vector_ids, chunk_ids)
+        rows = np.minimum(rows, max(len(self.vector_ids) - 1, 0))
+        return rows[np.asarray(self.vector_ids)[rows] == chunk_ids] if len(self.vector_ids) else rows[:0]
+
+    def chunks_in_period(self, start: str, end: str, years: Sequence[int]) -> np.ndarray:
+        """Chunk ids of the articles dated within [start, end], and of undated ones that name one
+        of `years` (an article whose date is unknown counts when it names the period itself)."""
+        sql = 'SELECT c.id, c.article_rowid FROM chunks c JOIN articles a ON a.rowid = c.article_rowid ' \
+              "WHERE a.dated BETWEEN ? AND ?"
+        args: list = [start, end]
+        if years:
+            sql += " OR (a.dated IS NULL AND (" + " OR ".join(["(' ' || a.years || ' ') LIKE ?"] * len(years)) + "))"
+            args += [f"% {y} %" for y in years]
+        rows = self.db.execute(sql, args).fetchall()
+        return np.array([cid for cid, art in rows if art not in self.deleted_articles], dtype=np.int64)
 
     def chunk_rows(self, ids: list[int]) -> dict[int, ChunkRow]:
         marks = ",".join("?" * len(ids))
         rows = self.db.execute(
             f'SELECT c.id, c.article_rowid, c.position, c.start, c."end", c.text, a.id, a.title, '
-            f"a.source, a.author, a.published, a.url, a.path FROM chunks c "
+            f"a.source, a.author, a.published, a.url, a.path, a.dated FROM chunks c "
             f"JOIN articles a ON a.rowid = c.article_rowid WHERE c.id IN ({marks})", ids).fetchall()
         return {r[0]: ChunkRow(*r) for r in rows if r[0] not in self.deleted_chunks}
 
@@ -281,8 +329,9 @@ class SegmentReader:
 
     def article(self, rowid: int) -> Article:
         r = self.db.execute("SELECT id, title, text, url, published, author, source, path, content_hash, file, "
-                            "file_stamp, gaps FROM articles WHERE rowid = ?", (rowid,)).fetchone()
-        return Article(*r[:-1], gaps=json.loads(r[-1]) if r[-1] else [])
+                            "file_stamp, gaps, dated, years FROM articles WHERE rowid = ?", (rowid,)).fetchone()
+        return Article(*r[:-3], gaps=json.loads(r[-3]) if r[-3] else [], dated=r[-2],
+                       years=[int(y) for y in (r[-1] or "").split()])
 
     def article_text(self, rowid: int) -> tuple[str, list[int]]:
         """The clean text and the offsets where cleaning dropped something (extracts stop there)."""
@@ -305,11 +354,15 @@ class SegmentReader:
             (rowid, position - reach, position + reach)).fetchall()
         return [(int(a), int(b)) for a, b in rows]
 
-    def vector(self, chunk_id: int) -> np.ndarray | None:
-        try:
-            return self.faiss.reconstruct(int(chunk_id))
-        except RuntimeError:
-            return None
+    def vectors(self, chunk_ids: Sequence[int]) -> dict[int, np.ndarray]:
+        """chunk id → its vector (float32), for the ids this segment has."""
+        ids = np.asarray(list(chunk_ids), dtype=np.int64)
+        rows = self._rows(ids)
+        return {int(self.vector_ids[r]): np.asarray(self.chunk_vectors[r], dtype=np.float32) for r in rows}
+
+    def date_range(self) -> tuple[str | None, str | None]:
+        lo, hi = self.db.execute("SELECT min(dated), max(dated) FROM articles WHERE dated IS NOT NULL").fetchone()
+        return lo, hi
 
     def latest_published(self) -> str | None:
         for rowid, published in self.db.execute(

@@ -190,17 +190,29 @@ class IndexReader:
                 out[term] += df
         return out
 
-    def dense_search(self, vector: np.ndarray, k: int) -> list[tuple[float, int]]:
-        """(cosine, chunk id), best first, over all segments."""
-        hits = [h for seg in self.segments for h in seg.dense_search(vector, k)]
-        return sorted(hits, reverse=True)[:k]
+    def dense_search(self, vector: np.ndarray, k: int, allowed: np.ndarray | None = None) -> list[tuple[int, float]]:
+        """(chunk id, cosine), best first, over all segments; `allowed`: only these chunk ids."""
+        hits = [h for seg in self.segments for h in seg.dense_search(vector, k, allowed)]
+        return [(cid, score) for score, cid in sorted(hits, reverse=True)[:k]]
 
-    def bm25_search(self, terms: Sequence[str], k: int) -> list[tuple[int, float]]:
-        """(chunk id, score) best first for some stemmed terms (terms.py); higher is better."""
+    def bm25_search(self, terms: Sequence[str], k: int, allowed: np.ndarray | None = None) -> list[tuple[int, float]]:
+        """(chunk id, score) best first for some stemmed terms (text/terms.py); higher is better."""
         if not terms:
             return []
-        hits = [h for seg in self.segments for h in seg.bm25_search(terms, k)]
+        hits = [h for seg in self.segments for h in seg.bm25_search(terms, k, allowed)]
         return [(cid, score) for score, cid in sorted(hits, reverse=True)[:k]]
+
+    def chunks_in_period(self, start: str, end: str, years: Sequence[int] = ()) -> np.ndarray:
+        """Chunk ids a question about [start, end] may be answered from (see SegmentReader)."""
+        parts = [seg.chunks_in_period(start, end, years) for seg in self.segments]
+        return np.concatenate(parts) if parts else np.zeros(0, dtype=np.int64)
+
+    def date_range(self) -> tuple[str | None, str | None]:
+        """The earliest and latest article date served (what the archive covers)."""
+        found = [seg.date_range() for seg in self.segments]
+        lows = [lo for lo, _ in found if lo]
+        highs = [hi for _, hi in found if hi]
+        return (min(lows) if lows else None, max(highs) if highs else None)
 
     def chunk_rows(self, ids: Iterable[int]) -> dict[int, ChunkRow]:
         ids = [int(i) for i in ids if int(i) >= 0]
@@ -257,13 +269,17 @@ class IndexReader:
         return self._owner(article_rowid).sentence_spans_around(article_rowid, position, reach)
 
     def vectors(self, ids: Sequence[int]) -> np.ndarray:
+        """Chunk vectors in the order of `ids` (zeros for an id no segment has)."""
+        ids = [int(i) for i in ids]
+        found: dict[int, np.ndarray] = {}
+        for seg in self.segments:
+            if len(found) == len(ids):
+                break
+            found.update(seg.vectors([i for i in ids if i not in found]))
         out = np.zeros((len(ids), self.dimension), dtype=np.float32)
         for row, cid in enumerate(ids):
-            for seg in self.segments:
-                vec = seg.vector(cid)
-                if vec is not None:
-                    out[row] = vec
-                    break
+            if cid in found:
+                out[row] = found[cid]
         return out
 
     def latest_published(self) -> str | None:

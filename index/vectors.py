@@ -78,9 +78,6 @@ def build_faiss(vectors: np.ndarray, ids: np.ndarray, spec: str):
         if not inner.is_trained:
             inner.train(vectors)
         index.add_with_ids(vectors, ids)
-    ivf = faiss.try_extract_index_ivf(inner)
-    if ivf is not None:
-        ivf.make_direct_map()  # saved with it: rerank reads chunk vectors back
     tune_for_search(index)
     return index, kind
 
@@ -96,6 +93,27 @@ def tune_for_search(index) -> None:
     ivf = faiss.try_extract_index_ivf(inner)
     if ivf is not None:
         ivf.nprobe = ivf_probes(ivf.nlist, ivf.ntotal)
+
+
+def faiss_selector(ids: np.ndarray):
+    import faiss
+
+    return faiss.IDSelectorBatch(np.ascontiguousarray(ids, dtype=np.int64))
+
+
+def search_parameters(index, selector):
+    """Search parameters carrying a selector, with the index's own probe/ef settings (FAISS
+    takes parameters given per search over the index's)."""
+    import faiss
+
+    inner = faiss.downcast_index(index.index) if isinstance(index, faiss.IndexIDMap) else faiss.downcast_index(index)
+    ivf = faiss.try_extract_index_ivf(inner)
+    if ivf is not None:
+        return faiss.SearchParametersIVF(sel=selector, nprobe=ivf.nprobe)
+    hnsw = getattr(inner, "hnsw", None)
+    if hnsw is not None:
+        return faiss.SearchParametersHNSW(sel=selector, efSearch=hnsw.efSearch)
+    return faiss.SearchParameters(sel=selector)
 
 
 def ivf_probes(nlist: int, ntotal: int) -> int:

@@ -1,7 +1,7 @@
 """Chunks are verbatim, sentence-bounded slices that the model never truncates."""
-from index.chunking import chunk_article, embedding_input
+from index.text.chunking import chunk_article, embedding_input
 from index.records import Article
-from index.sentences import sentence_spans
+from index.text.sentences import sentence_spans
 
 
 def _article(text: str) -> Article:

@@ -14,7 +14,7 @@ def squad_retriever(tmp_path_factory):
     from index.config import IndexConfig
     from index.embedding import load_embedder
     from index.evaluation import squad_articles
-    from index.retrieval import AnswerConfig, Retriever
+    from index.answer import AnswerConfig, Retriever
 
     tmp = tmp_path_factory.mktemp("squad")
     records, questions = squad_articles(SQUAD)

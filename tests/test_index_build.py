@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from index.store import IncompatibleIndex, current_generation, open_current
-from index.terms import stem
+from index.text.terms import stem
 
 from conftest import REPO, SAMPLES, write_articles
 
@@ -33,7 +33,7 @@ def _snapshot(index_dir: Path) -> dict:
             vec = reader.vectors([cid])[0]
             out[(article_id, position)] = (text, content_hash, start, end, chunk_text, spans, vec)
     bm25 = len(reader.bm25_search([stem("moorings")], 100))
-    dense = {cid for _, cid in reader.dense_search(out[("art-2", 0)][-1], 100)}
+    dense = {cid for cid, _ in reader.dense_search(out[("art-2", 0)][-1], 100)}
     reader.close()
     return {"chunks": out, "bm25_moorings": bm25, "dense_hits": len(dense)}
 

@@ -40,3 +40,33 @@ def to_iso_date(value: object) -> str | None:
     if parsed.year == 1900:
         return None
     return parsed.date().isoformat()
+
+
+_MONTHS = ("january|february|march|april|may|june|july|august|september|october|november|december|"
+           "jan|feb|mar|apr|jun|jul|aug|sep|sept|oct|nov|dec")
+_FULL_DATE = re.compile(
+    rf"\b(?:(?:{_MONTHS})\.?\s+\d{{1,2}}(?:st|nd|rd|th)?,?\s+\d{{4}}"  # November 13, 2004
+    rf"|\d{{1,2}}(?:st|nd|rd|th)?\s+(?:of\s+)?(?:{_MONTHS})\.?,?\s+\d{{4}}"  # 13 November 2004
+    rf"|\d{{4}}-\d{{2}}-\d{{2}})\b",  # 2004-11-13
+    re.IGNORECASE)
+_YEAR = re.compile(r"\b(1[5-9]\d\d|20\d\d)\b")
+LEAD_CHARS = 250
+
+
+def lead_date(text: str) -> str | None:
+    """A full date (day, month and year) in the article's first sentence or line: news often
+    dates itself there ("…returned today, November 13, 2004."), which lets a question about a
+    period find an article that carries no published date."""
+    lead = text[:LEAD_CHARS]
+    for sep in (". ", "\n"):
+        cut = lead.find(sep, 20)
+        if cut > 0:
+            lead = lead[:cut + 1]
+    m = _FULL_DATE.search(lead)
+    return to_iso_date(m.group(0)) if m else None
+
+
+def years_mentioned(text: str) -> list[int]:
+    """The years a text names (1500-2099), each once, sorted: an undated article counts for a
+    question about a period only when it names that period itself."""
+    return sorted({int(y) for y in _YEAR.findall(text)})

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Callable, Sequence
 
-from .records import Article, Chunk
+from ..records import Article, Chunk
 from .sentences import sentence_spans
 
 TokenCounter = Callable[[Sequence[str]], list[int]]

@@ -1,0 +1,218 @@
+"""The one answer path: question → period and terms → dense + lexical candidates (within the
+period) → fusion → sentence scoring and highlight → extracts → answer or an honest "not found".
+
+Front ends call `Retriever.answer()` and only render what it returns. Each stage is a function of
+its own module (fusion, scoring, cues, compose, abstain, dates) with tests on fixed vectors; this
+module only moves data between them and the store.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import time
+from pathlib import Path
+
+import numpy as np
+
+from ..lexical import idf
+from ..records import Hit
+from ..store import CURRENT, IndexReader, open_current
+from ..text.terms import query_terms
+from .abstain import Evidence, evidence, load_model
+from .compose import is_cut, overlaps, window
+from .cues import AnswerType, answer_type
+from .dates import question_dates
+from .fusion import fuse
+from .records import Answer, AnswerConfig, Candidate, Fusion, Period
+from .scoring import best_sentence, chunk_score, score_sentences
+
+COMMON_TERM_SHARE = 0.1  # a word in more than this share of the chunks is left out of BM25
+COMMON_TERM_FLOOR = 5000  # ...but summing this many postings is cheap, so small indexes keep every word
+MAX_BM25_TERMS = 8
+AGREE_TOP = 10
+
+
+class Retriever:
+    """Holds the question encoder and the serving index; notices a new generation and switches to it."""
+
+    def __init__(self, index_dir: Path, embedder, model: str | None = None,
+                 config: AnswerConfig = AnswerConfig()):
+        self.index_dir = Path(index_dir)
+        self.embedder = embedder
+        self.model = model if model is not None else embedder.name
+        self.config = config
+        self.abstention = load_model()
+        self.threshold = config.min_confidence if config.min_confidence is not None else self.abstention.threshold
+        self._reader: IndexReader | None = None
+        self._pointer: str | None = None
+        self._df: dict[str, int] = {}
+        import faiss
+
+        # One question is one search: FAISS's OpenMP threads only fight the question encoder's and
+        # other chats' threads for the cores (a 100k-chunk exact search took 44 ms with 2 OpenMP
+        # threads after an ONNX run, 13 ms with 1). Concurrency comes from the front end instead.
+        faiss.omp_set_num_threads(1)
+
+    # -- the serving index ------------------------------------------------------------------
+    def reader(self) -> IndexReader:
+        """The current generation; re-read cheaply on every question so index builds in another
+        process are picked up without a restart."""
+        try:
+            pointer = (self.index_dir / CURRENT).read_text().strip()
+        except OSError:
+            pointer = None
+        if self._reader is None or pointer != self._pointer:
+            reader = open_current(self.index_dir, self.model)  # raises NoIndex / IncompatibleIndex / IndexDamaged
+            self._reader, self._pointer, self._df = reader, pointer, {}
+            self._n_chunks = max(1, int(reader.manifest.get("chunks") or 1))
+        return self._reader
+
+    def _df_of(self, reader: IndexReader, terms: list[str]) -> dict[str, int]:
+        missing = [t for t in terms if t not in self._df]
+        if missing:
+            self._df.update(reader.doc_freq(missing))
+        return {t: self._df[t] for t in terms}
+
+    def _idf_of(self, reader: IndexReader, terms: list[str]) -> dict[str, float]:
+        return {t: idf(self._n_chunks, df) for t, df in self._df_of(reader, terms).items()}
+
+    def _bm25_terms(self, reader: IndexReader, terms: list[str]) -> list[str]:
+        """The question's stems worth a BM25 lookup: the rarest few, and none found in more than
+        COMMON_TERM_SHARE of the chunks: each adds its whole posting list to the sum, so one
+        common word would cost a large archive time for little information (when only common
+        words are left, dense search answers alone)."""
+        df = self._df_of(reader, terms)
+        limit = max(COMMON_TERM_FLOOR, int(COMMON_TERM_SHARE * self._n_chunks))
+        rare = sorted((st for st in df if 0 < df[st] <= limit), key=lambda st: df[st])
+        return rare[:MAX_BM25_TERMS]
+
+    # -- the answer path ------------------------------------------------------------------
+    def answer(self, question: str, k: int | None = None, offset: int = 0, focus: str | None = None,
+               now: dt.date | None = None) -> Answer:
+        """`focus`: for a follow-up asked together with the previous question, the follow-up's
+        own words, which then decide the highlighted sentence. `now`: what "last week" is
+        relative to (today by default)."""
+        cfg = self.config
+        k = k or cfg.k
+        timings: dict[str, float] = {}
+        t = time.perf_counter()
+        reader = self.reader()
+        dates = question_dates(question, now)
+        period = dates.period
+        allowed = None
+        if period is not None:
+            allowed = reader.chunks_in_period(period.start, period.end, () if period.relative else period.years)
+            if not len(allowed):
+                return Answer(question, False, [], 0.0, period=period, reason="nothing_in_period",
+                              timings={"period": time.perf_counter() - t})
+        timings["period"] = time.perf_counter() - t
+
+        t = time.perf_counter()
+        qv = self.embedder.encode([question])[0]
+        timings["embed"] = time.perf_counter() - t
+
+        t = time.perf_counter()
+        qterms = query_terms(dates.rest)
+        dense: list[tuple[int, float]] = []
+        if cfg.fusion in (Fusion.RRF, Fusion.DENSE):
+            dense = reader.dense_search(qv, cfg.dense_candidates, allowed)
+        timings["dense"] = time.perf_counter() - t
+        t = time.perf_counter()
+        lexical: list[tuple[int, float]] = []
+        if cfg.fusion in (Fusion.RRF, Fusion.BM25):
+            lexical = reader.bm25_search(self._bm25_terms(reader, qterms), cfg.candidates, allowed)
+        timings["bm25"] = time.perf_counter() - t
+
+        t = time.perf_counter()
+        fused = fuse(dense, lexical, cfg.fusion, cfg.rrf_k, cfg.dense_weight)
+        depth = max(cfg.rerank_depth, offset + k) if cfg.rerank else offset + k + 4
+        top = fused[:depth]
+        rows = reader.chunk_rows([cid for cid, _ in top])
+        dense_rank = {cid: r for r, (cid, _) in enumerate(dense)}
+        lexical_rank = {cid: r for r, (cid, _) in enumerate(lexical)}
+        cands = [Candidate(rows[cid], score, dense_rank.get(cid), lexical_rank.get(cid)) for cid, score in top
+                 if cid in rows]
+        focus_text = focus or dates.rest
+        focus_terms = query_terms(focus) if focus else qterms
+        idf_q = self._idf_of(reader, focus_terms)
+        self._score(reader, focus_text, qv, idf_q, answer_type(focus_text), cands)
+        if cfg.rerank:
+            cands.sort(key=lambda c: -c.score)
+        timings["rerank"] = time.perf_counter() - t
+
+        t = time.perf_counter()
+        ranked = self._compose(reader, cands, offset + k)
+        timings["compose"] = time.perf_counter() - t
+        if not ranked:
+            return Answer(question, False, [], 0.0, timings=timings, period=period,
+                          reason="nothing_in_period" if period else "not_relevant")
+        best = cands[0] if cfg.rerank else max(cands, key=lambda c: c.score)
+        ev = self._evidence(question, reader, best, cands, ranked[0], dense, qterms)
+        confidence = self.abstention.probability(ev)
+        found = confidence >= self.threshold
+        floor = cfg.relative_floor * ranked[0].score  # later hits must still be relevant
+        hits = [h for h in ranked if h.score >= floor] if found else []
+        if found and dates.recency:  # "latest": the newest of the relevant hits first
+            hits.sort(key=lambda h: h.extra.get("dated") or "", reverse=True)
+        hits = hits[offset:offset + k]
+        reason = None if found else ("nothing_in_period" if period else "not_relevant")
+        return Answer(question, found and bool(hits), hits, ranked[0].score, ranked, timings, confidence, period,
+                      reason, ev.as_dict())
+
+    def _score(self, reader: IndexReader, question: str, qv: np.ndarray, idf_q: dict[str, float],
+               kind: AnswerType, cands: list[Candidate]) -> None:
+        """Each candidate's relevance and its best sentence, the highlight (scoring.py)."""
+        cfg = self.config
+        if not cands:
+            return
+        ids = [c.row.id for c in cands]
+        chunk_vecs = reader.vectors(ids)
+        sents = reader.sentences(ids)
+        for c, cv in zip(cands, chunk_vecs):
+            c.dense = float(cv @ qv)
+            spans = sents.get(c.row.id) or [((c.row.start, c.row.end), cv)]
+            c.sentences = [sp for sp, _ in spans]
+            text = reader.article_text(c.row.article_rowid)
+            scores = score_sentences(question, qv, text, spans, idf_q, cfg.picker, kind, cfg.lexical_weight,
+                                     cfg.cue_weight)
+            best = best_sentence(scores)
+            c.best, c.best_cos, c.best_lex, c.best_cue = best.span, best.cos, best.lex, best.cue
+            c.score = chunk_score(c.dense, best, cfg.sentence_weight, cfg.lexical_weight, cfg.cue_weight)
+
+    def _evidence(self, question: str, reader: IndexReader, best: Candidate, cands: list[Candidate],
+                  hit: Hit, dense: list[tuple[int, float]], qterms: list[str]) -> Evidence:
+        second = next((c.score for c in cands[1:] if c.row.article_rowid != best.row.article_rowid), None)
+        return evidence(question, self._idf_of(reader, qterms), hit.extract, hit.title, best.score, best.best_cos,
+                        best.dense, [s for _, s in dense],
+                        best.dense_rank is not None and best.dense_rank < AGREE_TOP,
+                        best.bm25_rank is not None and best.bm25_rank < AGREE_TOP, best.best_lex, second)
+
+    def _compose(self, reader: IndexReader, cands: list[Candidate], limit: int) -> list[Hit]:
+        """Extracts around each candidate's best sentence (compose.py); a candidate whose extract
+        overlaps one already shown from the same article is merged into it (dropped)."""
+        shown: dict[int, list[tuple[int, int]]] = {}
+        hits: list[Hit] = []
+        for c in cands:
+            if len(hits) >= limit:
+                break
+            rowid = c.row.article_rowid
+            text = reader.article_text(rowid)
+            spans = reader.sentence_spans_around(rowid, c.row.position) or c.sentences
+            ws, we = window(c.best, spans, self.config.extract_chars, reader.article_gaps(rowid))
+            if overlaps((ws, we), shown.get(rowid, [])):
+                continue
+            shown.setdefault(rowid, []).append((ws, we))
+            bs, be = c.best
+            cut_start, cut_end = is_cut(text, ws, we)
+            hits.append(Hit(
+                article_id=c.row.article_id, chunk_id=c.row.id, title=c.row.title, source=c.row.source,
+                url=c.row.url, published=c.row.published, path=c.row.path, score=round(c.score, 4),
+                extract=text[ws:we], highlight_start=bs - ws, highlight_end=be - ws, extract_start=ws,
+                extra={"author": c.row.author, "cut_start": cut_start, "cut_end": cut_end, "dated": c.row.dated}))
+        return hits
+
+
+def period_covered(reader: IndexReader, period: Period) -> bool:
+    """Whether any served article is dated inside the period (to say "the archive has nothing from
+    then" rather than "nothing from then answers")."""
+    lo, hi = reader.date_range()
+    return bool(lo and hi and lo <= period.end and period.start <= hi)

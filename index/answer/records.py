@@ -1,0 +1,95 @@
+"""What the answer stages pass each other: settings with their modes as enums, a candidate chunk
+as it is scored, the period a question names, and the answer front ends render."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import Enum
+
+from ..records import Hit
+from ..segment import ChunkRow
+
+
+class Fusion(str, Enum):
+    """How the dense and lexical candidate lists become one."""
+    RRF = "rrf"            # reciprocal rank fusion, the two lists weighted by `dense_weight`
+    DENSE = "dense"        # dense candidates only
+    BM25 = "bm25"          # lexical candidates only
+
+
+class Picker(str, Enum):
+    """How the best sentence of a chunk is chosen."""
+    HYBRID = "hybrid"      # cosine in context + rarity-weighted word overlap + answer-type cue
+    DENSE = "dense"
+    LEXICAL = "lexical"
+    FIRST = "first"
+
+
+def _enum(kind: type[Enum], value: object, name: str) -> Enum:
+    try:
+        return kind(value)
+    except ValueError:
+        allowed = ", ".join(m.value for m in kind)
+        raise ValueError(f"unknown {name} '{value}' (use {allowed})") from None
+
+
+@dataclass(frozen=True)
+class AnswerConfig:
+    k: int = 3
+    candidates: int = 40          # lexical candidates
+    dense_candidates: int = 80    # dense candidates: a paraphrase shares few words, so dense must reach deep
+    rerank_depth: int = 30        # fused candidates whose sentences are scored
+    fusion: Fusion = Fusion.RRF
+    rrf_k: int = 60
+    dense_weight: float = 1.0     # weight of the dense ranking in fusion (lexical: 1)
+    rerank: bool = True
+    picker: Picker = Picker.HYBRID
+    lexical_weight: float = 1.0   # weight of question-word overlap beside cosine, for sentences
+    cue_weight: float = 0.15      # weight of the answer-type cue (a number for "how much", ...)
+    sentence_weight: float = 2.0  # weight of the best sentence beside the chunk, when reranking
+    extract_chars: int = 700      # sentences around the best one are added up to this length
+    min_confidence: float | None = None  # abstention threshold; None = the fitted model's own
+    relative_floor: float = 0.5   # a later hit scoring under this share of the best one is noise
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "fusion", _enum(Fusion, self.fusion, "fusion"))
+        object.__setattr__(self, "picker", _enum(Picker, self.picker, "picker"))
+
+
+@dataclass
+class Candidate:
+    """A chunk on its way through scoring: its ranks in each list and what its sentences scored."""
+    row: ChunkRow
+    fused: float
+    dense_rank: int | None = None
+    bm25_rank: int | None = None
+    dense: float = 0.0           # chunk cosine
+    score: float = 0.0           # reranked relevance
+    best: tuple[int, int] | None = None  # best sentence span in the article text
+    best_cos: float = 0.0
+    best_lex: float = 0.0
+    best_cue: float = 0.0
+    sentences: list[tuple[int, int]] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Period:
+    """The dates a question asks about (inclusive ISO dates) and how to say them."""
+    start: str
+    end: str
+    label: str
+    relative: bool = False  # "last week": only dated articles can be from it
+    years: tuple[int, ...] = ()  # an article naming one of these years counts (absolute periods)
+
+
+@dataclass
+class Answer:
+    question: str
+    answer_found: bool
+    hits: list[Hit]
+    score: float                 # the best hit's relevance
+    ranked: list[Hit] = field(default_factory=list)  # all composed hits, also when not found
+    timings: dict[str, float] = field(default_factory=dict)
+    confidence: float = 0.0      # the abstention model's probability that the best hit answers
+    period: Period | None = None  # the period the question named, if any
+    reason: str | None = None    # why not found: "not_relevant" | "nothing_in_period"
+    features: dict[str, float] = field(default_factory=dict)

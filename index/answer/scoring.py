@@ -1,0 +1,62 @@
+"""Sentence and chunk relevance, on vectors and text alone (no store, no model): each sentence of a
+candidate chunk scores by its in-context cosine to the question, the rarity-weighted share of the
+question's words it holds, and the answer-type cue; a chunk by its own cosine and its best sentence."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Sequence
+
+import numpy as np
+
+from ..text.terms import stems
+from .cues import AnswerType, cue
+from .records import Picker
+
+
+@dataclass(frozen=True)
+class SentenceScore:
+    span: tuple[int, int]
+    cos: float
+    lex: float
+    cue: float
+    score: float  # what the picker ranks by
+
+
+def overlap(sentence_stems: set[str], idf: dict[str, float]) -> float:
+    """Share of the question's idf mass whose words the sentence holds (0..1)."""
+    total = sum(idf.values())
+    return sum(w for term, w in idf.items() if term in sentence_stems) / total if total else 0.0
+
+
+def score_sentences(question: str, qv: np.ndarray, text: str,
+                    sentences: Sequence[tuple[tuple[int, int], np.ndarray]], idf: dict[str, float],
+                    picker: Picker, kind: AnswerType, lexical_weight: float = 1.0,
+                    cue_weight: float = 0.15) -> list[SentenceScore]:
+    out = []
+    for pos, (span, vec) in enumerate(sentences):
+        sentence = text[span[0]:span[1]]
+        cos = float(vec @ qv)
+        lex = overlap(stems(sentence), idf)
+        c = cue(sentence, kind, question) if cue_weight else 0.0
+        if picker is Picker.DENSE:
+            s = cos
+        elif picker is Picker.LEXICAL:
+            s = lex + 1e-3 * cos
+        elif picker is Picker.FIRST:
+            s = -pos
+        else:
+            s = cos + lexical_weight * lex + cue_weight * c
+        out.append(SentenceScore(span, cos, lex, c, s))
+    return out
+
+
+def best_sentence(scores: Sequence[SentenceScore]) -> SentenceScore:
+    """The highest-scoring sentence; the earliest among equals."""
+    return max(scores, key=lambda s: s.score)
+
+
+def chunk_score(dense: float, best: SentenceScore, sentence_weight: float = 2.0, lexical_weight: float = 1.0,
+                cue_weight: float = 0.15) -> float:
+    """A chunk's relevance: its own cosine and, weighted more, its best sentence's."""
+    sentence = best.cos + lexical_weight * best.lex + cue_weight * best.cue
+    return (dense + sentence_weight * sentence) / (1 + sentence_weight)
