@@ -11,14 +11,20 @@ import sqlite3
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Callable, Iterable
+from typing import Callable, Iterable, Union
 
 import numpy as np
 
 from .text.chunking import chunk_article, embedding_input
 from .config import IndexConfig
 from .embedding import Embedder
-from .loading import load_changed, missing_sources
+from .collecting import LazyFetcher, Refresh, SourceOutcome, SourceVanished
+from .sources import registry
+from .sources.base import SourceSpec, cutoff, now_iso
+from .sources.dedup import group_batch
+from .sources.factory import resolve, source_key
+from .sources.fetch import FetchConfig, FetchError, is_url
+from .sources.files import missing_paths
 from .locking import writer_lock
 from .records import Article, Chunk
 from .vectors import check_faiss_spec
@@ -45,9 +51,23 @@ class BuildReport:
     problems: list[str] = field(default_factory=list)
     seconds: dict[str, float] = field(default_factory=dict)
     query_model_error: str | None = None  # why questions will need PyTorch, when the export failed
+    expired: int = 0  # articles dropped by retention (counted in `removed` when they were indexed)
+    sources: list["SourceReport"] = field(default_factory=list)  # each source read, how it went
 
     def counts(self) -> dict:
         return {k: v for k, v in asdict(self).items() if k in ("added", "changed", "removed", "unchanged", "chunks_embedded")}
+
+
+@dataclass
+class SourceReport:
+    location: str
+    kind: str
+    title: str | None
+    read: int  # articles read now (new, changed or the same)
+    error: str | None
+    expired: int
+    failed_items: int
+    items: list[dict]  # title, published, url and id of the articles read (the first few)
 
 
 def chunk_articles(articles: list[Article], embedder: Embedder, cfg: IndexConfig) -> list[list[Chunk]]:
@@ -114,26 +134,101 @@ class WriteFailed(IndexError_):
     """The disk refused the new index (full, read-only, permissions); the old one still serves."""
 
 
-def build(paths: Iterable[str | Path], cfg: IndexConfig, embedder: Embedder,
+class NotRecorded(IndexError_):
+    """`index remove` named something that is neither a recorded source nor an indexed article."""
+
+
+class NothingAdded(IndexError_):
+    """None of the sources given to `index add` could be read."""
+
+
+EmbedderLike = Union[Embedder, Callable[[], Embedder]]
+
+
+class _Model:
+    """The embedding model, loaded only when something must be embedded: a refresh that finds
+    nothing new (the bot's every quarter hour) or a removal never loads PyTorch."""
+
+    def __init__(self, given: EmbedderLike):
+        self._given = given
+        self.loaded: Embedder | None = None if callable(given) and not hasattr(given, "encode_with_sentences") else given
+
+    def get(self) -> Embedder:
+        if self.loaded is None:
+            self.loaded = self._given()
+        return self.loaded
+
+
+@dataclass
+class _Job:
+    """What one call asks for, settled before the writer lock is taken."""
+    targets: list[str]  # as typed: paths and URLs
+    incremental: bool
+    all_recorded: bool = False  # `index update` with no SOURCE
+    pruned: list[str] = field(default_factory=list)  # named paths that are gone, whose articles go
+    adding: bool = False
+    removing: bool = False
+
+
+def build(paths: Iterable[str | Path], cfg: IndexConfig, embedder: EmbedderLike,
           on_problem: Callable[[str], None], progress: Progress | None = None,
           incremental: bool = False, prune: bool = False, wait: bool = True,
-          on_wait: Callable[[str], None] | None = None) -> BuildReport:
-    """Full rebuild (or, with `incremental`, an update) of the index at cfg.index_dir.
+          on_wait: Callable[[str], None] | None = None, *, keep_days: int = 0,
+          fetch: FetchConfig | None = None) -> BuildReport:
+    """Full rebuild from `paths` (files, folders, feed and page URLs), which become the recorded
+    sources; or, with `incremental`, an update of the named sources (none named: every recorded
+    source), recording any new ones, the others left as they are.
 
-    A named source that does not exist stops it before anything changes (a mistyped folder must
+    A named path that does not exist stops it before anything changes (a mistyped folder must
     not read as "all its articles were deleted"), unless `prune` says its articles may go. One
     writer at a time: with `wait` a second one waits for the first (told through `on_wait`),
-    without it gets IndexBusy."""
-    paths = list(paths)
-    missing = missing_sources(paths)
+    without it gets IndexBusy. `keep_days` > 0: articles older than that go (retention)."""
+    targets = [str(p) for p in paths]
+    missing = missing_paths(t for t in targets if not is_url(t))
     if missing and not (incremental and prune):
         raise SourceMissing(f"no such file or folder: {', '.join(missing)}; nothing was changed"
                             + (" (to drop its articles from the index, add --prune)" if incremental else ""))
-    check_faiss_spec(cfg.faiss_index, embedder.dimension)
-    paths = [p for p in paths if str(p) not in missing]
+    job = _Job([t for t in targets if t not in missing], incremental, all_recorded=incremental and not targets,
+               pruned=missing)
+    return _locked(job, cfg, _Model(embedder), on_problem, progress, wait, on_wait, keep_days, fetch)
+
+
+def add(targets: Iterable[str | Path], cfg: IndexConfig, embedder: EmbedderLike,
+        on_problem: Callable[[str], None], progress: Progress | None = None, wait: bool = True,
+        on_wait: Callable[[str], None] | None = None, *, keep_days: int = 0,
+        fetch: FetchConfig | None = None) -> BuildReport:
+    """Record new sources (files, folders, page or feed URLs) and index them, beside what is
+    indexed (the first `add` creates the index). Sources already recorded are refreshed."""
+    targets = [str(t) for t in targets]
+    missing = missing_paths(t for t in targets if not is_url(t))
+    if missing:
+        raise SourceMissing(f"no such file or folder: {', '.join(missing)}; nothing was changed")
+    incremental = current_generation(cfg.index_dir) is not None
+    job = _Job(targets, incremental, adding=True)
+    return _locked(job, cfg, _Model(embedder), on_problem, progress, wait, on_wait, keep_days, fetch)
+
+
+def remove(targets: Iterable[str], cfg: IndexConfig, on_problem: Callable[[str], None], wait: bool = True,
+           on_wait: Callable[[str], None] | None = None) -> BuildReport:
+    """Drop recorded sources with all their articles, or single articles by id, URL or file (which
+    a later refresh then does not index again). Anything unknown stops it before a change."""
+    def no_model() -> Embedder:
+        raise AssertionError("a removal embeds nothing")
+
+    job = _Job([str(t) for t in targets], True, removing=True)
+    return _locked(job, cfg, _Model(no_model), on_problem, None, wait, on_wait, 0, None)
+
+
+def _locked(job: _Job, cfg: IndexConfig, model: _Model, on_problem, progress, wait, on_wait, keep_days,
+            fetch) -> BuildReport:
+    if job.incremental:
+        dimension = int(read_manifest(check_updatable(cfg))["dimension"])
+    else:
+        dimension = model.get().dimension
+    check_faiss_spec(cfg.faiss_index, dimension)
     with writer_lock(cfg.index_dir, wait=wait, on_wait=on_wait):
         try:
-            return _build_locked(paths, cfg, embedder, on_problem, progress, incremental)
+            return _build_locked(job, cfg, model, on_problem, progress, keep_days, fetch)
         except sqlite3.OperationalError as e:
             raise WriteFailed(f"cannot write the index in {cfg.index_dir}: {e}; the previous index still serves") from None
         except OSError as e:
@@ -146,8 +241,66 @@ def build(paths: Iterable[str | Path], cfg: IndexConfig, embedder: Embedder,
 _WRITE_ERRNOS = {errno.ENOSPC, errno.EROFS, errno.EACCES, errno.EPERM, errno.EDQUOT, errno.EIO}
 
 
-def _build_locked(paths: list, cfg: IndexConfig, embedder: Embedder, on_problem: Callable[[str], None],
-                  progress: Progress | None, incremental: bool) -> BuildReport:
+def _plan(job: _Job, recorded: list[SourceSpec], old_articles: dict[str, ArticleState],
+          fetcher: LazyFetcher, problem: Callable[[str], None]) -> tuple[list[SourceSpec], list[SourceSpec], dict, set[str]]:
+    """(sources to read now, the recorded sources after, probes already answered, article ids that go)."""
+    if job.removing:
+        after, drop = _removal(job.targets, recorded, old_articles)
+        return [], after, {}, drop
+    if job.all_recorded:
+        if not recorded:
+            raise NotRecorded("no recorded sources to update: add one with `citebot index add SOURCE...`")
+        return list(recorded), list(recorded), {}, set()
+    resolved = resolve(job.targets, recorded, fetcher, problem)
+    if not resolved.specs:
+        if job.adding or resolved.failed:
+            raise NothingAdded("none of the sources could be read: nothing was changed")
+    pruned = {source_key(p) for p in job.pruned}
+    if not job.incremental:  # a rebuild: the sources named are the sources
+        return resolved.specs, list(resolved.specs), resolved.prefetched, set()
+    names = {s.location for s in resolved.specs}
+    after = [s for s in recorded if s.location not in pruned]
+    after += [s for s in resolved.specs if s.location not in {r.location for r in recorded}]
+    drop = {a for a, st in old_articles.items() if st.source_key in pruned and st.source_key not in names}
+    return resolved.specs, after, resolved.prefetched, drop
+
+
+def _removal(targets: list[str], recorded: list[SourceSpec],
+             old_articles: dict[str, ArticleState]) -> tuple[list[SourceSpec], set[str]]:
+    by_key = {s.location: s for s in recorded}
+    by_origin: dict[str, set[str]] = {}
+    for art_id, st in old_articles.items():
+        if st.origin:
+            by_origin.setdefault(st.origin, set()).add(art_id)
+    dropped_sources: set[str] = set()
+    drop: set[str] = set()
+    unknown = []
+    for target in targets:
+        try:
+            key = source_key(target)
+        except FetchError:
+            key = target
+        if key in by_key:
+            dropped_sources.add(key)
+            drop |= {a for a, st in old_articles.items() if st.source_key == key}
+            continue
+        ids = {target} & set(old_articles) or {key} & set(old_articles) or by_origin.get(key, set())
+        if not ids:
+            unknown.append(target)
+            continue
+        drop |= ids
+        for art_id in ids:  # not indexed again by the next refresh of its source
+            spec = by_key.get(old_articles[art_id].source_key or "")
+            if spec is not None and art_id not in spec.excluded:
+                spec.excluded.append(art_id)
+    if unknown:
+        raise NotRecorded(f"not a recorded source or an indexed article: {', '.join(unknown)}; nothing was removed "
+                          "(`citebot index sources` lists the sources)")
+    return [s for s in recorded if s.location not in dropped_sources], drop
+
+
+def _build_locked(job: _Job, cfg: IndexConfig, model: _Model, on_problem: Callable[[str], None],
+                  progress: Progress | None, keep_days: int, fetch: FetchConfig | None) -> BuildReport:
     report = BuildReport()
     t0 = time.perf_counter()
 
@@ -155,33 +308,34 @@ def _build_locked(paths: list, cfg: IndexConfig, embedder: Embedder, on_problem:
         report.problems.append(msg)
         on_problem(msg)
 
+    fetcher = LazyFetcher(fetch)
     with contextlib.ExitStack() as closing:
+        closing.callback(fetcher.close)
         old: IndexReader | None = None
         old_articles: dict[str, ArticleState] = {}
-        if incremental:
+        if job.incremental:
             old = closing.enter_context(contextlib.closing(IndexReader(check_updatable(cfg), mmap=False)))
             old_articles = old.articles()
-        indexed: dict[str, tuple[str, list[str]]] = {}
-        for art_id, st in old_articles.items():
-            if st.file:
-                indexed.setdefault(st.file, (st.file_stamp, []))[1].append(art_id)
-        loaded = load_changed(paths, problem, indexed)
-        vanished = missing_sources(paths)
-        if vanished:
-            raise SourceMissing(f"{', '.join(vanished)} vanished while it was being read: nothing was changed")
-        articles = loaded.articles
+        recorded = registry.recorded(old.manifest if old else None)
+        before = registry.manifest_entry(recorded)
+        run, after, prefetched, drop = _plan(job, recorded, old_articles, fetcher, problem)
+        refresh = Refresh(run, old_articles, problem, fetcher, prefetched, cutoff(keep_days), drop)
+        try:
+            change = refresh.collect()
+        except SourceVanished as e:
+            raise SourceMissing(f"{e} vanished while it was being read: nothing was changed") from None
+        articles = change.articles
         report.seconds["load"] = time.perf_counter() - t0
-        loaded_ids = {a.id for a in articles}
-        # articles of files not read again (same size and mtime), or that failed to read: carried over as they are
-        untouched = sorted(loaded.unchanged | loaded.kept)
-        if not articles and not untouched:
-            raise NothingToIndex("no readable article in " + ", ".join(str(p) for p in paths)
+        if not articles and not change.carried and not job.removing:
+            raise NothingToIndex("no readable article in " + ", ".join(s.location for s in run)
                                  + ": the index was left as it was")
 
+        now = now_iso()
         fresh: list[Article] = []
         kept: list[Article] = []
         for art in articles:
             prev = old_articles.get(art.id)
+            art.added = prev.added if prev is not None and prev.added else now
             if prev is None:
                 report.added += 1
                 fresh.append(art)
@@ -191,43 +345,75 @@ def _build_locked(paths: list, cfg: IndexConfig, embedder: Embedder, on_problem:
             else:
                 report.unchanged += 1
                 kept.append(art)
+        untouched = sorted(change.carried - {a.id for a in articles})
         report.unchanged += len(untouched)
-        seen = loaded_ids | set(untouched)
+        seen = {a.id for a in articles} | set(untouched)
         report.removed = sum(1 for a in old_articles if a not in seen)
+        report.expired = change.expired
+        fresh_ids = {f.id for f in fresh}
+        gone = {st.rowid for a, st in old_articles.items() if a not in seen or a in fresh_ids}
+        group_batch(fresh, (lambda keys: old.lsh_candidates(keys, gone)) if old is not None else None)
 
         t1 = time.perf_counter()
-        chunks = chunk_articles(fresh, embedder, cfg)
+        embedder = model.get() if fresh else model.loaded
+        chunks = chunk_articles(fresh, embedder, cfg) if fresh else []
         report.seconds["chunk"] = time.perf_counter() - t1
         t2 = time.perf_counter()
-        vectors, sentence_vectors = _embed(embedder, fresh, chunks, cfg, progress)
+        vectors, sentence_vectors = _embed(embedder, fresh, chunks, cfg, progress) if fresh else ([], [])
         report.seconds["embed"] = time.perf_counter() - t2
         report.chunks_embedded = sum(len(c) for c in chunks)
 
         t3 = time.perf_counter()
         clean_stale(cfg.index_dir)
-        fresh_ids = {f.id for f in fresh}
-        gone = {st.rowid for a, st in old_articles.items() if a not in seen or a in fresh_ids}
+        shape = _shape(cfg, embedder, old)
         if old is None or _should_compact(old, gone, bool(fresh)):
-            kept += [old.article(old_articles[a].rowid) for a in untouched]
-            segments, counters = _write_whole(cfg, embedder, old, old_articles, kept, fresh, chunks, vectors,
-                                              sentence_vectors)
+            kept += [old.article(old_articles[a].rowid) for a in untouched] if old is not None else []
+            segments, counters = _write_whole(cfg, shape["dimension"], old, old_articles, kept, fresh, chunks,
+                                              vectors, sentence_vectors)
         else:
-            segments, counters = _write_delta(cfg, embedder, old, gone, fresh, chunks, vectors, sentence_vectors)
+            segments, counters = _write_delta(cfg, shape["dimension"], old, gone, fresh, chunks, vectors,
+                                              sentence_vectors)
+        sources = registry.manifest_entry(after)
+        if segments is None and sources != before:  # only the sources' record changed (a feed's validators)
+            segments = old.manifest["segments"]
+            counters = {k: old.manifest[k] for k in ("next_chunk_id", "next_article_rowid")}
         if segments is not None:
-            published = publish(cfg.index_dir, {**_manifest(cfg, embedder), **counters, "segments": segments})
+            published = publish(cfg.index_dir, {**shape, **counters, "segments": segments, "sources": sources})
             manifest = read_manifest(published)
         else:  # nothing changed: the serving generation stays
             manifest = old.manifest
+        registry.write_status(cfg.index_dir, change.status, {s.location for s in after})
     report.seconds["store"] = time.perf_counter() - t3
-    from .query_model import export_query_model
+    report.sources = [_source_report(o, manifest) for o in change.outcomes]
+    if embedder is not None:
+        from .query_model import export_query_model
 
-    t4 = time.perf_counter()
-    report.query_model_error = export_query_model(embedder, cfg.index_dir)  # once per model; questions then skip torch
-    report.seconds["query_model"] = time.perf_counter() - t4
+        t4 = time.perf_counter()
+        report.query_model_error = export_query_model(embedder, cfg.index_dir)  # once per model; questions then skip torch
+        report.seconds["query_model"] = time.perf_counter() - t4
     report.articles, report.chunks = manifest["articles"], manifest["chunks"]
-    if not incremental:
+    if not job.incremental:
         report.added, report.unchanged = len(articles), 0
     return report
+
+
+def _shape(cfg: IndexConfig, embedder: Embedder | None, old: IndexReader | None) -> dict:
+    """The model's side of the manifest: from the model when it was loaded, else as served."""
+    if embedder is not None:
+        return _manifest(cfg, embedder)
+    m = old.manifest
+    return {"model": m["model"], "dimension": m["dimension"], "max_seq_length": m.get("max_seq_length"),
+            "dtype": m.get("dtype"), "faiss": cfg.faiss_index, **cfg.chunking()}
+
+
+def _source_report(outcome: SourceOutcome, manifest: dict) -> SourceReport:
+    spec = outcome.spec
+    items = [{"title": a.title, "published": a.published, "url": a.url, "id": a.id} for a in outcome.read]
+    return SourceReport(spec.location, spec.kind.value, spec.title, len(outcome.read), outcome.error,
+                        outcome.expired, outcome.failed_items, items[:MAX_REPORTED_ITEMS])
+
+
+MAX_REPORTED_ITEMS = 20
 
 
 MAX_SEGMENTS = 8
@@ -256,13 +442,16 @@ def _add_fresh(writer: SegmentWriter, fresh, chunks, vectors, sentence_vectors) 
         writer.add_article(art, cs, vecs, sentence_vectors=svecs)
 
 
-def _write_whole(cfg, embedder, old, old_articles, kept, fresh, chunks, vectors, sentence_vectors):
+def _write_whole(cfg, dimension, old, old_articles, kept, fresh, chunks, vectors, sentence_vectors):
     """One segment with every article: unchanged ones carried over (chunk ids, vectors and
     sentence vectors as they were, nothing re-embedded), new and changed ones added."""
-    writer = SegmentWriter(Path(cfg.index_dir) / SEGMENTS, embedder.dimension, cfg.faiss_index, *_counters(old))
+    writer = SegmentWriter(Path(cfg.index_dir) / SEGMENTS, dimension, cfg.faiss_index, *_counters(old))
     try:
         for art in kept:
             rowid = old_articles[art.id].rowid
+            if art.signature is None:  # read again unchanged: its grouping stays as indexed
+                was = old.article(rowid)
+                art.signature, art.dup_group, art.added = was.signature, was.dup_group, was.added
             rows = old.article_chunks(rowid)
             ids = [r[0] for r in rows]
             sentences = old.sentences(ids)
@@ -277,7 +466,7 @@ def _write_whole(cfg, embedder, old, old_articles, kept, fresh, chunks, vectors,
     return [entry], {"next_chunk_id": writer.next_chunk_id, "next_article_rowid": writer.next_article_rowid}
 
 
-def _write_delta(cfg, embedder, old, gone, fresh, chunks, vectors, sentence_vectors):
+def _write_delta(cfg, dimension, old, gone, fresh, chunks, vectors, sentence_vectors):
     """The old segments as they are, with changed and removed articles marked deleted, plus one
     small segment of new and changed articles: an update's cost follows its size, not the index's."""
     if not gone and not fresh:
@@ -290,7 +479,7 @@ def _write_delta(cfg, embedder, old, gone, fresh, chunks, vectors, sentence_vect
                 entry["deleted_chunks"] = entry.get("deleted_chunks", 0) + len(seg.article_chunks(rowid))
     next_chunk, next_article = _counters(old)
     if fresh:
-        writer = SegmentWriter(Path(cfg.index_dir) / SEGMENTS, embedder.dimension, cfg.faiss_index,
+        writer = SegmentWriter(Path(cfg.index_dir) / SEGMENTS, dimension, cfg.faiss_index,
                                next_chunk, next_article)
         try:
             _add_fresh(writer, fresh, chunks, vectors, sentence_vectors)

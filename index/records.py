@@ -17,8 +17,13 @@ class Article:
     source: str | None = None
     path: str | None = None
     content_hash: str = ""
-    file: str | None = None        # the file it was read from (absolute), and that file's size and
-    file_stamp: str | None = None  # mtime when read: an update skips files whose stamp is unchanged
+    origin: str | None = None  # where it was read from: a file (absolute path) or a page URL, and that
+    stamp: str | None = None   # origin's stamp when read (size+mtime; ETag/Last-Modified/hash): an
+    #                            update does not read again an origin whose stamp is unchanged
+    source_key: str | None = None  # the recorded source it belongs to (a folder, file, feed or page)
+    added: str | None = None  # when it was first indexed (UTC, ISO): the age of an undated article
+    dup_group: str | None = None  # near-duplicate copies of one story share it (sources/dedup.py)
+    signature: bytes | None = None  # its MinHash signature, kept so later copies can be matched to it
     gaps: list[int] = field(default_factory=list)  # offsets in `text` where cleaning dropped something before
     dated: str | None = None  # ISO date questions about a period go by: published, else one its lead states
     years: list[int] = field(default_factory=list)  # years the text names (for undated articles and periods)

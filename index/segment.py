@@ -22,6 +22,7 @@ import numpy as np
 
 from .lexical import LexicalIndex, LexicalWriter
 from .records import Article, Chunk
+from .sources.dedup import Candidate, Copy, Signature, band_keys
 from .vectors import faiss_selector, search_parameters, tune_for_search
 
 DB = "index.sqlite"
@@ -35,8 +36,12 @@ SCHEMA = """
 CREATE TABLE articles(
     rowid INTEGER PRIMARY KEY, id TEXT UNIQUE NOT NULL, title TEXT NOT NULL, source TEXT,
     author TEXT, published TEXT, url TEXT, path TEXT, text TEXT NOT NULL, content_hash TEXT NOT NULL,
-    file TEXT, file_stamp TEXT, gaps TEXT, dated TEXT, years TEXT);
+    origin TEXT, stamp TEXT, gaps TEXT, dated TEXT, years TEXT, source_key TEXT, added TEXT,
+    dup_group TEXT, signature BLOB);
 CREATE INDEX articles_dated ON articles(dated);
+CREATE INDEX articles_group ON articles(dup_group);
+CREATE TABLE lsh(key INTEGER NOT NULL, article_rowid INTEGER NOT NULL);
+CREATE INDEX lsh_key ON lsh(key);
 CREATE TABLE chunks(
     id INTEGER PRIMARY KEY, article_rowid INTEGER NOT NULL REFERENCES articles(rowid),
     position INTEGER NOT NULL, start INTEGER NOT NULL, "end" INTEGER NOT NULL, text TEXT NOT NULL);
@@ -124,11 +129,16 @@ class SegmentWriter:
         self.next_article_rowid += 1
         self.db.execute(
             "INSERT INTO articles(rowid, id, title, source, author, published, url, path, text, content_hash, "
-            "file, file_stamp, gaps, dated, years) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+            "origin, stamp, gaps, dated, years, source_key, added, dup_group, signature) "
+            "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
             (art_row, article.id, article.title, article.source, article.author, article.published,
-             article.url, article.path, article.text, article.content_hash, article.file, article.file_stamp,
+             article.url, article.path, article.text, article.content_hash, article.origin, article.stamp,
              json.dumps(article.gaps) if article.gaps else None, article.dated,
-             " ".join(map(str, article.years)) or None))
+             " ".join(map(str, article.years)) or None, article.source_key, article.added, article.dup_group,
+             article.signature))
+        if article.signature:
+            self.db.executemany("INSERT INTO lsh(key, article_rowid) VALUES (?,?)",
+                                [(k, art_row) for k in band_keys(Signature.from_bytes(article.signature))])
         if chunk_ids is None:
             chunk_ids = list(range(self.next_chunk_id, self.next_chunk_id + len(chunks)))
         ids = list(chunk_ids)
@@ -187,8 +197,11 @@ class ArticleState(NamedTuple):
     """What an update compares an indexed article with."""
     rowid: int
     content_hash: str
-    file: str | None
-    file_stamp: str | None
+    origin: str | None
+    stamp: str | None
+    source_key: str | None = None
+    dated: str | None = None
+    added: str | None = None
 
 
 @dataclass
@@ -325,13 +338,39 @@ class SegmentReader:
 
     def articles(self) -> dict[str, ArticleState]:
         return {r[0]: ArticleState(*r[1:]) for r in self.db.execute(
-            "SELECT id, rowid, content_hash, file, file_stamp FROM articles") if r[1] not in self.deleted_articles}
+            "SELECT id, rowid, content_hash, origin, stamp, source_key, dated, added FROM articles")
+            if r[1] not in self.deleted_articles}
 
     def article(self, rowid: int) -> Article:
-        r = self.db.execute("SELECT id, title, text, url, published, author, source, path, content_hash, file, "
-                            "file_stamp, gaps, dated, years FROM articles WHERE rowid = ?", (rowid,)).fetchone()
+        r = self.db.execute("SELECT id, title, text, url, published, author, source, path, content_hash, origin, "
+                            "stamp, source_key, added, dup_group, signature, gaps, dated, years FROM articles "
+                            "WHERE rowid = ?", (rowid,)).fetchone()
         return Article(*r[:-3], gaps=json.loads(r[-3]) if r[-3] else [], dated=r[-2],
                        years=[int(y) for y in (r[-1] or "").split()])
+
+    def lsh_candidates(self, keys: Sequence[int], skip: set[int]) -> list[Candidate]:
+        """Served articles sharing an LSH band key with a new one (`skip`: rowids going away)."""
+        marks = ",".join("?" * len(keys))
+        rows = self.db.execute(
+            f"SELECT DISTINCT a.rowid, a.id, a.dup_group, a.signature FROM lsh l JOIN articles a "
+            f"ON a.rowid = l.article_rowid WHERE l.key IN ({marks})", list(keys)).fetchall()
+        return [Candidate(aid, group or aid, Signature.from_bytes(sig)) for rowid, aid, group, sig in rows
+                if sig and rowid not in self.deleted_articles and rowid not in skip]
+
+    def groups_of(self, article_ids: Sequence[str]) -> dict[str, str]:
+        """article id → its near-duplicate group, for the served ones among `article_ids`."""
+        marks = ",".join("?" * len(article_ids))
+        return {aid: group for rowid, aid, group in self.db.execute(
+            f"SELECT rowid, id, dup_group FROM articles WHERE id IN ({marks})", list(article_ids))
+            if group and rowid not in self.deleted_articles}
+
+    def group_members(self, groups: Sequence[str]) -> list[tuple[str, Copy]]:
+        """(group, a served copy in it) for every article of these groups."""
+        marks = ",".join("?" * len(groups))
+        rows = self.db.execute(
+            f"SELECT rowid, dup_group, id, title, source, url, published, dated FROM articles "
+            f"WHERE dup_group IN ({marks})", list(groups)).fetchall()
+        return [(r[1], Copy(*r[2:])) for r in rows if r[0] not in self.deleted_articles]
 
     def article_text(self, rowid: int) -> tuple[str, list[int]]:
         """The clean text and the offsets where cleaning dropped something (extracts stop there)."""

@@ -27,8 +27,10 @@ import numpy as np
 
 from .segment import SENTENCE_DTYPE, ArticleState, ChunkRow, SegmentDamaged, SegmentReader, verify_files
 
-FORMAT_VERSION = 4  # 3: BM25 postings (lexical.py) instead of an FTS5 table; file stamps
+FORMAT_VERSION = 5  # 3: BM25 postings (lexical.py) instead of an FTS5 table; file stamps
 # 4: gaps left by cleaning, file sizes and checksums in the manifest
+# 5: recorded sources (files, feeds, pages) in the manifest; each article's origin, stamp, source,
+#    first-indexed time and near-duplicate group, with MinHash signatures and their LSH bands
 MANIFEST = "manifest.json"
 CURRENT = "CURRENT"
 SEGMENTS = "segments"
@@ -285,6 +287,32 @@ class IndexReader:
     def latest_published(self) -> str | None:
         dates = [d for d in (seg.latest_published() for seg in self.segments) if d]
         return max(dates) if dates else None
+
+    def lsh_candidates(self, keys: Sequence[int], skip: set[int] = frozenset()):
+        """Served articles sharing an LSH band key with a new article (sources/dedup.py)."""
+        return [c for seg in self.segments for c in seg.lsh_candidates(keys, skip)] if keys else []
+
+    def copies(self, article_ids: Sequence[str]):
+        """article id → the other served copies of its story (sources/dedup.Copy), earliest first;
+        articles with no other copy are left out. What an answer needs to show a story once
+        with "also: …"."""
+        ids = list(dict.fromkeys(article_ids))
+        if not ids:
+            return {}
+        groups: dict[str, str] = {}
+        for seg in self.segments:
+            groups.update(seg.groups_of(ids))
+        members: dict[str, list] = {}
+        wanted = sorted(set(groups.values()))
+        for seg in self.segments:
+            for group, copy in seg.group_members(wanted) if wanted else ():
+                members.setdefault(group, []).append(copy)
+        out = {}
+        for aid, group in groups.items():
+            others = [c for c in members.get(group, []) if c.article_id != aid]
+            if others:
+                out[aid] = sorted(others, key=lambda c: (c.published or c.dated or "9999", c.article_id))
+        return out
 
 
 def check_generation(gen: Path) -> list[str]:

@@ -111,9 +111,9 @@ def test_what_is_not_a_text_file_is_refused_without_blocking(tmp_path):
 
 
 def test_a_file_over_the_limit_is_refused_by_what_is_read(tmp_path, monkeypatch):
-    import index.loading as loading
+    import index.sources.files as files
 
-    monkeypatch.setattr(loading, "MAX_FILE_BYTES", 1000)
+    monkeypatch.setattr(files, "MAX_FILE_BYTES", 1000)
     folder = write_articles(tmp_path / "in", {"big.txt": "Big\n\n" + "word " * 400})
     problems = []
     assert load_articles([folder], problems.append) == []

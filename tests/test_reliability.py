@@ -54,36 +54,36 @@ def test_a_mistyped_folder_removes_nothing_unless_prune_says_so(cli, tmp_path, t
 
 
 def test_a_folder_that_vanishes_during_an_update_changes_nothing(cli, tmp_path, two_folders, monkeypatch):
-    import index.loading as loading
+    import index.sources.files as files
 
     a, b = two_folders
     write_articles(a, {"new.json": _article(9)})
-    real = loading.load_file
+    real = files.load_file
 
     def vanishing(path, rel, on_problem):
         shutil.rmtree(b, ignore_errors=True)  # the folder goes while the update reads
         return real(path, rel, on_problem)
 
-    monkeypatch.setattr(loading, "load_file", vanishing)
+    monkeypatch.setattr(files, "load_file", vanishing)
     code, out, err = cli("index", "update", str(a), str(b))
     assert code != 0 and "vanished" in err and "nothing was changed" in err
     assert _articles(tmp_path / "index") == {"art-0", "art-1", "art-2", "art-3"}
 
 
 def test_a_file_that_fails_to_read_keeps_its_articles(cli, tmp_path, two_folders, monkeypatch):
-    import index.loading as loading
+    import index.sources.files as files
 
     a, b = two_folders
     broken = b / "2.json"
     os.utime(broken, (time.time() + 5, time.time() + 5))  # changed stamp: the update reads it again
-    real = loading.read_bytes
+    real = files.read_bytes
 
     def failing(path, limit=None):
         if os.path.abspath(path) == str(broken):
             raise OSError(5, "Input/output error")
         return real(path, limit)
 
-    monkeypatch.setattr(loading, "read_bytes", failing)
+    monkeypatch.setattr(files, "read_bytes", failing)
     code, out, err = cli("index", "update", str(a), str(b), "--json")
     assert code == 0, err
     assert "2.json: Input/output error, skipped (its 1 indexed article(s) kept)" in err

@@ -1,0 +1,132 @@
+"""Files and folders as a source: discovered by walking, stamped by size and mtime, mirrored (a
+deleted file's articles go).
+
+Like make and rsync, an unchanged size and mtime means unchanged: re-parsing a whole archive of
+scraped pages on every update would cost minutes.
+"""
+from __future__ import annotations
+
+import os
+import stat as stat_
+from pathlib import Path
+from typing import Iterable, Iterator
+
+from ..records import Article
+from .base import Collected, Context, Kind, Known, ProblemHandler, SourceSpec
+from .parsers import SUFFIXES, ArticleError, parse_file
+
+MAX_FILE_BYTES = 50 * 1024 * 1024
+
+
+class PathProblem(ArticleError):
+    """A named source that cannot be read at all (missing, not a regular file, too big)."""
+
+
+def read_bytes(path: Path, limit: int | None = None) -> bytes:
+    """The file's bytes, refusing what is not a regular file (a FIFO would block, /dev/zero never
+    ends) and counting what is read, not what stat says."""
+    limit = MAX_FILE_BYTES if limit is None else limit
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+    try:
+        if not stat_.S_ISREG(os.fstat(fd).st_mode):
+            raise PathProblem("not a regular file")
+        with os.fdopen(fd, "rb", closefd=False) as fh:
+            data = fh.read(limit + 1)
+    finally:
+        os.close(fd)
+    if len(data) > limit:
+        raise ArticleError(f"file over {limit // 2**20} MB")
+    return data
+
+
+def load_file(path: Path, rel: str, on_problem: ProblemHandler) -> list[Article]:
+    suffix = path.suffix.lower()
+    if suffix not in SUFFIXES:
+        raise ArticleError(f"unsupported file type '{suffix or path.name}'")
+    return parse_file(read_bytes(path), suffix, rel, on_problem)
+
+
+def iter_files(paths: Iterable[str | Path]) -> Iterator[tuple[Path, str, Path]]:
+    """(file, id-path, the source it came from); the id-path is relative to the folder given, so
+    ids survive moves of it. Inside a folder only regular article files are taken (no FIFOs,
+    devices or hidden files); a file named directly is taken as it is and checked when read."""
+    for p in paths:
+        root = Path(p)
+        if root.is_dir():
+            for f in sorted(root.rglob("*")):
+                if f.suffix.lower() in SUFFIXES and f.is_file() and not any(
+                        part.startswith(".") for part in f.relative_to(root).parts):
+                    yield f, f.relative_to(root).as_posix(), root
+        else:
+            yield root, root.name, root
+
+
+def file_stamp(stat: os.stat_result) -> str:
+    return f"{stat.st_size}:{stat.st_mtime_ns}"
+
+
+def missing_paths(paths: Iterable[str | Path]) -> list[str]:
+    """The named paths that do not exist: a typo must not read as "every article there is gone"."""
+    return [str(p) for p in paths if not os.path.lexists(p)]
+
+
+def spec_for_path(path: str | Path) -> SourceSpec:
+    """A path keyed absolutely (not resolved: symlinked archives keep the name they were given)."""
+    location = os.path.abspath(path)
+    return SourceSpec(Kind.FOLDER if os.path.isdir(location) else Kind.FILE, location)
+
+
+class FileSource:
+    """A file or a folder of article files (txt, md, html, json, jsonl)."""
+
+    def __init__(self, spec: SourceSpec):
+        self.spec = spec
+
+    def collect(self, known: Known, ctx: Context) -> Collected:
+        """Reads every file whose stamp differs from the one it was indexed with. A file that
+        cannot be read now (or a JSONL file with a broken line) keeps its indexed articles."""
+        out = Collected(self.spec)
+        if not os.path.lexists(self.spec.location):
+            out.error = "no such file or folder"
+            return out
+        excluded = set(self.spec.excluded)
+        for path, rel, _ in iter_files([self.spec.location]):
+            file = os.path.abspath(path)
+            old_stamp, old_ids = known.items.get(file, (None, []))
+
+            def take(ids: Iterable[str]) -> list[str]:
+                return [i for i in ids if ctx.claims.claim(i, file, path)]
+
+            try:
+                stamp = file_stamp(path.stat())  # taken before reading: a file edited meanwhile is read again next time
+                if old_stamp == stamp:
+                    out.unchanged.update(take(old_ids))
+                    continue
+                partial: list[str] = []
+
+                def record_problem(msg: str) -> None:
+                    partial.append(msg)
+                    ctx.on_problem(msg)
+
+                loaded = load_file(path, rel, record_problem)
+            except (ArticleError, OSError) as e:
+                reason = e.strerror if isinstance(e, OSError) and e.strerror else str(e)
+                keep = take(old_ids)
+                out.kept.update(keep)
+                ctx.on_problem(f"{path}: {reason}, skipped" + (f" (its {len(keep)} indexed article(s) kept)" if keep else ""))
+                continue
+            except Exception as e:  # a parser crashing on a hostile file must not stop the build
+                keep = take(old_ids)
+                out.kept.update(keep)
+                ctx.on_problem(f"{path}: unreadable ({type(e).__name__}: {str(e)[:200]}), skipped")
+                continue
+            for art in loaded:
+                if art.id in excluded:
+                    continue
+                if ctx.claims.claim(art.id, file, path):
+                    art.origin, art.stamp = file, stamp
+                    out.articles.append(art)
+            if partial:  # a broken record: the articles it may have held stay as indexed
+                read = {a.id for a in loaded}
+                out.kept.update(take(i for i in old_ids if i not in read))
+        return out
