@@ -57,58 +57,37 @@ def _progress_bar():
     return bar, update
 
 
-def _run_build(paths: List[Path], as_json: bool, incremental: bool, prune: bool = False, wait: bool = True) -> None:
-    from index.building import build, check_updatable
-    from index.embedding import ModelError, load_embedder
-    from index.store import IndexError_
-
-    settings = settings_or_exit()
-    cfg = settings.index_config()
-    bar, progress = _progress_bar()
-    try:
-        if incremental:
-            check_updatable(cfg)  # before the model loads: a mismatch is said at once
-        embedder = load_embedder(cfg.model, cfg.dtype)
-        report = build(paths, cfg, embedder, on_problem=warn, progress=progress, incremental=incremental,
-                       prune=prune, wait=wait, on_wait=warn)
-    except (IndexError_, ModelError) as e:
-        fail(str(e))
-    finally:
-        if bar is not None:
-            bar.stop()
-    if report.query_model_error:
-        warn(f"the question encoder could not be exported ({report.query_model_error}): questions will use the "
-             "PyTorch model, which starts slower")
-    if as_json:
-        typer.echo(json.dumps(report.counts()))
-        return
-    verb = "updated" if incremental else "built"
-    typer.echo(f"index {verb}: {report.articles} articles, {report.chunks} chunks in {cfg.index_dir} "
-               f"(added {report.added}, changed {report.changed}, removed {report.removed}, "
-               f"unchanged {report.unchanged}; {report.chunks_embedded} chunks embedded)")
-    if report.problems:
-        typer.echo(f"{len(report.problems)} file(s) or record(s) skipped: see the warnings above", err=True)
-
-
 NO_WAIT = typer.Option(False, "--no-wait", help="Fail at once if another citebot is writing the index.")
 
 
 @index_app.command("build")
-def index_build(paths: List[Path] = typer.Argument(..., help="Article files or folders (txt, md, html, json, jsonl)."),
+def index_build(paths: List[str] = typer.Argument(..., help="Article files or folders (txt, md, html, json, jsonl), "
+                                                            "or URLs of web pages or RSS/Atom feeds."),
                 as_json: bool = typer.Option(False, "--json", help="Print the counts as JSON."),
+                keep_days: Optional[int] = typer.Option(None, "--keep-days", min=0,
+                                                        help="Leave out articles older than N days (0 = keep all)."),
                 no_wait: bool = NO_WAIT) -> None:
-    """Rebuild the index from scratch; the old one serves until the new one is complete."""
-    _run_build(paths, as_json, incremental=False, wait=not no_wait)
+    """Rebuild the index from scratch (these become the recorded sources); the old one serves until the
+    new one is complete."""
+    from .cli_sources import run_change
+
+    run_change(paths, as_json, "build", wait=not no_wait, keep_days=keep_days)
 
 
 @index_app.command("update")
-def index_update(paths: List[Path] = typer.Argument(..., help="The full set of article files or folders."),
+def index_update(paths: Optional[List[str]] = typer.Argument(None, help="Sources to refresh now (files, folders, "
+                                                                       "URLs); none: every recorded source."),
                  as_json: bool = typer.Option(False, "--json", help="Print the counts as JSON."),
                  prune: bool = typer.Option(False, "--prune", help="Let a SOURCE that no longer exists drop its articles "
                                             "(without it, a missing SOURCE stops the update and changes nothing)."),
+                 keep_days: Optional[int] = typer.Option(None, "--keep-days", min=0,
+                                                         help="Drop articles older than N days (0 = keep all; "
+                                                              "default CITEBOT_KEEP_DAYS)."),
                  no_wait: bool = NO_WAIT) -> None:
-    """Re-embed only new and changed articles and drop removed ones (same result as a build)."""
-    _run_build(paths, as_json, incremental=True, prune=prune, wait=not no_wait)
+    """Re-embed only new and changed articles; a deleted file's articles go, a feed's old items stay."""
+    from .cli_sources import run_change
+
+    run_change(paths or [], as_json, "update", prune=prune, wait=not no_wait, keep_days=keep_days)
 
 
 @index_app.command("check")
@@ -374,6 +353,9 @@ def bot() -> None:
         run(settings, retriever, token)
     except BotStartError as e:
         fail(str(e), 2)
+
+
+from . import cli_sources  # noqa: E402,F401  (registers index add, remove and sources)
 
 
 def main() -> None:

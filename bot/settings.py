@@ -9,7 +9,7 @@ from typing import Annotated, Literal
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
-from index.config import IndexConfig
+from index.config import FetchConfig, IndexConfig
 from index.answer import AnswerConfig
 
 TELEGRAM_API_URL = "https://api.telegram.org/bot"
@@ -48,7 +48,17 @@ class Settings(BaseSettings):
     allowed_chats: Annotated[list[int], NoDecode] = []
     rate_limit_per_minute: int = Field(20, ge=0)
 
-    @field_validator("allowed_users", "allowed_chats", mode="before")
+    # sources: feeds and pages, retention, the bot's own refresh
+    keep_days: int = Field(0, ge=0, le=36500)  # articles older than this go at each update (0 = keep all)
+    fetch_allow_private: bool = FetchConfig.allow_private
+    fetch_timeout: float = Field(FetchConfig.timeout_s, gt=0, le=600, allow_inf_nan=False)
+    fetch_max_mb: float = Field(FetchConfig.max_bytes / 2**20, gt=0, le=1024, allow_inf_nan=False)
+    fetch_per_host: int = Field(FetchConfig.per_host, ge=1, le=16)
+    fetch_user_agent: str = Field(FetchConfig.user_agent, min_length=1, max_length=300)
+    refresh_minutes: float = Field(0, ge=0, le=7 * 24 * 60, allow_inf_nan=False)
+    admin_users: Annotated[list[int], NoDecode] = []
+
+    @field_validator("allowed_users", "allowed_chats", "admin_users", mode="before")
     @classmethod
     def _comma_ids(cls, v: object) -> object:
         if isinstance(v, str):
@@ -79,6 +89,12 @@ class Settings(BaseSettings):
         return IndexConfig(index_dir=self.index_dir, model=self.embedding_model, dtype=self.embedding_dtype,
                            chunk_tokens=self.chunk_tokens, chunk_overlap=self.chunk_overlap,
                            faiss_index=self.faiss_index, batch_size=self.batch_size)
+
+
+    def fetch_config(self) -> FetchConfig:
+        return FetchConfig(user_agent=self.fetch_user_agent, timeout_s=self.fetch_timeout,
+                           max_bytes=int(self.fetch_max_mb * 2**20), per_host=self.fetch_per_host,
+                           allow_private=self.fetch_allow_private)
 
 
 def load_settings(**overrides) -> Settings:

@@ -16,14 +16,14 @@ from typing import Callable, Iterable, Union
 import numpy as np
 
 from .text.chunking import chunk_article, embedding_input
-from .config import IndexConfig
+from .config import FetchConfig, IndexConfig
 from .embedding import Embedder
 from .collecting import LazyFetcher, Refresh, SourceOutcome, SourceVanished
 from .sources import registry
 from .sources.base import SourceSpec, cutoff, now_iso
 from .sources.dedup import group_batch
 from .sources.factory import resolve, source_key
-from .sources.fetch import FetchConfig, FetchError, is_url
+from .sources.fetch import FetchError, is_url
 from .sources.files import missing_paths
 from .locking import writer_lock
 from .records import Article, Chunk
@@ -508,3 +508,34 @@ def status(cfg: IndexConfig) -> dict:
             "chunk_tokens": m.get("chunk_tokens"), "chunk_overlap": m.get("chunk_overlap"),
             "built_at": m.get("built_at"), "latest_published": latest, "size_bytes": generation_size(gen), "segments": len(m.get("segments", [])),
             "format": m.get("format"), "compatible_with_settings": m.get("model") == cfg.model}
+
+
+def list_sources(cfg: IndexConfig) -> list[dict]:
+    """Each recorded source with its kind, articles served, newest article date, and how its
+    last refresh went (`citebot index sources`, the bot's /sources)."""
+    gen = current_generation(cfg.index_dir)
+    if gen is None:
+        raise NoIndex(f"no index in {cfg.index_dir}: build one with `citebot index build PATH...` "
+                      "or add a source with `citebot index add SOURCE...`")
+    reader = IndexReader(gen)
+    try:
+        served = reader.articles()
+        specs = registry.recorded(reader.manifest)
+    finally:
+        reader.close()
+    counts: dict[str | None, int] = {}
+    newest: dict[str | None, str] = {}
+    for st in served.values():
+        counts[st.source_key] = counts.get(st.source_key, 0) + 1
+        if st.dated and st.dated > newest.get(st.source_key, ""):
+            newest[st.source_key] = st.dated
+    status = registry.read_status(cfg.index_dir)
+    out = []
+    for spec in specs:
+        st = status.get(spec.location, registry.SourceStatus())
+        out.append({"kind": spec.kind.value, "location": spec.location, "title": spec.title,
+                    "policy": spec.policy.value, "articles": counts.get(spec.location, 0),
+                    "newest": newest.get(spec.location), "added": spec.added, "last_refresh": st.refreshed,
+                    "last_ok": st.ok, "last_error": st.error, "failed_items": st.failed_items,
+                    "removed_by_hand": len(spec.excluded)})
+    return out

@@ -20,3 +20,15 @@ class IndexConfig:
     def chunking(self) -> dict:
         """What must match between an index and an update of it."""
         return {"chunk_tokens": self.chunk_tokens, "chunk_overlap": self.chunk_overlap}
+
+
+@dataclass(frozen=True)
+class FetchConfig:
+    """How feeds and pages are fetched (sources/fetch.py)."""
+    user_agent: str = "citebot/0.1 (news question answering; honours robots.txt)"
+    timeout_s: float = 20.0  # for the whole request, headers and body
+    max_bytes: int = 10 * 2**20
+    max_redirects: int = 5
+    per_host: int = 2  # requests at once to one host
+    allow_private: bool = False  # loopback, private and link-local addresses (SSRF)
+    workers: int = 4  # pages fetched at once over all hosts

@@ -77,8 +77,9 @@ def parse_feed(body: bytes, url: str, media_type: str = "") -> FeedDoc:
             link = normalize_url(urljoin(url, link))
         except FetchError:
             continue
-        published = _iso(e.get("published_parsed")) or _iso(e.get("updated_parsed"))
-        stamp = e.get("updated") or e.get("published") or hashlib.sha256(
+        published = _iso(dict.get(e, "published_parsed")) or _iso(dict.get(e, "updated_parsed"))
+        raw = dict(e)  # feedparser's own get() maps a missing "updated" to "published", with a warning
+        stamp = raw.get("updated") or raw.get("published") or hashlib.sha256(
             f"{e.get('title')}|{e.get('summary')}".encode()).hexdigest()[:16]
         entries.append(Entry(link, e.get("title") or None, published, stamp, e.get("author") or None))
     return FeedDoc(d.feed.get("title") or None, entries)

@@ -20,23 +20,14 @@ from urllib.parse import urljoin, urlsplit, urlunsplit
 
 import httpx
 
+from ..config import FetchConfig
+
 PAGE_TYPES = frozenset({"text/html", "application/xhtml+xml"})
 FEED_TYPES = frozenset({"application/rss+xml", "application/atom+xml", "application/rdf+xml", "application/xml",
                         "text/xml", "application/x-rss+xml", "application/feed+json"})
 ROBOTS_MAX_BYTES = 512 * 1024
 MAX_CRAWL_DELAY_S = 10.0  # a site asking for more is still visited, no slower than this
 REDIRECTS = {301, 302, 303, 307, 308}
-
-
-@dataclass(frozen=True)
-class FetchConfig:
-    user_agent: str = "citebot/0.1 (news question answering; honours robots.txt)"
-    timeout_s: float = 20.0  # for the whole request, headers and body
-    max_bytes: int = 10 * 2**20
-    max_redirects: int = 5
-    per_host: int = 2  # requests at once to one host
-    allow_private: bool = False
-    workers: int = 4  # pages fetched at once over all hosts
 
 
 class FetchError(Exception):
@@ -69,6 +60,10 @@ class Response:
     @property
     def not_modified(self) -> bool:
         return self.status == 304
+
+
+def _size(n: int) -> str:
+    return f"{n / 2**20:.3g} MB" if n >= 2**20 else f"{n / 1024:.3g} KB"
 
 
 def is_url(text: str) -> bool:
@@ -172,16 +167,16 @@ class Fetcher:
                 if r.status_code in REDIRECTS or r.status_code == 304 or r.status_code >= 400:
                     return resp
                 if accept is not None and resp.media_type not in accept:
-                    raise FetchError(f"not a web page or feed (content type {resp.media_type or 'not given'})")
+                    what = "a web page" if accept <= PAGE_TYPES else "a web page or feed"
+                    raise FetchError(f"not {what} (content type {resp.media_type or 'not given'})")
                 declared = resp.headers.get("content-length", "")
                 if declared.isdigit() and int(declared) > max_bytes:
-                    raise FetchError(f"over the size limit ({int(declared) / 2**20:.1f} MB, "
-                                     f"at most {max_bytes / 2**20:g} MB)")
+                    raise FetchError(f"over the size limit ({_size(int(declared))}, at most {_size(max_bytes)})")
                 body = bytearray()
                 for chunk in r.iter_bytes():
                     body += chunk
                     if len(body) > max_bytes:
-                        raise FetchError(f"over the size limit of {max_bytes / 2**20:g} MB")
+                        raise FetchError(f"over the size limit of {_size(max_bytes)}")
                     if time.monotonic() > deadline:
                         raise FetchError(f"timed out after {timeout:g} s")
                 resp.body = bytes(body)
