@@ -207,12 +207,17 @@ async def sources(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     retriever = _state(context)["retriever"]
     loop = asyncio.get_running_loop()
 
+    settings: Settings = _state(context)["settings"]
+    admin = bool(update.effective_user and update.effective_user.id in settings.admin_users)
+
     def describe() -> str:
+        from .refresh import sources_overview
+
         reader = retriever.reader()
         latest = human_date(reader.latest_published())
         n = reader.manifest.get("articles", 0)
         text = f"I have {n} article{'s' if n != 1 else ''} indexed ({reader.manifest.get('chunks', 0)} passages)"
-        return text + (f", the latest published {latest}." if latest else ".")
+        return text + (f", the latest published {latest}." if latest else ".") + sources_overview(settings, admin)
 
     text = await loop.run_in_executor(_state(context)["executor"], describe)
     await _reply(context, update.effective_chat.id, text)
@@ -290,6 +295,9 @@ def build_application(settings: Settings, retriever, token: str) -> Application:
     app.add_handler(MessageHandler(filters.ChatType.PRIVATE & ~filters.TEXT & ~filters.COMMAND & ~filters.StatusUpdate.ALL,
                                    non_text))
     app.add_error_handler(on_error)
+    from .refresh import install
+
+    install(app, settings)  # /add, admins' URLs and the background refresh of the recorded sources
     return app
 
 
