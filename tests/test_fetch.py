@@ -105,3 +105,21 @@ def test_feeds_are_told_from_pages_by_their_content(site):
     doc = parse_feed(feed.body, feed.url, feed.media_type)
     assert doc.title == "Bay news"
     assert [(e.link, e.published) for e in doc.entries] == [(site.url("/news/ferry.html"), "2026-03-02")]
+
+
+def test_the_fetch_settings_reach_the_fetcher_and_every_setting_is_documented(monkeypatch):
+    from bot.settings import Settings, SettingsError, load_settings
+
+    from conftest import REPO
+
+    monkeypatch.setenv("CITEBOT_FETCH_MAX_MB", "0.5")
+    monkeypatch.setenv("CITEBOT_FETCH_ALLOW_PRIVATE", "1")
+    monkeypatch.setenv("CITEBOT_ADMIN_USERS", "7, 8")
+    settings = load_settings()
+    cfg = settings.fetch_config()
+    assert cfg.max_bytes == 2**19 and cfg.allow_private and settings.admin_users == [7, 8]
+    monkeypatch.setenv("CITEBOT_REFRESH_MINUTES", "-1")
+    with pytest.raises(SettingsError, match="CITEBOT_REFRESH_MINUTES"):
+        load_settings()
+    example = (REPO / "settings.example.env").read_text()
+    assert [n for n in Settings.model_fields if f"CITEBOT_{n.upper()}=" not in example] == []
