@@ -28,6 +28,6 @@ def load_articles(paths: Iterable[str | Path], on_problem: ProblemHandler) -> li
     for path in paths:
         got = FileSource(spec_for_path(path)).collect(Known(), Context(claims, on_problem))
         if got.error:
-            on_problem(f"{path}: {got.error}, skipped")
+            on_problem(f"{path}: no such file or folder, skipped")
         out += got.articles
     return out

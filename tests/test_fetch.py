@@ -123,3 +123,14 @@ def test_the_fetch_settings_reach_the_fetcher_and_every_setting_is_documented(mo
         load_settings()
     example = (REPO / "settings.example.env").read_text()
     assert [n for n in Settings.model_fields if f"CITEBOT_{n.upper()}=" not in example] == []
+
+
+def test_a_sites_crawl_delay_spaces_the_requests(site):
+    site.put("/robots.txt", "User-agent: *\nCrawl-delay: 1\n", content_type="text/plain")
+    site.put("/a.html", page("A", ["a"]))
+    site.put("/b.html", page("B", ["b"]))
+    with _fetcher() as f:
+        started = time.monotonic()
+        f.get(site.url("/a.html"))
+        f.get(site.url("/b.html"))
+        assert time.monotonic() - started >= 1.0

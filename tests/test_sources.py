@@ -7,6 +7,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -250,3 +251,21 @@ def test_a_refresh_killed_while_fetching_leaves_the_index_serving(cli, tmp_path,
     code, out, err = cli("index", "update", "--no-wait", "--json")  # the lock went with the killed process
     assert code == 0, err
     assert json.loads(out)["added"] == 1
+
+
+def test_build_takes_urls_and_update_of_one_source_leaves_the_others_alone(cli, tmp_path, site, fetching):
+    src = write_articles(tmp_path / "src", {"0.json": {"id": "art-0", "title": "Harbour note",
+                                                       "text": "The harbour board met and agreed new moorings."}})
+    school = site.put("/school.html", SCHOOL)
+    code, out, err = cli("index", "build", school, str(src))
+    assert code == 0, err
+    assert set(_articles(tmp_path / "index")) == {school, "art-0"}
+    site.forget()
+    code, out, err = cli("index", "update", str(src), "--json")
+    assert code == 0, err
+    assert json.loads(out) == {"added": 0, "changed": 0, "removed": 0, "unchanged": 2, "chunks_embedded": 0}
+    assert not site.requests  # the page was not refreshed: only the folder was named
+    shutil.rmtree(src)
+    code, out, err = cli("index", "update", "--json")  # a recorded folder that is gone keeps its articles
+    assert code == 0 and "no such file or folder" in err and "index remove" in err
+    assert set(_articles(tmp_path / "index")) == {school, "art-0"}

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
+from typing import Callable
 
 from .base import Kind, ProblemHandler, Source, SourceSpec, now_iso
 from .feeds import FEED_ACCEPT, FeedSource, looks_like_feed
@@ -34,7 +35,8 @@ class Resolved:
     failed: list[str] = field(default_factory=list)  # the targets that could not be resolved
 
 
-def resolve(targets: list[str], recorded: list[SourceSpec], fetcher: "callable", on_problem: ProblemHandler) -> Resolved:
+def resolve(targets: list[str], recorded: list[SourceSpec], fetcher: Callable[[], Fetcher],
+            on_problem: ProblemHandler) -> Resolved:
     """Each target as a source: a recorded one as recorded; a new path by what it is; a new URL
     by what its server returns (RSS/Atom → feed, HTML → page). A URL that cannot be reached or
     is neither is reported and left out. `fetcher`: gives the Fetcher, made only when needed."""

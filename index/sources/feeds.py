@@ -16,7 +16,7 @@ from urllib.parse import urljoin
 
 from ..records import Article
 from .base import Collected, Context, Known, SourceSpec
-from .fetch import FEED_TYPES, PAGE_TYPES, FetchError, Fetcher, Response, normalize_url
+from .fetch import FEED_TYPES, FetchError, Fetcher, Response, normalize_url
 from .pages import PageStamp, fetch_article
 from .parsers import ArticleError, Hints
 

@@ -87,7 +87,7 @@ class FileSource:
         cannot be read now (or a JSONL file with a broken line) keeps its indexed articles."""
         out = Collected(self.spec)
         if not os.path.lexists(self.spec.location):
-            out.error = "no such file or folder"
+            out.error = f"no such file or folder (`citebot index remove {self.spec.location}` drops its articles)"
             return out
         excluded = set(self.spec.excluded)
         for path, rel, _ in iter_files([self.spec.location]):
