@@ -134,3 +134,11 @@ def test_a_sites_crawl_delay_spaces_the_requests(site):
         f.get(site.url("/a.html"))
         f.get(site.url("/b.html"))
         assert time.monotonic() - started >= 1.0
+
+
+def test_a_home_page_with_no_article_points_to_its_feed():
+    from index.sources.pages import alternate_feed
+
+    head = '<html><head><link rel="alternate" type="application/rss+xml" title="News" href="/rss.xml"></head></html>'
+    assert alternate_feed(head, "https://example.org/") == "https://example.org/rss.xml"
+    assert alternate_feed("<html><head></head></html>", "https://example.org/") is None

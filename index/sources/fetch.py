@@ -24,7 +24,7 @@ from ..config import FetchConfig
 
 PAGE_TYPES = frozenset({"text/html", "application/xhtml+xml"})
 FEED_TYPES = frozenset({"application/rss+xml", "application/atom+xml", "application/rdf+xml", "application/xml",
-                        "text/xml", "application/x-rss+xml", "application/feed+json"})
+                        "text/xml", "application/x-rss+xml"})
 ROBOTS_MAX_BYTES = 512 * 1024
 MAX_CRAWL_DELAY_S = 10.0  # a site asking for more is still visited, no slower than this
 REDIRECTS = {301, 302, 303, 307, 308}

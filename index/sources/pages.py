@@ -7,7 +7,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from dataclasses import asdict, dataclass
+from urllib.parse import urljoin
 
 from ..records import Article
 from .base import Collected, Context, Known, SourceSpec
@@ -47,10 +49,30 @@ def fetch_article(fetcher: Fetcher, url: str, old: PageStamp | None, hints: Hint
         return None
     if resp.media_type not in PAGE_TYPES:
         raise ArticleError(f"not a web page (content type {resp.media_type or 'not given'})")
-    art = parse_page(text_of(resp.body, resp.charset), url, resp.url, hints)
+    html = text_of(resp.body, resp.charset)
+    try:
+        art = parse_page(html, url, resp.url, hints)
+    except ArticleError as e:
+        feed = alternate_feed(html, resp.url)
+        raise ArticleError(f"{e} (the page names a feed, {feed}: add that instead)" if feed else str(e)) from None
     art.origin = url
     art.stamp = PageStamp(resp.headers.get("etag"), resp.headers.get("last-modified"), sha, entry).dump()
     return art
+
+
+_ALTERNATE = re.compile(r"<link\b[^>]{0,500}>", re.IGNORECASE)
+
+
+def alternate_feed(html: str, base: str) -> str | None:
+    """The RSS/Atom feed a site's page names in its head, if any: someone who pastes a site's home
+    page most likely wants its feed."""
+    for tag in _ALTERNATE.findall(html[:200_000]):
+        low = tag.lower()
+        if "alternate" in low and ("application/rss+xml" in low or "application/atom+xml" in low):
+            m = re.search(r"""href\s*=\s*["']([^"']+)["']""", tag, re.IGNORECASE)
+            if m:
+                return urljoin(base, m.group(1))
+    return None
 
 
 class PageSource:
