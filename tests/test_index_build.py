@@ -51,7 +51,9 @@ def test_build_and_status_on_the_samples(cli, tmp_path):
     assert "articles:" in out and "size on disk:" in out
 
 
-def test_update_after_change_removal_and_addition_equals_a_rebuild(cli, tmp_path):
+def test_update_after_change_removal_and_addition_equals_a_rebuild(cli, tmp_path, embedder):
+    # bf16 (chosen on CPUs with native bf16) gives a passage slightly other vectors in another batch
+    same = 0.9999 if embedder.dtype == "fp32" else 0.999
     src = write_articles(tmp_path / "src", {f"{i}.json": _article(i) for i in range(3)})
     assert cli("index", "build", str(src))[0] == 0
     (src / "0.json").write_text(json.dumps(_article(0, extra="The vote was close. ")))
@@ -72,7 +74,7 @@ def test_update_after_change_removal_and_addition_equals_a_rebuild(cli, tmp_path
     for key, (*meta, vec) in updated["chunks"].items():
         *meta2, vec2 = rebuilt["chunks"][key]
         assert meta == meta2
-        assert float(np.dot(vec, vec2)) > 0.9999
+        assert float(np.dot(vec, vec2)) > same
     assert updated["bm25_moorings"] == rebuilt["bm25_moorings"] == 3
     assert updated["dense_hits"] == rebuilt["dense_hits"] == len(rebuilt["chunks"])  # nothing deleted is found
 
