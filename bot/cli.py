@@ -265,6 +265,7 @@ def eval_(file: Path = typer.Argument(..., exists=True, dir_okay=False, help="A 
           sizes: str = typer.Option("all", help="Distractor records to index from the JSONL distractor files, "
                                                 "comma-separated: e.g. 0,2000,all (each size is its own index)."),
           as_json: bool = typer.Option(False, "--json", help="Print the metrics as JSON."),
+          rebuild: bool = typer.Option(False, "--rebuild", help="Build the cached evaluation indexes again."),
           limit: int = typer.Option(0, help="Ask only the first N questions of each set (0 = all)."),
           misses: Optional[Path] = typer.Option(None, help="Write missed and wrongly answered questions here (JSONL)."),
           features: Optional[Path] = typer.Option(None, help="Write each question's abstention evidence here "
@@ -306,6 +307,12 @@ def eval_(file: Path = typer.Argument(..., exists=True, dir_okay=False, help="A 
                                        dense_weight=dense_weight, dense_candidates=dense_candidates,
                                        extract_chars=extract_chars, rerank_depth=rerank_depth,
                                        min_confidence=min_confidence).items() if v is not None}
+    from index.answer import AnswerConfig
+
+    try:
+        AnswerConfig(**overrides)  # a mistyped mode is said before minutes of indexing
+    except ValueError as e:
+        fail(str(e))
     embedder = load_embedder(cfg.model, cfg.dtype)
     table: dict[str, dict] = {}
     all_misses: list[dict] = []
@@ -314,7 +321,8 @@ def eval_(file: Path = typer.Argument(..., exists=True, dir_okay=False, help="A 
     for i, size in enumerate(size_list):
         try:
             index_dir, sources = build_archive(Path("data") / "eval-cache", records, distractors, size, cfg,
-                                               embedder, warn, on_build=lambda m: typer.echo(m, err=True))
+                                               embedder, warn, on_build=lambda m: typer.echo(m, err=True),
+                                               rebuild=rebuild)
         except IndexError_ as e:
             fail(str(e))
         retriever = _retriever_or_exit(settings.model_copy(update={"index_dir": index_dir}), k=5, **overrides)

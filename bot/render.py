@@ -8,6 +8,15 @@ import re
 NOT_FOUND = "Not found: nothing in the indexed articles answers that."
 
 
+def not_found(answer) -> str:
+    """Why there is no answer, naming the period when the question named one: never another
+    year's story in place of the one asked about."""
+    period = getattr(answer, "period", None)
+    if period is None:
+        return NOT_FOUND
+    return f"Not found: nothing in the indexed articles from {period.label} answers that."
+
+
 def hit_to_json(hit, rank: int) -> dict:
     return {
         "rank": rank, "score": hit.score, "title": hit.title, "source": hit.source, "url": hit.url,
@@ -20,8 +29,13 @@ def hit_to_json(hit, rank: int) -> dict:
 
 
 def answer_to_json(answer, offset: int = 0) -> dict:
-    return {"question": answer.question, "answer_found": answer.answer_found,
-            "results": [hit_to_json(h, offset + i + 1) for i, h in enumerate(answer.hits)]}
+    obj = {"question": answer.question, "answer_found": answer.answer_found,
+           "results": [hit_to_json(h, offset + i + 1) for i, h in enumerate(answer.hits)]}
+    if answer.period is not None:
+        obj["period"] = {"start": answer.period.start, "end": answer.period.end, "label": answer.period.label}
+    if not answer.answer_found:
+        obj["message"] = not_found(answer)
+    return obj
 
 
 def human_date(iso: str | None) -> str | None:
@@ -68,7 +82,7 @@ def answer_to_text(answer, offset: int = 0, markup: bool = False) -> str:
     """Numbered extracts with the best sentence marked, each followed by its citation line.
     With `markup`, rich console markup (bold highlight); otherwise **highlight** in plain text."""
     if not answer.answer_found:
-        return NOT_FOUND
+        return not_found(answer)
     from rich.markup import escape
 
     blocks = []

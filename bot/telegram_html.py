@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from html import escape
 
-from .render import citation_parts, extract_pieces, flatten, human_date
+from .render import citation_parts, extract_pieces, flatten, human_date, not_found
 
 TELEGRAM_LIMIT = 4096
-NOT_FOUND_HTML = "Not found: nothing in the indexed articles answers that."
 
 
 def _esc(text: str) -> str:
@@ -49,7 +48,7 @@ def hit_html(hit, number: int, room: int = TELEGRAM_LIMIT) -> str:
 def answer_messages(answer, offset: int = 0) -> list[str]:
     """One or more message texts, each within the limit, never split inside an extract."""
     if not answer.answer_found:
-        return [NOT_FOUND_HTML]
+        return [_esc(not_found(answer))]
     messages, current = [], ""
     for i, hit in enumerate(answer.hits, offset + 1):
         block = hit_html(hit, i)

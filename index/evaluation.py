@@ -18,6 +18,7 @@ import datetime as dt
 import hashlib
 import json
 import re
+import shutil
 import statistics
 import time
 from dataclasses import dataclass, field
@@ -114,7 +115,8 @@ def build_code_digest() -> str:
     embedding): an evaluation index cached under another digest is stale. (What the store writes
     is versioned by its FORMAT_VERSION, also in the cache key.)"""
     root = Path(__file__).resolve().parent
-    files = ["loading.py", "embedding.py", *sorted(p.relative_to(root).as_posix() for p in (root / "text").glob("*.py"))]
+    files = ["embedding.py", "sources/parsers.py", "sources/files.py",
+             *sorted(p.relative_to(root).as_posix() for p in (root / "text").glob("*.py"))]
     h = hashlib.sha256()
     for name in files:
         h.update((root / name).read_bytes())
@@ -274,10 +276,11 @@ def run_sets(rec: Recorder, sets: Iterable[QuestionSet], progress: Callable[[], 
 
 def build_archive(cache_root: Path, records: list[dict], distractors: list[Path], size: int | None,
                   cfg, embedder, on_problem: Callable[[str], None],
-                  on_build: Callable[[str], None] | None = None) -> tuple[Path, dict[str, str]]:
+                  on_build: Callable[[str], None] | None = None, rebuild: bool = False) -> tuple[Path, dict[str, str]]:
     """The index of the dev articles beside `size` distractor articles (the first ones of the JSONL
     distractor files, in order; folders whole; None = all), built once and cached under a key of
-    the corpus, the settings and the index-building code. Returns its folder and, for the splice
+    the corpus, the settings and the index format (a cached index built by other cleaning or
+    chunking code is reported; `rebuild` builds it again). Returns its folder and, for the splice
     check, the text of every JSON-given article as given."""
     from dataclasses import replace
 
@@ -287,8 +290,11 @@ def build_archive(cache_root: Path, records: list[dict], distractors: list[Path]
     sources = {r["id"]: r["text"] for r in records}
     stamp = [(str(p.resolve()), p.stat().st_size, p.stat().st_mtime_ns) for p in distractors]
     key = corpus_key(json.dumps(records, sort_keys=True), stamp, size, cfg.model, cfg.dtype, cfg.chunk_tokens,
-                     cfg.chunk_overlap, cfg.faiss_index, FORMAT_VERSION, build_code_digest())
+                     cfg.chunk_overlap, cfg.faiss_index, FORMAT_VERSION)
     folder = Path(cache_root) / key
+    digest_file = folder / "code-digest"
+    if rebuild and folder.exists():
+        shutil.rmtree(folder)
     corpus = folder / "corpus"
     paths: list[Path] = [corpus / "dev.jsonl"]
     left = size
@@ -316,4 +322,8 @@ def build_archive(cache_root: Path, records: list[dict], distractors: list[Path]
                      f"distractor records{' and ' + ', '.join(map(str, paths[1:])) if paths[1:] else ''} "
                      f"into {index_dir}…")
         build(sorted(corpus.glob("*.jsonl")) + paths[1:], replace(cfg, index_dir=index_dir), embedder, on_problem)
+        digest_file.write_text(build_code_digest())
+    elif not digest_file.exists() or digest_file.read_text() != build_code_digest():
+        on_problem(f"the cached index in {index_dir} was built by other cleaning/chunking code: "
+                   "run with --rebuild for figures of this code")
     return index_dir, sources

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import warnings
 
 _ISO = re.compile(r"^\d{4}-\d{2}-\d{2}")
 
@@ -34,7 +35,9 @@ def to_iso_date(value: object) -> str | None:
     from dateutil import parser  # imported here: only dirty inputs need it
 
     try:
-        parsed = parser.parse(text, dayfirst=True, fuzzy=True, default=dt.datetime(1900, 1, 1))
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # "tzname CET identified but not understood": only the date is kept
+            parsed = parser.parse(text, dayfirst=True, fuzzy=True, default=dt.datetime(1900, 1, 1))
     except (ValueError, OverflowError):
         return None
     if parsed.year == 1900:

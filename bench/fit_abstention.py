@@ -1,0 +1,115 @@
+"""Fit citebot's abstention model (index/answer/abstain.py) on the dev questions.
+
+    .venv/bin/citebot eval SQUAD.json --questions paraphrase-dev.jsonl \
+        --offtopic examples/eval/offtopic-dev.jsonl --distractors examples/articles \
+        --distractors wikinews-en.jsonl --sizes 0,2000,all --features /tmp/features.jsonl
+    .venv/bin/python bench/fit_abstention.py /tmp/features.jsonl [--write]
+
+Positives: answerable dev questions whose answer is in the top 3 extracts (a question whose
+answer was not found teaches nothing about whether to show what was found). Negatives: the dev
+off-topic questions (absent, near-miss, date-bound). SQuAD's unanswerable questions and the
+held-out off-topic file are left out. Each question counts once per archive size, so the model
+sees how every signal moves as the archive grows. Logistic regression (Newton's method, L2,
+classes weighted equally), then the threshold: the highest off-topic refusal, in the worst set and
+size, that keeps every answerable set at every size under MAX_WRONGLY_REFUSED.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections import defaultdict
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from index.answer.abstain import FEATURES, MODEL_FILE, AbstentionModel  # noqa: E402
+
+MAX_WRONGLY_REFUSED = 0.04
+L2 = 1.0
+
+
+def load(path: Path) -> list[dict]:
+    rows = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+    return [r for r in rows if "unanswerable" not in r["set"] and "test" not in r["set"]]
+
+
+def fit(x: np.ndarray, y: np.ndarray, l2: float = L2, iterations: int = 50) -> tuple[np.ndarray, float]:
+    """Weighted logistic regression by Newton's method; x standardised, both classes weigh the same."""
+    n, d = x.shape
+    xb = np.hstack([x, np.ones((n, 1))])
+    weight = np.where(y == 1, 0.5 / max(1, y.sum()), 0.5 / max(1, (1 - y).sum())) * n
+    w = np.zeros(d + 1)
+    reg = np.full(d + 1, l2)
+    reg[-1] = 0.0
+    for _ in range(iterations):
+        p = 1 / (1 + np.exp(-(xb @ w)))
+        grad = xb.T @ (weight * (p - y)) + reg * w
+        hess = (xb * (weight * p * (1 - p))[:, None]).T @ xb + np.diag(reg)
+        step = np.linalg.solve(hess, grad)
+        w -= step
+        if np.abs(step).max() < 1e-8:
+            break
+    return w[:-1], float(w[-1])
+
+
+def rates(rows: list[dict], probs: np.ndarray, threshold: float) -> tuple[dict, dict]:
+    """Refusal rate of each (size, set): answerable sets (all their questions) and off-topic sets."""
+    refused: dict[tuple[str, str], list[bool]] = defaultdict(list)
+    for r, p in zip(rows, probs):
+        refused[(r["size"], r["set"])].append(p < threshold)
+    answerable = {k: float(np.mean(v)) for k, v in refused.items() if k[1] in ANSWERABLE}
+    offtopic = {k: float(np.mean(v)) for k, v in refused.items() if k[1] not in ANSWERABLE}
+    return answerable, offtopic
+
+
+ANSWERABLE: set[str] = set()
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("features", type=Path)
+    ap.add_argument("--write", action="store_true", help=f"write {MODEL_FILE.name}")
+    ap.add_argument("--max-wrongly-refused", type=float, default=MAX_WRONGLY_REFUSED)
+    args = ap.parse_args()
+    rows = load(args.features)
+    ANSWERABLE.update(r["set"] for r in rows if r["label"] != 0)
+    train = [r for r in rows if r["label"] is not None]
+    x = np.array([[r[f] for f in FEATURES] for r in train], dtype=np.float64)
+    y = np.array([r["label"] for r in train], dtype=np.float64)
+    mean, scale = x.mean(axis=0), x.std(axis=0) + 1e-9
+    w, b = fit((x - mean) / scale, y)
+    model = AbstentionModel(tuple(w), b, tuple(mean), tuple(scale), 0.5)
+    print(f"{len(train)} questions ({int(y.sum())} answered, {int((1 - y).sum())} off-topic) over "
+          f"{len({r['size'] for r in rows})} archive sizes")
+    for name, weight in sorted(zip(FEATURES, w), key=lambda t: -abs(t[1])):
+        print(f"  {name:<14} {weight:+.3f}")
+
+    from index.answer.abstain import Evidence
+
+    probs = np.array([model.probability(Evidence(**{f: r[f] for f in FEATURES})) for r in rows])
+    best = None
+    for threshold in np.linspace(0.01, 0.99, 197):
+        answerable, offtopic = rates(rows, probs, threshold)
+        if max(answerable.values()) <= args.max_wrongly_refused:
+            worst = min(offtopic.values())
+            if best is None or worst > best[1]:
+                best = (float(threshold), worst)
+    if best is None:
+        sys.exit("no threshold keeps every answerable set under the wrongly-refused limit")
+    threshold = round(best[0], 3)
+    answerable, offtopic = rates(rows, probs, threshold)
+    print(f"threshold {threshold}: answerable wrongly refused (all questions) and off-topic refused, by size:")
+    for (size, name), rate in sorted({**answerable, **offtopic}.items()):
+        print(f"  {size:<18} {name:<32} {rate:6.1%}")
+    if args.write:
+        fitted = AbstentionModel(tuple(round(v, 6) for v in w), round(b, 6), tuple(round(v, 6) for v in mean),
+                                 tuple(round(v, 6) for v in scale), threshold)
+        MODEL_FILE.write_text(json.dumps(fitted.to_json(), indent=2) + "\n")
+        print(f"wrote {MODEL_FILE}")
+
+
+if __name__ == "__main__":
+    main()
