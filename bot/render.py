@@ -24,7 +24,7 @@ def hit_to_json(hit, rank: int) -> dict:
         "chunk_id": hit.chunk_id, "extract": hit.extract, "highlight": hit.highlight,
         "highlight_start": hit.highlight_start, "highlight_end": hit.highlight_end,
         "author": hit.extra.get("author"), "cut_start": hit.extra.get("cut_start", False),
-        "cut_end": hit.extra.get("cut_end", False),
+        "cut_end": hit.extra.get("cut_end", False), "also": hit.extra.get("also", []),
     }
 
 
@@ -62,6 +62,13 @@ def citation_parts(hit) -> list[str]:
     return parts
 
 
+def also_line(hit) -> str | None:
+    """The other outlets that ran the same story: "also: Source B, Source C"."""
+    also = hit.extra.get("also") or []
+    names = list(dict.fromkeys(a.get("source") or a.get("title") or a.get("article_id") for a in also))
+    return "also: " + ", ".join(n for n in names if n) if names else None
+
+
 def extract_pieces(hit) -> tuple[str, str, str, str, str]:
     """(lead ellipsis, before, highlight, after, tail ellipsis) — the text stays verbatim."""
     e = hit.extract
@@ -95,6 +102,9 @@ def answer_to_text(answer, offset: int = 0, markup: bool = False) -> str:
         else:
             body = f"{lead}{flatten(before)}**{flatten(high)}**{flatten(after)}{tail}"
             cite = "— " + flatten(" · ".join(citation_parts(hit)))
+        also = also_line(hit)
+        if also:
+            cite += "\n   " + (f"[dim]{escape(flatten(also))}[/]" if markup else flatten(also))
         blocks.append(f"{i}. «{body}»\n   {cite}")
     return "\n\n".join(blocks)
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from html import escape
 
-from .render import citation_parts, extract_pieces, flatten, human_date, not_found
+from .render import also_line, citation_parts, extract_pieces, flatten, human_date, not_found
 
 TELEGRAM_LIMIT = 4096
 
@@ -28,7 +28,9 @@ def citation_html(hit) -> str:
         bits.append(_esc(date))
     if hit.url and len(hit.url) <= 1000:
         bits.append(f'<a href="{_esc(hit.url)}">link</a>')
-    return "— " + " · ".join(bits)
+    line = "— " + " · ".join(bits)
+    also = also_line(hit)
+    return line + f"\n<i>{_esc(_cut(also, 300))}</i>" if also else line
 
 
 def hit_html(hit, number: int, room: int = TELEGRAM_LIMIT) -> str:

@@ -15,6 +15,7 @@ import numpy as np
 
 from ..lexical import idf
 from ..records import Hit
+from ..sources.dedup import collapse_duplicates
 from ..store import CURRENT, IndexReader, open_current
 from ..text.terms import query_terms
 from .abstain import Evidence, evidence, load_model
@@ -29,6 +30,7 @@ COMMON_TERM_SHARE = 0.1  # a word in more than this share of the chunks is left 
 COMMON_TERM_FLOOR = 5000  # ...but summing this many postings is cheap, so small indexes keep every word
 MAX_BM25_TERMS = 8
 AGREE_TOP = 10
+DUPLICATE_SLACK = 4
 
 
 class Retriever:
@@ -140,7 +142,8 @@ class Retriever:
         timings["rerank"] = time.perf_counter() - t
 
         t = time.perf_counter()
-        ranked = self._compose(reader, cands, offset + k)
+        # a few more than asked for: copies of one wire story merge into one hit ("also: …")
+        ranked = collapse_duplicates(self._compose(reader, cands, offset + k + DUPLICATE_SLACK), reader)
         timings["compose"] = time.perf_counter() - t
         if not ranked:
             return Answer(question, False, [], 0.0, timings=timings, period=period,
