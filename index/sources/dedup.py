@@ -160,26 +160,40 @@ class Copy:
 
 
 def collapse_duplicates(hits: list[Hit], reader) -> list[Hit]:
-    """One hit per story: the copies of a story that are among the hits are merged into the one
-    from its earliest copy, placed at the best rank any of them had; `hit.extra["also"]` lists
-    the story's other copies (all indexed ones, earliest first) as dicts with article_id, title,
-    source, url and published. Hits of stories with one copy are left as they are."""
+    """One copy per story: when hits come from several copies of one story, only the hits of its
+    earliest copy among them stay (each extract of that article keeps its own place; the first
+    takes the best rank any copy had), and `hit.extra["also"]` lists the story's other copies
+    (all indexed ones, earliest first) as dicts with article_id, title, source, url and published.
+    Several extracts of one article are not duplicates and all stay."""
     if not hits:
         return hits
     groups = reader.copies([h.article_id for h in hits])  # article id → its group's other copies
-    by_group: dict[str, list[int]] = {}
-    for i, h in enumerate(hits):
+    story_of = {}
+    for h in hits:
         members = groups.get(h.article_id)
-        key = min([h.article_id] + [c.article_id for c in members]) if members else h.article_id
-        by_group.setdefault(key, []).append(i)
+        story_of[h.article_id] = min([h.article_id] + [c.article_id for c in members]) if members else h.article_id
+    chosen: dict[str, Hit] = {}  # story → the earliest copy's first hit
+    for i, h in enumerate(hits):
+        best = chosen.get(story_of[h.article_id])
+        if best is None or (h.published or h.extra.get("dated") or "9999") < (best.published or best.extra.get("dated") or "9999"):
+            chosen[story_of[h.article_id]] = h
     out: list[Hit] = []
-    for key, idxs in sorted(by_group.items(), key=lambda kv: kv[1][0]):
-        first = idxs[0]
-        chosen = hits[min(idxs, key=lambda i: (hits[i].published or hits[i].extra.get("dated") or "9999", i))]
-        others = groups.get(chosen.article_id, [])
+    placed: set[str] = set()
+    for h in hits:
+        story = story_of[h.article_id]
+        keep = chosen[story]
+        if h.article_id != keep.article_id:
+            if story not in placed:  # a later copy ranked first: the earliest copy takes its place
+                placed.add(story)
+                keep.score = max(keep.score, h.score)
+                out.append(keep)
+            continue
+        if h is keep and story in placed:
+            continue
+        placed.add(story)
+        out.append(h)
+    for h in out:
+        others = groups.get(h.article_id, [])
         if others:
-            chosen.extra["also"] = [c.as_dict() for c in others]
-        if chosen is not hits[first]:
-            chosen.score = max(chosen.score, hits[first].score)
-        out.append(chosen)
+            h.extra["also"] = [c.as_dict() for c in others]
     return out
