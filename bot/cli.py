@@ -348,7 +348,7 @@ def eval_(file: Path = typer.Argument(..., exists=True, dir_okay=False, help="A 
 @app.command()
 def bot() -> None:
     """Run the Telegram bot (long polling; a webhook when CITEBOT_TELEGRAM_WEBHOOK_URL is set)."""
-    from .telegram_bot import BotStartError, TokenError, read_token, run
+    from .telegram import BotStartError, TokenError, read_token, run
 
     settings = settings_or_exit()
     try:

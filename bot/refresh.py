@@ -9,6 +9,7 @@ the new index as soon as the child publishes it.
 from __future__ import annotations
 
 import asyncio
+import functools
 import html
 import json
 import logging
@@ -187,8 +188,7 @@ def _is_admin(update: Update, settings: Settings) -> bool:
     return bool(user and user.id in settings.admin_users)
 
 
-async def _add(update: Update, context: ContextTypes.DEFAULT_TYPE, url: str) -> None:
-    refresher: Refresher = context.application.bot_data["refresher"]
+async def _add(update: Update, context: ContextTypes.DEFAULT_TYPE, url: str, refresher: Refresher) -> None:
     chat_id = update.effective_chat.id
     await context.bot.send_message(chat_id=chat_id, text=f"Adding {html.escape(url)} …")
     reply = await refresher.add(url)
@@ -196,8 +196,8 @@ async def _add(update: Update, context: ContextTypes.DEFAULT_TYPE, url: str) -> 
     await context.bot.send_message(chat_id=chat_id, text=reply)
 
 
-async def add_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    settings: Settings = context.application.bot_data["settings"]
+async def add_command(update: Update, context: ContextTypes.DEFAULT_TYPE, refresher: Refresher) -> None:
+    settings = refresher.settings
     if not _is_admin(update, settings):
         await context.bot.send_message(chat_id=update.effective_chat.id, text=NOT_ADMIN)
         raise ApplicationHandlerStop
@@ -207,24 +207,24 @@ async def add_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
                                        text="Send /add followed by the address of a page or a feed, "
                                             "e.g. /add https://example.org/news/rss")
         raise ApplicationHandlerStop
-    await _add(update, context, match.group(1))
+    await _add(update, context, match.group(1), refresher)
     raise ApplicationHandlerStop
 
 
-async def url_message(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def url_message(update: Update, context: ContextTypes.DEFAULT_TYPE, refresher: Refresher) -> None:
     """An admin's message that is only a URL, in a private chat: add it."""
-    await _add(update, context, URL_ONLY.match(update.effective_message.text).group(1))
+    await _add(update, context, URL_ONLY.match(update.effective_message.text).group(1), refresher)
     raise ApplicationHandlerStop
 
 
-def install(app: Application, settings: Settings) -> None:
-    """/add and admins' URL messages (ahead of the question handler), and the background refresh."""
+def install(app: Application, settings: Settings) -> Refresher:
+    """/add and admins' URL messages (installed before the question handler of the same group, so
+    they come first; the bot's access gate runs before both), and the background refresh."""
     refresher = Refresher(settings)
-    app.bot_data["refresher"] = refresher
-    app.add_handler(CommandHandler("add", add_command), group=-1)
+    app.add_handler(CommandHandler("add", functools.partial(add_command, refresher=refresher)))
     if settings.admin_users:
         app.add_handler(MessageHandler(filters.ChatType.PRIVATE & filters.User(user_id=settings.admin_users)
-                                       & filters.Regex(URL_ONLY), url_message), group=-1)
+                                       & filters.Regex(URL_ONLY), functools.partial(url_message, refresher=refresher)))
     if settings.refresh_minutes > 0:
         before_init, before_stop = app.post_init, app.post_stop
 
@@ -240,3 +240,4 @@ def install(app: Application, settings: Settings) -> None:
                 await before_stop(application)
 
         app.post_init, app.post_stop = start, stop
+    return refresher

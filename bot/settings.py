@@ -58,6 +58,11 @@ class Settings(BaseSettings):
     refresh_minutes: float = Field(0, ge=0, le=7 * 24 * 60, allow_inf_nan=False)
     admin_users: Annotated[list[int], NoDecode] = []
 
+    # following topics, and what the bot keeps between restarts
+    watch_seconds: float = Field(30, gt=0, le=3600, allow_inf_nan=False)  # how often the index is checked for news
+    follow_max_per_hour: int = Field(10, ge=0)  # pushes per chat per hour (0 = no limit)
+    state_dir: Path | None = None  # None: beside the index (INDEX_DIR/../bot-state)
+
     @field_validator("allowed_users", "allowed_chats", "admin_users", mode="before")
     @classmethod
     def _comma_ids(cls, v: object) -> object:
@@ -68,7 +73,7 @@ class Settings(BaseSettings):
         return v
 
     @field_validator("telegram_token", "telegram_webhook_url", "telegram_token_file", "telegram_webhook_secret",
-                     "min_score", mode="before")
+                     "min_score", "state_dir", mode="before")
     @classmethod
     def _empty_is_none(cls, v: object) -> object:
         return None if isinstance(v, str) and not v.strip() else v
@@ -90,6 +95,10 @@ class Settings(BaseSettings):
                            chunk_tokens=self.chunk_tokens, chunk_overlap=self.chunk_overlap,
                            faiss_index=self.faiss_index, batch_size=self.batch_size)
 
+
+    def state_path(self) -> Path:
+        """Where the bot keeps chats' follows, More pages and rate windows: beside the index unless set."""
+        return self.state_dir if self.state_dir is not None else Path(self.index_dir).parent / "bot-state"
 
     def fetch_config(self) -> FetchConfig:
         return FetchConfig(user_agent=self.fetch_user_agent, timeout_s=self.fetch_timeout,

@@ -2,7 +2,8 @@
 import pytest
 
 from bot.settings import load_settings
-from bot.telegram_bot import RateLimiter, TokenError, read_token
+from bot.telegram import TokenError, read_token
+from bot.telegram.context import Window
 
 
 def test_missing_token_is_one_clear_line(cli):
@@ -27,11 +28,13 @@ def test_token_file_is_read(tmp_path, monkeypatch):
         read_token(load_settings())
 
 
-def test_rate_limiter_counts_per_user():
-    limiter = RateLimiter(2)
-    assert limiter.allow(1) and limiter.allow(1) and not limiter.allow(1)
-    assert limiter.allow(2)
-    assert all(RateLimiter(0).allow(1) for _ in range(100))
+def test_rate_window_counts_within_its_period():
+    """Each user's questions per minute (kept in the user's persisted data, so a restart keeps it)."""
+    mine, other = Window(), Window()
+    assert mine.allow(2, 60, now=0) and mine.allow(2, 60, now=1) and not mine.allow(2, 60, now=2)
+    assert other.allow(2, 60, now=2)
+    assert mine.allow(2, 60, now=61) and not mine.empty(60, now=61) and mine.empty(60, now=200)
+    assert all(Window().allow(0, 60) for _ in range(100))
 
 
 # --- the real `citebot bot` process against a fake Bot API on 127.0.0.1 ------------------------------

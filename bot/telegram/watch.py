@@ -1,0 +1,266 @@
+"""Pushing new articles to the chats that follow a topic.
+
+Every CITEBOT_WATCH_SECONDS the watcher asks the retriever for the served index (a cheap pointer
+read); when another version is served — the bot's own refresh, or `citebot index update` run by
+any process — it lists the articles indexed since the last look (each article's `added` stamp,
+kept by the index across updates) and asks each followed topic, once however many chats follow
+it, through the answer path restricted to those articles: the same relevance scoring and
+abstention as an answer. Each match goes to each following chat once, as one message, unless
+the chat followed after the article was indexed or dated, was sent it already, or had its
+CITEBOT_FOLLOW_MAX_PER_HOUR. PTB's rate limiter spaces the messages (30 a second in all, 20 a
+minute per group) and waits out a 429.
+"""
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import logging
+import time
+from dataclasses import dataclass
+
+import numpy as np
+from telegram.error import BadRequest, Forbidden, TelegramError
+
+from index.answer import Retriever
+
+from .context import IDLE_CHAT_DAYS, BotData, ChatData, CitebotApplication, Follow
+from .texts import push_html
+
+log = logging.getLogger("citebot.bot")
+MAX_MATCHES_PER_TOPIC = 20  # articles one topic can bring from one index change
+DATE_SLACK = dt.timedelta(days=1)  # article dates carry no time zone: a day either way of the follow
+
+
+@dataclass(frozen=True)
+class News:
+    article_id: str
+    rowid: int
+    added: float  # epoch seconds
+    dated: str | None  # the article's own date (ISO), when known
+
+
+@dataclass
+class Push:
+    chat_id: int
+    follow: Follow
+    hit: object
+
+
+def _epoch(iso: str | None) -> float | None:
+    if not iso:
+        return None
+    try:
+        stamp = dt.datetime.fromisoformat(iso)
+    except ValueError:
+        return None
+    if stamp.tzinfo is None:
+        stamp = stamp.replace(tzinfo=dt.timezone.utc)
+    return stamp.timestamp()
+
+
+def news_since(reader, watermark: float | None) -> tuple[list[News], float | None]:
+    """The served articles indexed at or after `watermark`, and the newest `added` stamp of all."""
+    news, newest = [], None
+    for article_id, state in reader.articles().items():
+        added = _epoch(getattr(state, "added", None))
+        if added is None:
+            continue
+        newest = added if newest is None else max(newest, added)
+        if watermark is not None and added >= watermark:
+            news.append(News(article_id, state.rowid, added, getattr(state, "dated", None)))
+    news.sort(key=lambda n: n.added)
+    return news, newest
+
+
+class _View:
+    """The served index seen through a window: searches only ever return the `allowed` chunks."""
+
+    def __init__(self, reader, allowed: np.ndarray):
+        self._reader, self._allowed = reader, allowed
+
+    def __getattr__(self, name: str):
+        return getattr(self._reader, name)
+
+    def _within(self, allowed) -> np.ndarray:
+        if allowed is None:
+            return self._allowed
+        return np.intersect1d(np.asarray(allowed, dtype=np.int64), self._allowed)
+
+    def dense_search(self, vector, k, allowed=None):
+        return self._reader.dense_search(vector, k, self._within(allowed))
+
+    def bm25_search(self, terms, k, allowed=None):
+        return self._reader.bm25_search(terms, k, self._within(allowed))
+
+
+class _Within(Retriever):
+    """The retriever's own answer path over a few articles: the question encoder, scoring and
+    abstention of `base`, searches limited to the chunks of the new articles."""
+
+    def __init__(self, base: Retriever, view: _View):  # noqa: super().__init__ would load everything again
+        self.__dict__.update(base.__dict__)
+        self._df = {}  # word counts are the whole index's (the view passes doc_freq through)
+        self._view = view
+
+    def reader(self):
+        return self._view
+
+
+def match(retriever: Retriever, reader, topic: str, news: list[News]) -> list:
+    """Hits answering `topic` among `news`, one per article (its best extract), best first; empty
+    when the answer path abstains. Blocking: run on a worker thread."""
+    if not news:
+        return []
+    ids = {n.article_id for n in news}
+    chunk_of = getattr(reader, "article_chunks", None)
+    if chunk_of is not None:
+        allowed = np.array(sorted({row[0] for n in news for row in chunk_of(n.rowid)}), dtype=np.int64)
+        if not len(allowed):
+            return []
+        asker = _Within(retriever, _View(reader, allowed))
+        k = min(MAX_MATCHES_PER_TOPIC, len(allowed))
+    else:  # a store that cannot list an article's chunks: the whole index, new articles picked out
+        asker, k = retriever, MAX_MATCHES_PER_TOPIC * 3
+    found = asker.answer(topic, k)
+    if not found.answer_found:
+        return []
+    best: dict[str, object] = {}
+    for hit in found.hits:
+        if hit.article_id in ids and hit.article_id not in best:
+            best[hit.article_id] = hit
+    return list(best.values())[:MAX_MATCHES_PER_TOPIC]
+
+
+def _recent_enough(follow: Follow, item: News) -> bool:
+    """Nothing older than the follow: indexed after it, and not dated before its day."""
+    if item.added < int(follow.since):
+        return False
+    if item.dated:
+        try:
+            day = dt.date.fromisoformat(item.dated[:10])
+        except ValueError:
+            return True
+        return day >= (dt.datetime.fromtimestamp(follow.since, dt.timezone.utc) - DATE_SLACK).date()
+    return True
+
+
+class Watcher:
+    def __init__(self, app: CitebotApplication):
+        self.app = app
+        self.task: asyncio.Task | None = None
+        self._reader = None  # the served version last looked at
+
+    async def loop(self) -> None:
+        seconds = self.app.runtime.settings.watch_seconds
+        while True:
+            await asyncio.sleep(seconds)
+            try:
+                await self.check()
+            except asyncio.CancelledError:
+                raise
+            except Exception as e:  # an unreadable index now is no reason to stop watching
+                log.error("watching the index: %s: %s", type(e).__name__, e,
+                          exc_info=e if not isinstance(e, (OSError, TelegramError)) else None)
+
+    async def check(self) -> int:
+        """Look once; the number of messages pushed."""
+        rt, data = self.app.runtime, self.app.bot_data
+        self.prune()
+        reader = await rt.search(rt.retriever.reader)
+        if reader is self._reader:
+            return 0
+        news, newest = await rt.search(news_since, reader, data.watermark)
+        first = self._reader is None and data.watermark is None
+        self._reader = reader
+        if first:  # the first start ever: what is indexed already is not news
+            data.watermark = newest if newest is not None else time.time()
+            return 0
+        sent = await self.push(reader, news) if news else 0
+        if newest is not None:
+            data.watermark = max(data.watermark or newest, newest)
+        return sent
+
+    async def push(self, reader, news: list[News]) -> int:
+        rt = self.app.runtime
+        chats = {cid: cd for cid, cd in self.app.chat_data.items() if cd.follows}
+        topics: dict[str, list[tuple[int, Follow]]] = {}
+        for cid, cd in chats.items():
+            for f in cd.follows:
+                topics.setdefault(f.topic.casefold(), []).append((cid, f))
+        plans: dict[int, list[Push]] = {}
+        by_id = {n.article_id: n for n in news}
+        for members in topics.values():
+            since = min(f.since for _, f in members)
+            fresh = [n for n in news if n.added >= int(since)]
+            hits = await rt.search(match, rt.retriever, reader, members[0][1].topic, fresh) if fresh else []
+            for cid, f in members:
+                for hit in hits:
+                    if _recent_enough(f, by_id[hit.article_id]):
+                        plans.setdefault(cid, []).append(Push(cid, f, hit))
+        cap = rt.settings.follow_max_per_hour
+        queued: dict[int, list[Push]] = {}
+        for cid, wanted in plans.items():
+            cd = chats[cid]
+            for p in wanted:
+                if p.hit.article_id in cd.pushed:
+                    continue
+                if not cd.pushes.allow(cap, 3600):
+                    p.follow.capped += 1
+                    continue
+                cd.remember_pushed(p.hit.article_id)
+                p.follow.pushed += 1
+                queued.setdefault(cid, []).append(p)
+        if plans:
+            self.app.mark_data_for_update_persistence(chat_ids=list(plans))
+        results = await asyncio.gather(*(self.deliver(cid, chats[cid], ps) for cid, ps in queued.items()))
+        sent = sum(results)
+        log.info("index changed: %d new article(s), %d topic(s) followed, %d message(s) pushed to %d chat(s)",
+                 len(news), len(topics), sent, len(queued))
+        return sent
+
+    async def deliver(self, chat_id: int, data: ChatData, pushes: list[Push]) -> int:
+        """One chat's pushes, in order, inside its lock (they never split one of its answers)."""
+        sent = 0
+        async with self.app.runtime.lock(chat_id):
+            for p in pushes:
+                try:
+                    await self.app.bot.send_message(chat_id=chat_id, text=push_html(p.follow.topic, p.hit))
+                    sent += 1
+                except (Forbidden, BadRequest) as e:  # blocked, removed, or the chat is gone
+                    log.info("chat %s cannot be sent to (%s): its follows are dropped", chat_id, e)
+                    data.follows.clear()
+                    break
+                except TelegramError as e:
+                    log.warning("push to chat %s failed: %s", chat_id, e)
+        return sent
+
+    def prune(self) -> None:
+        """Forget users with no recent questions and long-idle chats that follow nothing."""
+        now = time.time()
+        for uid, ud in list(self.app.user_data.items()):
+            if ud.asked.empty(60, now):
+                self.app.drop_user_data(uid)
+        idle = IDLE_CHAT_DAYS * 86400
+        for cid, cd in list(self.app.chat_data.items()):
+            if not cd.follows and now - cd.seen > idle:
+                self.app.drop_chat_data(cid)
+
+
+def install(app: CitebotApplication) -> Watcher:
+    """Start watching once the bot runs; stop with it."""
+    watcher = Watcher(app)
+    before_init, before_stop = app.post_init, app.post_stop
+
+    async def start(application) -> None:
+        if before_init:
+            await before_init(application)
+        watcher.task = asyncio.create_task(watcher.loop(), name="citebot-watch")
+
+    async def stop(application) -> None:
+        if watcher.task is not None:
+            watcher.task.cancel()
+        if before_stop:
+            await before_stop(application)
+
+    app.post_init, app.post_stop = start, stop
+    return watcher
