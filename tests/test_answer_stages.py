@@ -179,3 +179,13 @@ def test_no_period_where_none_is_named_and_recency_words_are_seen():
     assert not question_dates("What is Brexit?", NOW).recency
     assert question_dates("What happened last week?", NOW).period.relative
     assert not question_dates("What happened in 2004?", NOW).period.relative
+
+
+def test_article_support_is_each_articles_share_of_the_dense_candidates():
+    from types import SimpleNamespace
+
+    from index.answer.pipeline import article_support
+
+    rows = [SimpleNamespace(article_rowid=a) for a in (1, 1, 1, 2)]
+    assert article_support(rows) == {1: 0.75, 2: 0.25}
+    assert article_support([]) == {}

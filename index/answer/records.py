@@ -43,9 +43,10 @@ class AnswerConfig:
     dense_weight: float = 1.0     # weight of the dense ranking in fusion (lexical: 1)
     rerank: bool = True
     picker: Picker = Picker.HYBRID
-    lexical_weight: float = 1.0   # weight of question-word overlap beside cosine, for sentences
+    lexical_weight: float = 0.7   # weight of question-word overlap beside cosine, for sentences
     cue_weight: float = 0.15      # weight of the answer-type cue (a number for "how much", ...)
     sentence_weight: float = 2.0  # weight of the best sentence beside the chunk, when reranking
+    article_weight: float = 0.3   # weight of the article's support: its other chunks among the dense candidates
     extract_chars: int = 700      # sentences around the best one are added up to this length
     min_confidence: float | None = None  # abstention threshold; None = the fitted model's own
     relative_floor: float = 0.5   # a later hit scoring under this share of the best one is noise
