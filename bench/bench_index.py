@@ -53,7 +53,7 @@ def main() -> None:
     from index.config import IndexConfig
     from index.embedding import load_embedder
     from index.loading import load_articles
-    from index.store import current_generation, generation_size
+    from index.stores.local.generations import current_generation, generation_size
 
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)

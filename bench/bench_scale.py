@@ -142,7 +142,7 @@ def real_slice(tmp: Path, embedder):
     """The real articles, indexed by citebot itself; their sources, reader and questions."""
     from index.building import build
     from index.config import IndexConfig
-    from index.store import open_current
+    from index.stores.local.generations import open_current
 
     sources = [SAMPLES]
     questions = list(SAMPLE_QUESTIONS)
@@ -168,8 +168,8 @@ def write_index(index_dir: Path, sources: list[Path], real, embedder, gaussian, 
     from index.config import IndexConfig
     from index.loading import load_articles
     from index.records import Chunk
-    from index.segment import SegmentWriter
-    from index.store import SEGMENTS, publish
+    from index.stores.local.generations import SEGMENTS, publish
+    from index.stores.local.segments import SegmentWriter
 
     cfg = IndexConfig(index_dir=index_dir, faiss_index=faiss_spec)
     articles = load_articles(sources, print)
@@ -213,7 +213,7 @@ def ivf_recall(approx, kind: str, ids, vecs, queries, note: str) -> None:
     """Recall@20 against exact search and latency at several nprobe values, the default among them."""
     import faiss
 
-    from index.vectors import ivf_probes
+    from index.stores.local.vectors import ivf_probes
 
     ivf = faiss.extract_index_ivf(faiss.downcast_index(approx).index)
     print(f"  approximate {kind} vs exact search, recall@20 over {len(queries)} real questions ({note}):")
@@ -244,8 +244,8 @@ def main() -> None:
     from index.embedding import load_embedder
     from index.query_model import load_query_encoder, query_model_dir
     from index.answer import Retriever
-    from index.store import current_generation, generation_size, read_manifest
-    from index.vectors import build_faiss, choose_kind
+    from index.stores.local.generations import current_generation, generation_size, read_manifest
+    from index.stores.local.vectors import build_faiss, choose_kind
 
     embedder = load_embedder()
     work = Path(tempfile.mkdtemp(prefix="citebot-scale-"))

@@ -38,8 +38,10 @@ def make_retriever(settings: Settings, on_problem=None, **overrides):
     hears when questions must fall back to the slower PyTorch encoder."""
     from index.query_model import load_query_encoder
     from index.answer import Retriever
-    from index.store import open_current
+    from index.stores.factory import open_store
 
-    open_current(settings.index_dir, settings.embedding_model).close()
+    store = open_store(settings.index_config())
+    store.open(settings.embedding_model).close()
     embedder = load_query_encoder(settings.index_dir, settings.embedding_model, settings.embedding_dtype, on_problem)
-    return Retriever(settings.index_dir, embedder, settings.embedding_model, answer_config(settings, **overrides))
+    return Retriever(settings.index_dir, embedder, settings.embedding_model, answer_config(settings, **overrides),
+                     store=store)

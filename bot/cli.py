@@ -92,27 +92,30 @@ def index_update(paths: Optional[List[str]] = typer.Argument(None, help="Sources
 
 @index_app.command("check")
 def index_check() -> None:
-    """Verify every file of the served index against the sizes and checksums recorded when it was written."""
-    from index.store import IndexError_, check_generation, current_generation
+    """Verify the served index: every file against the sizes and checksums recorded when it was written
+    (a Qdrant collection: its counts and vectors against its manifest)."""
+    from index.building import check
+    from index.store import IndexError_
 
     settings = settings_or_exit()
-    gen = current_generation(settings.index_dir)
-    if gen is None:
-        fail(f"no index in {settings.index_dir}: build one with `citebot index build PATH...`")
     try:
-        problems = check_generation(gen)
+        where, served, problems = check(settings.index_config())
     except IndexError_ as e:
         fail(str(e))
     if problems:
         for line in problems:
             typer.echo(f"damaged: {line}", err=True)
-        fail(f"{len(problems)} damaged file(s): rebuild the index with `citebot index build PATH...`")
-    typer.echo(f"index in {settings.index_dir}: every file is as it was written ({gen.name})")
+        fail(f"{len(problems)} damaged part(s): rebuild the index with `citebot index build PATH...`")
+    if settings.store == "local":
+        typer.echo(f"index in {where}: every file is as it was written ({served})")
+    else:
+        typer.echo(f"index in {where}: the collection matches its manifest ({served})")
 
 
 @index_app.command("status")
 def index_status(as_json: bool = typer.Option(False, "--json", help="Print as JSON.")) -> None:
-    """What is indexed: articles, chunks, model, build time, size on disk."""
+    """What is indexed and where: the store, articles, chunks, model, build time, size on disk (Qdrant:
+    the collection, its points and shards)."""
     from index.building import status
     from index.store import IndexError_
 
@@ -124,10 +127,13 @@ def index_status(as_json: bool = typer.Option(False, "--json", help="Print as JS
     if as_json:
         typer.echo(json.dumps(info))
         return
-    for key in ("index_dir", "articles", "chunks", "segments", "model", "dtype", "faiss_index", "chunk_tokens",
-                "built_at", "latest_published"):
-        typer.echo(f"{key.replace('_', ' ') + ':':<18}{info[key]}")
-    typer.echo(f"{'size on disk:':<18}{info['size_bytes'] / 2**20:.1f} MiB")
+    for key in ("store", "index_dir", "where", "collection", "generation", "points", "articles", "chunks",
+                "segments", "shards", "replicas", "state", "model", "dtype", "faiss_index", "chunk_tokens", "built_at",
+                "updated_at", "latest_published"):
+        if key in info and not (key == "generation" and info["store"] == "local"):
+            typer.echo(f"{key.replace('_', ' ') + ':':<18}{info[key]}")
+    if "size_bytes" in info:
+        typer.echo(f"{'size on disk:':<18}{info['size_bytes'] / 2**20:.1f} MiB")
     if not info["compatible_with_settings"]:
         warn(f"the index was built with model '{info['model']}', the settings name another: rebuild it")
 

@@ -27,10 +27,8 @@ from .sources.fetch import FetchError, is_url
 from .sources.files import missing_paths
 from .locking import writer_lock
 from .records import Article, Chunk
-from .vectors import check_faiss_spec
-from .segment import ArticleState, SegmentWriter
-from .store import (SEGMENTS, IndexError_, IndexReader, NoIndex, check_compatible, clean_stale, current_generation,
-                    generation_size, publish, read_manifest)
+from .stores.base import ArticleState, Edit, IndexError_, NoIndex, Store, StoreReader
+from .stores.factory import open_store
 
 Progress = Callable[[int, int], None]  # (done, total)
 
@@ -81,7 +79,7 @@ def chunk_articles(articles: list[Article], embedder: Embedder, cfg: IndexConfig
 
 
 def _manifest(cfg: IndexConfig, embedder: Embedder) -> dict:
-    return {"model": cfg.model, "dimension": embedder.dimension, "max_seq_length": embedder.max_tokens,
+    return {"store": cfg.store, "model": cfg.model, "dimension": embedder.dimension, "max_seq_length": embedder.max_tokens,
             "dtype": embedder.dtype, "faiss": cfg.faiss_index, **cfg.chunking()}
 
 
@@ -112,18 +110,17 @@ def _embed(embedder: Embedder, articles: list[Article], chunks: list[list[Chunk]
     return out, out_sent
 
 
-def check_updatable(cfg: IndexConfig) -> Path:
-    """The serving generation, if an update of it with these settings gives what a build would."""
-    gen = current_generation(cfg.index_dir)
-    if gen is None:
-        raise NoIndex(f"no index in {cfg.index_dir} to update: build one with `citebot index build PATH...`")
-    manifest = read_manifest(gen)
-    check_compatible(manifest, cfg.model)
+def check_updatable(cfg: IndexConfig, store: Store | None = None) -> dict:
+    """The served manifest, if an update of it with these settings gives what a build would."""
+    store = store or open_store(cfg)
+    if not store.exists():
+        raise NoIndex(f"no index in {store.where()} to update: build one with `citebot index build PATH...`")
+    manifest = store.manifest(cfg.model)
     for key, value in cfg.chunking().items():
         if manifest.get(key) != value:
             raise IndexError_(f"the index was built with {key}={manifest.get(key)}, the settings say {value}: "
                               "rebuild it with `citebot index build PATH...`")
-    return gen
+    return manifest
 
 
 class SourceMissing(IndexError_):
@@ -203,7 +200,11 @@ def add(targets: Iterable[str | Path], cfg: IndexConfig, embedder: EmbedderLike,
     missing = missing_paths(t for t in targets if not is_url(t))
     if missing:
         raise SourceMissing(f"no such file or folder: {', '.join(missing)}; nothing was changed")
-    incremental = current_generation(cfg.index_dir) is not None
+    store = open_store(cfg)
+    try:
+        incremental = store.exists()
+    finally:
+        store.close()
     job = _Job(targets, incremental, adding=True)
     return _locked(job, cfg, _Model(embedder), on_problem, progress, wait, on_wait, keep_days, fetch)
 
@@ -221,21 +222,31 @@ def remove(targets: Iterable[str], cfg: IndexConfig, on_problem: Callable[[str],
 
 def _locked(job: _Job, cfg: IndexConfig, model: _Model, on_problem, progress, wait, on_wait, keep_days,
             fetch) -> BuildReport:
-    if job.incremental:
-        dimension = int(read_manifest(check_updatable(cfg))["dimension"])
-    else:
-        dimension = model.get().dimension
-    check_faiss_spec(cfg.faiss_index, dimension)
-    with writer_lock(cfg.index_dir, wait=wait, on_wait=on_wait):
-        try:
-            return _build_locked(job, cfg, model, on_problem, progress, keep_days, fetch)
-        except sqlite3.OperationalError as e:
-            raise WriteFailed(f"cannot write the index in {cfg.index_dir}: {e}; the previous index still serves") from None
-        except OSError as e:
-            if e.errno not in _WRITE_ERRNOS:
-                raise
-            raise WriteFailed(f"cannot write the index in {cfg.index_dir}: {e.strerror}; "
-                              "the previous index still serves") from None
+    store = open_store(cfg)
+    try:
+        if job.incremental:
+            dimension = int(check_updatable(cfg, store)["dimension"])
+        else:
+            dimension = model.get().dimension
+        store.check_settings(dimension)
+        with writer_lock(cfg.index_dir, wait=wait, on_wait=on_wait):
+            return _build_guarded(job, cfg, store, model, on_problem, progress, keep_days, fetch)
+    finally:
+        store.close()
+
+
+def _build_guarded(job: _Job, cfg: IndexConfig, store: Store, model: _Model, on_problem, progress, keep_days,
+                   fetch) -> BuildReport:
+    """The disk refusing the local side of the index (full, read-only) is one line, not a crash."""
+    try:
+        return _build_locked(job, cfg, store, model, on_problem, progress, keep_days, fetch)
+    except sqlite3.OperationalError as e:
+        raise WriteFailed(f"cannot write the index in {cfg.index_dir}: {e}; the previous index still serves") from None
+    except OSError as e:
+        if e.errno not in _WRITE_ERRNOS:
+            raise
+        raise WriteFailed(f"cannot write the index in {cfg.index_dir}: {e.strerror}; "
+                          "the previous index still serves") from None
 
 
 _WRITE_ERRNOS = {errno.ENOSPC, errno.EROFS, errno.EACCES, errno.EPERM, errno.EDQUOT, errno.EIO}
@@ -299,7 +310,7 @@ def _removal(targets: list[str], recorded: list[SourceSpec],
     return [s for s in recorded if s.location not in dropped_sources], drop
 
 
-def _build_locked(job: _Job, cfg: IndexConfig, model: _Model, on_problem: Callable[[str], None],
+def _build_locked(job: _Job, cfg: IndexConfig, store: Store, model: _Model, on_problem: Callable[[str], None],
                   progress: Progress | None, keep_days: int, fetch: FetchConfig | None) -> BuildReport:
     report = BuildReport()
     t0 = time.perf_counter()
@@ -311,10 +322,11 @@ def _build_locked(job: _Job, cfg: IndexConfig, model: _Model, on_problem: Callab
     fetcher = LazyFetcher(fetch)
     with contextlib.ExitStack() as closing:
         closing.callback(fetcher.close)
-        old: IndexReader | None = None
+        old: StoreReader | None = None
         old_articles: dict[str, ArticleState] = {}
         if job.incremental:
-            old = closing.enter_context(contextlib.closing(IndexReader(check_updatable(cfg), mmap=False)))
+            check_updatable(cfg, store)
+            old = closing.enter_context(contextlib.closing(store.open(cfg.model, writing=True)))
             old_articles = old.articles()
         recorded = registry.recorded(old.manifest if old else None)
         before = registry.manifest_entry(recorded)
@@ -364,24 +376,10 @@ def _build_locked(job: _Job, cfg: IndexConfig, model: _Model, on_problem: Callab
         report.chunks_embedded = sum(len(c) for c in chunks)
 
         t3 = time.perf_counter()
-        clean_stale(cfg.index_dir)
-        shape = _shape(cfg, embedder, old)
-        if old is None or _should_compact(old, gone, bool(fresh)):
-            kept += [old.article(old_articles[a].rowid) for a in untouched] if old is not None else []
-            segments, counters = _write_whole(cfg, shape["dimension"], old, old_articles, kept, fresh, chunks,
-                                              vectors, sentence_vectors)
-        else:
-            segments, counters = _write_delta(cfg, shape["dimension"], old, gone, fresh, chunks, vectors,
-                                              sentence_vectors)
         sources = registry.manifest_entry(after)
-        if segments is None and sources != before:  # only the sources' record changed (a feed's validators)
-            segments = old.manifest["segments"]
-            counters = {k: old.manifest[k] for k in ("next_chunk_id", "next_article_rowid")}
-        if segments is not None:
-            published = publish(cfg.index_dir, {**shape, **counters, "segments": segments, "sources": sources})
-            manifest = read_manifest(published)
-        else:  # nothing changed: the serving generation stays
-            manifest = old.manifest
+        edit = Edit(_shape(cfg, embedder, old), sources, sources != before, fresh, chunks, vectors,
+                    sentence_vectors, kept, untouched, gone, old_articles)
+        manifest = store.write(old, edit) or old.manifest  # None: nothing changed, the served index stays
         registry.write_status(cfg.index_dir, change.status, {s.location for s in after})
     report.seconds["store"] = time.perf_counter() - t3
     report.sources = [_source_report(o, manifest) for o in change.outcomes]
@@ -397,12 +395,12 @@ def _build_locked(job: _Job, cfg: IndexConfig, model: _Model, on_problem: Callab
     return report
 
 
-def _shape(cfg: IndexConfig, embedder: Embedder | None, old: IndexReader | None) -> dict:
+def _shape(cfg: IndexConfig, embedder: Embedder | None, old: StoreReader | None) -> dict:
     """The model's side of the manifest: from the model when it was loaded, else as served."""
     if embedder is not None:
         return _manifest(cfg, embedder)
     m = old.manifest
-    return {"model": m["model"], "dimension": m["dimension"], "max_seq_length": m.get("max_seq_length"),
+    return {"store": cfg.store, "model": m["model"], "dimension": m["dimension"], "max_seq_length": m.get("max_seq_length"),
             "dtype": m.get("dtype"), "faiss": cfg.faiss_index, **cfg.chunking()}
 
 
@@ -416,113 +414,41 @@ def _source_report(outcome: SourceOutcome, manifest: dict) -> SourceReport:
 MAX_REPORTED_ITEMS = 20
 
 
-MAX_SEGMENTS = 8
-MAX_DELETED_SHARE = 0.3
-
-
-def _should_compact(old: IndexReader, gone: set[int], adds_segment: bool) -> bool:
-    """Rewrite everything into one segment when updates have piled up: many segments make every
-    query fan out further, and deleted chunks still cost search time and disk."""
-    if len(old.segments) + adds_segment > MAX_SEGMENTS:
-        return True
-    total = sum(s["chunks"] for s in old.manifest["segments"]) or 1
-    deleted = sum(s.get("deleted_chunks", 0) for s in old.manifest["segments"])
-    deleted += sum(len(old.article_chunks(r)) for r in gone)
-    return deleted / total > MAX_DELETED_SHARE
-
-
-def _counters(old: IndexReader | None) -> tuple[int, int]:
-    if old is None:
-        return 1, 1
-    return int(old.manifest["next_chunk_id"]), int(old.manifest["next_article_rowid"])
-
-
-def _add_fresh(writer: SegmentWriter, fresh, chunks, vectors, sentence_vectors) -> None:
-    for art, cs, vecs, svecs in zip(fresh, chunks, vectors, sentence_vectors):
-        writer.add_article(art, cs, vecs, sentence_vectors=svecs)
-
-
-def _write_whole(cfg, dimension, old, old_articles, kept, fresh, chunks, vectors, sentence_vectors):
-    """One segment with every article: unchanged ones carried over (chunk ids, vectors and
-    sentence vectors as they were, nothing re-embedded), new and changed ones added."""
-    writer = SegmentWriter(Path(cfg.index_dir) / SEGMENTS, dimension, cfg.faiss_index, *_counters(old))
-    try:
-        for art in kept:
-            rowid = old_articles[art.id].rowid
-            if art.signature is None:  # read again unchanged: its grouping stays as indexed
-                was = old.article(rowid)
-                art.signature, art.dup_group, art.added = was.signature, was.dup_group, was.added
-            rows = old.article_chunks(rowid)
-            ids = [r[0] for r in rows]
-            sentences = old.sentences(ids)
-            carried = [Chunk(art.id, r[1], r[2], r[3], r[4], r[0], [sp for sp, _ in sentences[r[0]]]) for r in rows]
-            writer.add_article(art, carried, old.vectors(ids), chunk_ids=ids,
-                               sentence_vectors=[np.array([v for _, v in sentences[i]]) for i in ids])
-        _add_fresh(writer, fresh, chunks, vectors, sentence_vectors)
-        entry = writer.finish()
-    except BaseException:
-        writer.abort()
-        raise
-    return [entry], {"next_chunk_id": writer.next_chunk_id, "next_article_rowid": writer.next_article_rowid}
-
-
-def _write_delta(cfg, dimension, old, gone, fresh, chunks, vectors, sentence_vectors):
-    """The old segments as they are, with changed and removed articles marked deleted, plus one
-    small segment of new and changed articles: an update's cost follows its size, not the index's."""
-    if not gone and not fresh:
-        return None, {}
-    segments = [dict(s, deleted=list(s.get("deleted", []))) for s in old.manifest["segments"]]
-    for entry, seg in zip(segments, old.segments):
-        for rowid in sorted(gone):
-            if seg.owns_article(rowid):
-                entry["deleted"].append(rowid)
-                entry["deleted_chunks"] = entry.get("deleted_chunks", 0) + len(seg.article_chunks(rowid))
-    next_chunk, next_article = _counters(old)
-    if fresh:
-        writer = SegmentWriter(Path(cfg.index_dir) / SEGMENTS, dimension, cfg.faiss_index,
-                               next_chunk, next_article)
-        try:
-            _add_fresh(writer, fresh, chunks, vectors, sentence_vectors)
-            segments.append(writer.finish())
-        except BaseException:
-            writer.abort()
-            raise
-        next_chunk, next_article = writer.next_chunk_id, writer.next_article_rowid
-    return segments, {"next_chunk_id": next_chunk, "next_article_rowid": next_article}
-
-
 def status(cfg: IndexConfig) -> dict:
-    gen = current_generation(cfg.index_dir)
-    if gen is None:
-        raise NoIndex(f"no index in {cfg.index_dir}: build one with `citebot index build PATH...`")
-    m = read_manifest(gen)
-    reader = IndexReader(gen)
+    store = open_store(cfg)
     try:
-        latest = reader.latest_published()
+        info = store.status()
     finally:
-        reader.close()
-    return {"index_dir": str(cfg.index_dir), "generation": gen.name, "articles": m.get("articles"),
-            "chunks": m.get("chunks"), "model": m.get("model"), "dimension": m.get("dimension"),
-            "dtype": m.get("dtype"),
-            "faiss_index": ", ".join(sorted({s.get("faiss_index", "?") for s in m.get("segments", [])})),
-            "chunk_tokens": m.get("chunk_tokens"), "chunk_overlap": m.get("chunk_overlap"),
-            "built_at": m.get("built_at"), "latest_published": latest, "size_bytes": generation_size(gen), "segments": len(m.get("segments", [])),
-            "format": m.get("format"), "compatible_with_settings": m.get("model") == cfg.model}
+        store.close()
+    return {**info, "compatible_with_settings": info.get("model") == cfg.model}
+
+
+def check(cfg: IndexConfig) -> tuple[str, str, list[str]]:
+    """(where the index is, which version is served, every damaged part of it: one line each)."""
+    store = open_store(cfg)
+    try:
+        problems = store.check()
+        return store.where(), store.pointer() or "", problems
+    finally:
+        store.close()
 
 
 def list_sources(cfg: IndexConfig) -> list[dict]:
     """Each recorded source with its kind, articles served, newest article date, and how its
     last refresh went (`citebot index sources`, the bot's /sources)."""
-    gen = current_generation(cfg.index_dir)
-    if gen is None:
-        raise NoIndex(f"no index in {cfg.index_dir}: build one with `citebot index build PATH...` "
-                      "or add a source with `citebot index add SOURCE...`")
-    reader = IndexReader(gen)
+    store = open_store(cfg)
     try:
-        served = reader.articles()
-        specs = registry.recorded(reader.manifest)
+        if not store.exists():
+            raise NoIndex(f"no index in {store.where()}: build one with `citebot index build PATH...` "
+                          "or add a source with `citebot index add SOURCE...`")
+        reader = store.open()
+        try:
+            served = reader.articles()
+            specs = registry.recorded(reader.manifest)
+        finally:
+            reader.close()
     finally:
-        reader.close()
+        store.close()
     counts: dict[str | None, int] = {}
     newest: dict[str | None, str] = {}
     for st in served.values():

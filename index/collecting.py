@@ -11,7 +11,7 @@ import os
 from dataclasses import dataclass, field
 
 from .records import Article
-from .segment import ArticleState
+from .stores.base import ArticleState
 from .sources.base import Claims, Context, Known, Policy, ProblemHandler, SourceSpec, is_expired, now_iso
 from .sources.factory import open_source
 from .sources.fetch import Fetcher, Response

@@ -1,10 +1,25 @@
 """Plain configuration values for index/ (the front end builds them from its settings)."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from .embedding import DEFAULT_MODEL
+
+
+@dataclass(frozen=True)
+class QdrantConfig:
+    """Where the qdrant store's collection lives (stores/qdrant.py): a server or cluster by URL, or
+    a local-mode folder (one process at a time; for tests and small set-ups)."""
+    url: str | None = None  # http(s)://host:6333
+    path: Path | None = None
+    api_key: str | None = field(default=None, repr=False)  # a secret: never in a repr, a log or a message
+    collection: str = "citebot"  # the alias readers follow; each build makes a collection behind it
+    shards: int = 1
+    replicas: int = 1
+    batch_size: int = 256  # points per write request
+    timeout_s: float = 30.0  # per request
+    retries: int = 3  # more tries of a request that met a transient error, with backoff
 
 
 @dataclass(frozen=True)
@@ -16,6 +31,8 @@ class IndexConfig:
     chunk_overlap: int = 1  # sentences shared by neighbouring chunks
     faiss_index: str = "auto"  # auto | flat | ivf | hnsw | any FAISS factory string
     batch_size: int = 32
+    store: str = "local"  # local | qdrant (stores/factory.py)
+    qdrant: QdrantConfig = QdrantConfig()
 
     def chunking(self) -> dict:
         """What must match between an index and an update of it."""

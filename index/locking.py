@@ -18,7 +18,7 @@ import time
 from pathlib import Path
 from typing import Callable, Iterator
 
-from .store import IndexError_
+from .stores.base import IndexError_
 
 LOCK_FILE = ".writer.lock"
 

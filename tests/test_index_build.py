@@ -10,7 +10,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from index.store import IncompatibleIndex, current_generation, open_current
+from index.stores.base import IncompatibleIndex
+from index.stores.local.generations import current_generation, open_current
 from index.text.terms import stem
 
 from conftest import REPO, SAMPLES, write_articles
@@ -102,8 +103,8 @@ def test_an_update_does_not_reread_files_whose_size_and_mtime_are_unchanged(cli,
 
 
 def test_an_update_writes_only_a_small_segment_and_compacts_when_they_pile_up(cli, tmp_path):
-    from index.building import MAX_SEGMENTS
-    from index.store import SEGMENTS, read_manifest
+    from index.stores.local.store import MAX_SEGMENTS
+    from index.stores.local.generations import SEGMENTS, read_manifest
 
     src = write_articles(tmp_path / "src", {f"{i}.json": _article(i) for i in range(6)})
     assert cli("index", "build", str(src))[0] == 0
@@ -183,7 +184,7 @@ def test_a_build_killed_half_way_leaves_the_old_index_serving(cli, tmp_path):
 
 
 def test_an_ivf_index_serves_a_large_segment_and_small_updates_stay_exact(cli, tmp_path):
-    from index.store import read_manifest
+    from index.stores.local.generations import read_manifest
 
     towns = ["Ashby", "Brindle", "Carrow", "Dunmore", "Elsworth", "Fenwick", "Garston", "Holloway", "Ickford",
              "Jarrow"]

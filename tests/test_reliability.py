@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from index.store import current_generation, open_current
+from index.stores.local.generations import current_generation, open_current
 
 from conftest import REPO, write_articles
 
@@ -188,7 +188,7 @@ def test_a_changed_byte_is_found_by_index_check(cli, tmp_path):
 def test_a_full_disk_is_one_line_and_the_old_index_serves(cli, tmp_path, monkeypatch):
     import errno
 
-    from index import segment
+    from index.stores.local import segments as segment
 
     src = write_articles(tmp_path / "src", {"0.json": _article(0)})
     assert cli("index", "build", str(src))[0] == 0

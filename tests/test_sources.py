@@ -15,7 +15,7 @@ import time
 
 import pytest
 
-from index.store import current_generation, open_current
+from index.stores.local.generations import current_generation, open_current
 
 from conftest import REPO, write_articles
 from local_site import LocalSite, page, rss

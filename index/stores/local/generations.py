@@ -25,7 +25,9 @@ from typing import Iterable, Sequence
 
 import numpy as np
 
-from .segment import SENTENCE_DTYPE, ArticleState, ChunkRow, SegmentDamaged, SegmentReader, verify_files
+from ..base import (ArticleState, ChunkRow, IncompatibleIndex, IndexDamaged, IndexError_, NoIndex,  # noqa: F401
+                    check_compatible as _check_compatible)
+from .segments import SENTENCE_DTYPE, SegmentDamaged, SegmentReader, verify_files
 
 FORMAT_VERSION = 5  # 3: BM25 postings (lexical.py) instead of an FTS5 table; file stamps
 # 4: gaps left by cleaning, file sizes and checksums in the manifest
@@ -34,22 +36,6 @@ FORMAT_VERSION = 5  # 3: BM25 postings (lexical.py) instead of an FTS5 table; fi
 MANIFEST = "manifest.json"
 CURRENT = "CURRENT"
 SEGMENTS = "segments"
-
-
-class IndexError_(RuntimeError):
-    """Base of the index problems a user can cause and fix (the message says how)."""
-
-
-class NoIndex(IndexError_):
-    pass
-
-
-class IncompatibleIndex(IndexError_):
-    pass
-
-
-class IndexDamaged(IndexError_):
-    """A file of the served index is missing, truncated or corrupt."""
 
 
 def damaged_message(index_dir: Path, problem: str) -> str:
@@ -78,15 +64,12 @@ def read_manifest(gen: Path) -> dict:
 
 
 def check_compatible(manifest: dict, model: str | None) -> None:
-    """Refuse an index another citebot format or another embedding model wrote."""
-    if manifest.get("format") != FORMAT_VERSION:
-        raise IncompatibleIndex(
-            f"the index has format {manifest.get('format')}, this citebot reads format {FORMAT_VERSION}: "
-            "rebuild it with `citebot index build PATH...`")
-    if model is not None and manifest.get("model") != model:
-        raise IncompatibleIndex(
-            f"the index was built with model '{manifest.get('model')}', the settings name '{model}': "
-            "rebuild it with `citebot index build PATH...` (or set CITEBOT_EMBEDDING_MODEL back)")
+    """Refuse an index another citebot format or another embedding model wrote, or another store
+    (an index written before stores were named is a local one)."""
+    _check_compatible(manifest, model, FORMAT_VERSION)
+    if manifest.get("store", "local") != "local":
+        raise IncompatibleIndex(f"the index in this folder belongs to the '{manifest.get('store')}' store, "
+                                "the settings say local (CITEBOT_STORE)")
 
 
 def _fsync_dir(path: Path) -> None:

@@ -1,5 +1,5 @@
-"""BM25 for one segment: per term, the chunks holding it and their BM25 weight, computed when the
-segment is written, stored contiguously and memory-mapped.
+"""BM25 postings of one segment of the local store: per term, the chunks holding it and their BM25
+weight, computed when the segment is written, stored contiguously and memory-mapped.
 
 Why not SQLite FTS5 (the first version): FTS5 ranks every row a query word matches, one row at a
 time (about 1-3 µs a row). In a million-chunk archive an ordinary question word ("bridge",
@@ -15,26 +15,17 @@ document frequency and where its postings start):
 """
 from __future__ import annotations
 
-import math
 import sqlite3
 from array import array
-from collections import Counter
 from pathlib import Path
 from typing import Callable, Collection
 
 import numpy as np
 
-from .text.terms import content_stems
+from ...lexical import B, K1, chunk_term_counts
 
-K1, B = 1.2, 0.75
-TITLE_WEIGHT = 0.3  # a title word counts this much in each of the article's chunks
 DOCS, WEIGHTS, CHUNKS = "bm25_docs.npy", "bm25_weights.npy", "bm25_chunks.npy"
 SCHEMA = "CREATE TABLE terms(term TEXT PRIMARY KEY, df INTEGER NOT NULL, start INTEGER NOT NULL) WITHOUT ROWID;"
-
-
-def idf(n_docs: int, df: int) -> float:
-    """BM25's idf, never negative (also used for the rarity of question words when reranking)."""
-    return math.log(1 + (n_docs - df + 0.5) / (df + 0.5))
 
 
 class LexicalWriter:
@@ -49,9 +40,7 @@ class LexicalWriter:
         self._chunk_ids = array("q")
 
     def add(self, chunk_id: int, title: str, text: str) -> None:
-        counts: dict[str, float] = Counter(content_stems(text))
-        for st in content_stems(title or ""):
-            counts[st] = counts.get(st, 0.0) + TITLE_WEIGHT
+        counts = chunk_term_counts(title, text)
         doc = len(self._chunk_ids)
         self._chunk_ids.append(chunk_id)
         self._lengths.append(sum(counts.values()))

@@ -14,15 +14,15 @@ import shutil
 import sqlite3
 import threading
 import uuid
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable, NamedTuple, Sequence
+from typing import Iterable, Sequence
 
 import numpy as np
 
+from ...records import Article, Chunk
+from ...sources.dedup import Candidate, Copy, Signature, band_keys
+from ..base import ArticleState, ChunkRow
 from .lexical import LexicalIndex, LexicalWriter
-from .records import Article, Chunk
-from .sources.dedup import Candidate, Copy, Signature, band_keys
 from .vectors import faiss_selector, search_parameters, tune_for_search
 
 DB = "index.sqlite"
@@ -191,35 +191,6 @@ class SegmentWriter:
         except sqlite3.Error:
             pass
         shutil.rmtree(self.tmp, ignore_errors=True)
-
-
-class ArticleState(NamedTuple):
-    """What an update compares an indexed article with."""
-    rowid: int
-    content_hash: str
-    origin: str | None
-    stamp: str | None
-    source_key: str | None = None
-    dated: str | None = None
-    added: str | None = None
-
-
-@dataclass
-class ChunkRow:
-    id: int
-    article_rowid: int
-    position: int
-    start: int
-    end: int
-    text: str
-    article_id: str
-    title: str
-    source: str | None
-    author: str | None
-    published: str | None
-    url: str | None
-    path: str | None
-    dated: str | None = None  # published, or the date the article's lead states
 
 
 class SegmentReader:

@@ -53,7 +53,7 @@ def check_faiss_spec(spec: str, dimension: int) -> None:
     found only when the vectors were written, after all the embedding work)."""
     import faiss
 
-    from .store import IndexError_
+    from ..base import IndexError_
 
     kind = choose_kind(spec, IVF_SMALLEST)
     try:
