@@ -9,8 +9,10 @@ from typing import Annotated, Literal
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
-from index.config import FetchConfig, IndexConfig
+from index.config import FetchConfig, IndexConfig, QdrantConfig
 from index.answer import AnswerConfig
+
+from . import redact
 
 TELEGRAM_API_URL = "https://api.telegram.org/bot"
 
@@ -31,6 +33,16 @@ class Settings(BaseSettings):
     chunk_tokens: int = Field(IndexConfig.chunk_tokens, ge=16, le=512)
     chunk_overlap: int = Field(IndexConfig.chunk_overlap, ge=0, le=5)
     faiss_index: str = IndexConfig.faiss_index
+
+    # where the index lives: this machine's folder, or a Qdrant server or cluster
+    store: Literal["local", "qdrant"] = IndexConfig.store
+    qdrant_url: str | None = QdrantConfig.url
+    qdrant_path: Path | None = QdrantConfig.path
+    qdrant_api_key: SecretStr | None = None
+    qdrant_collection: str = Field(QdrantConfig.collection, pattern=r"^[A-Za-z0-9_-]{1,100}$")
+    qdrant_shards: int = Field(QdrantConfig.shards, ge=1, le=1024)
+    qdrant_replicas: int = Field(QdrantConfig.replicas, ge=1, le=16)
+    qdrant_batch_size: int = Field(QdrantConfig.batch_size, ge=1, le=10_000)
 
     top_k: int = Field(AnswerConfig.k, ge=1, le=20)
     # the abstention model's confidence (0-1) under which the answer is "not found"; None = its fitted threshold
@@ -78,12 +90,20 @@ class Settings(BaseSettings):
     def _empty_is_none(cls, v: object) -> object:
         return None if isinstance(v, str) and not v.strip() else v
 
-    @field_validator("telegram_api_url")
+    @field_validator("qdrant_url", "qdrant_path", "qdrant_api_key", mode="before")
     @classmethod
-    def _http_url(cls, v: str) -> str:
+    def _empty_qdrant_is_none(cls, v: object) -> object:
+        return None if isinstance(v, str) and not v.strip() else v
+
+    @field_validator("telegram_api_url", "qdrant_url")
+    @classmethod
+    def _http_url(cls, v: str | None, info) -> str | None:
+        if v is None:
+            return v
         parts = urlsplit(v)
         if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise ValueError("must be an http:// or https:// URL, e.g. https://api.telegram.org/bot")
+            example = "http://localhost:6333" if info.field_name == "qdrant_url" else "https://api.telegram.org/bot"
+            raise ValueError(f"must be an http:// or https:// URL, e.g. {example}")
         try:
             parts.port
         except ValueError:
@@ -93,7 +113,14 @@ class Settings(BaseSettings):
     def index_config(self) -> IndexConfig:
         return IndexConfig(index_dir=self.index_dir, model=self.embedding_model, dtype=self.embedding_dtype,
                            chunk_tokens=self.chunk_tokens, chunk_overlap=self.chunk_overlap,
-                           faiss_index=self.faiss_index, batch_size=self.batch_size)
+                           faiss_index=self.faiss_index, batch_size=self.batch_size, store=self.store,
+                           qdrant=self.qdrant_config())
+
+    def qdrant_config(self) -> QdrantConfig:
+        key = self.qdrant_api_key.get_secret_value() if self.qdrant_api_key else None
+        return QdrantConfig(url=self.qdrant_url, path=self.qdrant_path, api_key=key,
+                            collection=self.qdrant_collection, shards=self.qdrant_shards,
+                            replicas=self.qdrant_replicas, batch_size=self.qdrant_batch_size)
 
 
     def state_path(self) -> Path:
@@ -108,8 +135,11 @@ class Settings(BaseSettings):
 
 def load_settings(**overrides) -> Settings:
     try:
-        return Settings(**overrides)
+        settings = Settings(**overrides)
     except ValidationError as e:
         first = e.errors()[0]
         name = "CITEBOT_" + "_".join(str(p) for p in first["loc"] if isinstance(p, str)).upper()
         raise SettingsError(f"setting {name}: {first['msg']}") from None
+    if settings.qdrant_api_key is not None:  # never printed or logged from here on
+        redact.register(settings.qdrant_api_key.get_secret_value())
+    return settings
