@@ -1,7 +1,9 @@
 """A fake Telegram Bot API server on 127.0.0.1, as strict as Telegram about what the bot sends:
 it refuses a message over 4096 characters and HTML that Telegram's parser would refuse.
 
-It runs its own event loop in a thread; tests queue updates and read what the bot sent.
+It runs its own event loop in a thread; tests queue updates (messages, button presses, inline
+queries) and read what the bot sent. Like Telegram, after a 429 it answers 429 to every further
+sendMessage until the retry_after it gave has passed, so a bot that does not wait is caught.
 """
 from __future__ import annotations
 
@@ -85,6 +87,12 @@ class FakeBotAPI:
         self.rejected: list[tuple[str, str]] = []
         self.requests: list[str] = []
         self.fail_next: dict[str, int] = {}  # method -> how many 429s to answer
+        self.fail_calls: dict[str, set[int]] = {}  # method -> which calls (1st, 2nd, ...) get a 429
+        self.floods: list[tuple[float, float]] = []  # (when a 429 was answered, until when it holds)
+        self.calls: dict[str, int] = {}
+        self.admins: dict[int, set[int]] = {}  # group id -> its administrators' user ids
+        self.inline_queries: set[str] = set()
+        self.supports_inline = True
         self.break_next: dict[str, int] = {}  # method -> how many 500s to answer
         self._next_update = 1
         self._next_message = 1000
@@ -167,6 +175,19 @@ class FakeBotAPI:
         return self.message(user_id, sticker={"file_id": "stk", "file_unique_id": "stk1", "type": "regular",
                                               "width": 512, "height": 512, "is_animated": False, "is_video": False})
 
+    def inline(self, user_id: int, query: str) -> str:
+        """An inline query (`@bot query` typed in some chat); returns its id."""
+        qid = f"iq{time.monotonic_ns()}"
+        self.inline_queries.add(qid)
+        self._push({"inline_query": {"id": qid, "from": self._user(user_id), "query": query, "offset": "",
+                                     "chat_type": "private"}})
+        return qid
+
+    def inline_answer(self, qid: str, timeout: float = 60.0) -> "Sent":
+        return self.wait_for(lambda: next((s for s in list(self.sent) if s.method == "answerInlineQuery"
+                                           and s.params.get("inline_query_id") == qid), None),
+                             timeout, f"the answer to inline query {qid}")
+
     def press(self, user_id: int, sent: "Sent", data: str) -> int:
         msg = self._as_message(sent)
         return self._push({"callback_query": {"id": f"cb{time.monotonic_ns()}", "from": self._user(user_id),
@@ -207,7 +228,7 @@ class FakeBotAPI:
             else:
                 form = await request.post()
                 params.update({k: v for k, v in form.items()})
-        for key in ("reply_markup", "link_preview_options", "allowed_updates"):
+        for key in ("reply_markup", "link_preview_options", "allowed_updates", "results", "button"):
             if isinstance(params.get(key), str):
                 try:
                     params[key] = json.loads(params[key])
@@ -227,8 +248,15 @@ class FakeBotAPI:
             return self._error(401, "Unauthorized")
         params = await self._params(request)
         self.requests.append(method)
-        if self.fail_next.get(method):
-            self.fail_next[method] -= 1
+        with self._lock:
+            self.calls[method] = n = self.calls.get(method, 0) + 1
+        now = time.monotonic()
+        flooded = method == "sendMessage" and any(start <= now < until for start, until in self.floods)
+        if self.fail_next.get(method) or n in self.fail_calls.get(method, ()) or flooded:
+            if self.fail_next.get(method):
+                self.fail_next[method] -= 1
+            if not flooded:
+                self.floods.append((now, now + 1.0))
             return self._error(429, "Too Many Requests: retry after 1", retry_after=1)
         if self.break_next.get(method):
             self.break_next[method] -= 1
@@ -236,7 +264,17 @@ class FakeBotAPI:
         if method == "getMe":
             return self._ok({"id": self.bot_id, "is_bot": True, "first_name": "citebot", "username": self.username,
                              "can_join_groups": True, "can_read_all_group_messages": False,
-                             "supports_inline_queries": False})
+                             "supports_inline_queries": self.supports_inline})
+        if method == "getChatMember":
+            return self._chat_member(int(params["chat_id"]), int(params["user_id"]))
+        if method == "answerInlineQuery":
+            problem = self._inline_error(params)
+            if problem:
+                self.rejected.append((method, problem))
+                return self._error(400, f"Bad Request: {problem}")
+            with self._lock:
+                self.sent.append(Sent(method, params))
+            return self._ok(True)
         if method == "getUpdates":
             return await self._get_updates(params)
         if method in ("sendMessage", "editMessageText"):
@@ -264,6 +302,40 @@ class FakeBotAPI:
         with self._lock:
             self.sent.append(Sent(method, params))
         return self._ok(True)  # sendChatAction, answerCallbackQuery, deleteWebhook, ...
+
+    def _chat_member(self, chat_id: int, user_id: int) -> web.Response:
+        user = self._user(user_id)
+        if user_id in self.admins.get(chat_id, set()):
+            rights = dict.fromkeys(("can_be_edited", "is_anonymous", "can_post_stories", "can_edit_stories",
+                                    "can_delete_stories"), False)
+            rights.update(dict.fromkeys(("can_manage_chat", "can_delete_messages", "can_manage_video_chats",
+                                         "can_restrict_members", "can_promote_members", "can_change_info",
+                                         "can_invite_users"), True))
+            return self._ok({"status": "administrator", "user": user, **rights})
+        return self._ok({"status": "member", "user": user})
+
+    def _inline_error(self, params: dict) -> str | None:
+        """Why Telegram would refuse this answerInlineQuery, or None."""
+        if params.get("inline_query_id") not in self.inline_queries:
+            return "query is too old and response timeout expired or query ID is invalid"
+        results = params.get("results")
+        if not isinstance(results, list) or len(results) > 50:
+            return "RESULTS_TOO_MUCH" if isinstance(results, list) else "results must be a JSON array"
+        ids = [str(r.get("id", "")) for r in results]
+        if len(set(ids)) != len(ids) or any(not i or len(i.encode()) > 64 for i in ids):
+            return "RESULT_ID_INVALID"
+        for r in results:
+            if r.get("type") != "article" or not str(r.get("title", "")).strip():
+                return "RESULT_TITLE_EMPTY"
+            content = r.get("input_message_content") or {}
+            text = str(content.get("message_text", ""))
+            if not text.strip():
+                return "MESSAGE_EMPTY"
+            if len(text) > 4096:
+                return "MESSAGE_TOO_LONG"
+            if content.get("parse_mode") == "HTML" and html_error(text):
+                return f"can't parse entities: {html_error(text)}"
+        return None
 
     def _ok(self, result) -> web.Response:
         return web.json_response({"ok": True, "result": result})

@@ -94,9 +94,9 @@ class UserData:
 
 @dataclass
 class BotData:
-    """What the index watcher has handled: the generation it last saw and the newest `added` stamp."""
-    generation: str | None = None
-    watermark: str | None = None  # ISO time: articles added at or after it are news
+    """What the index watcher has handled: articles indexed up to the watermark are not news."""
+    watermark: float | None = None  # the newest `added` stamp handled (epoch seconds)
+    at_watermark: list[str] | None = None  # the article ids handled at that very stamp
 
 
 class Runtime:

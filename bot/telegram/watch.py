@@ -28,7 +28,8 @@ from .texts import push_html
 
 log = logging.getLogger("citebot.bot")
 MAX_MATCHES_PER_TOPIC = 20  # articles one topic can bring from one index change
-DATE_SLACK = dt.timedelta(days=1)  # article dates carry no time zone: a day either way of the follow
+DATE_SLACK = dt.timedelta(days=1)
+MAX_IDS_AT_MARK = 1000  # article dates carry no time zone: a day either way of the follow
 
 
 @dataclass(frozen=True)
@@ -58,18 +59,27 @@ def _epoch(iso: str | None) -> float | None:
     return stamp.timestamp()
 
 
-def news_since(reader, watermark: float | None) -> tuple[list[News], float | None]:
-    """The served articles indexed at or after `watermark`, and the newest `added` stamp of all."""
-    news, newest = [], None
+def news_since(reader, mark: BotData) -> tuple[list[News], float | None, list[str] | None]:
+    """The served articles indexed after the mark (`added` stamps have whole seconds: at the mark's
+    own second, those not seen there before), the newest stamp, and the ids at that stamp (None
+    when too many to keep: a whole build shares one stamp, and a later update in that very second
+    is improbable)."""
+    seen_at_mark = set(mark.at_watermark or ())
+    stamps: dict[str, tuple[float, object]] = {}
     for article_id, state in reader.articles().items():
         added = _epoch(getattr(state, "added", None))
-        if added is None:
-            continue
-        newest = added if newest is None else max(newest, added)
-        if watermark is not None and added >= watermark:
-            news.append(News(article_id, state.rowid, added, getattr(state, "dated", None)))
+        if added is not None:
+            stamps[article_id] = (added, state)
+    newest = max((a for a, _ in stamps.values()), default=None)
+    at_newest = [aid for aid, (a, _) in stamps.items() if a == newest]
+    news = []
+    if mark.watermark is not None:
+        for aid, (added, state) in stamps.items():
+            if added > mark.watermark or (added == mark.watermark and mark.at_watermark is not None
+                                          and aid not in seen_at_mark):
+                news.append(News(aid, state.rowid, added, getattr(state, "dated", None)))
     news.sort(key=lambda n: n.added)
-    return news, newest
+    return news, newest, at_newest if len(at_newest) <= MAX_IDS_AT_MARK else None
 
 
 class _View:
@@ -106,29 +116,44 @@ class _Within(Retriever):
         return self._view
 
 
+def on_topic(found) -> bool:
+    """A push is a message nobody asked for just now, so beyond the answer path's own abstention
+    the extract must hold the topic's rarest word and every name or figure it gives (the answer
+    path's evidence: `rare`, `names_missing`) — "Wendford zoo penguins" is not news of a heron
+    in Wendford."""
+    features = getattr(found, "features", None) or {}
+    return found.answer_found and features.get("rare", 1.0) >= 1.0 and features.get("names_missing", 0.0) == 0
+
+
 def match(retriever: Retriever, reader, topic: str, news: list[News]) -> list:
-    """Hits answering `topic` among `news`, one per article (its best extract), best first; empty
-    when the answer path abstains. Blocking: run on a worker thread."""
+    """Hits answering `topic` among `news`, one per article (its best extract), best first.
+    Blocking: run on a worker thread.
+
+    The answer path runs over the new articles only: once over all of them to rank candidates,
+    then once per candidate over that article alone, so each is judged on its own by the same
+    scoring and abstention as an answer (never by how it compares with the other news)."""
     if not news:
         return []
-    ids = {n.article_id for n in news}
     chunk_of = getattr(reader, "article_chunks", None)
-    if chunk_of is not None:
-        allowed = np.array(sorted({row[0] for n in news for row in chunk_of(n.rowid)}), dtype=np.int64)
-        if not len(allowed):
-            return []
-        asker = _Within(retriever, _View(reader, allowed))
-        k = min(MAX_MATCHES_PER_TOPIC, len(allowed))
-    else:  # a store that cannot list an article's chunks: the whole index, new articles picked out
-        asker, k = retriever, MAX_MATCHES_PER_TOPIC * 3
-    found = asker.answer(topic, k)
-    if not found.answer_found:
-        return []
-    best: dict[str, object] = {}
-    for hit in found.hits:
-        if hit.article_id in ids and hit.article_id not in best:
-            best[hit.article_id] = hit
-    return list(best.values())[:MAX_MATCHES_PER_TOPIC]
+    if chunk_of is None:  # a store that cannot list an article's chunks: the whole index, news picked out
+        found = retriever.answer(topic, MAX_MATCHES_PER_TOPIC * 3)
+        ids = {n.article_id for n in news}
+        fresh = [h for h in found.hits if h.article_id in ids] if on_topic(found) else []
+        return list({h.article_id: h for h in reversed(fresh)}.values())[::-1][:MAX_MATCHES_PER_TOPIC]
+    chunks = {n.article_id: np.array([row[0] for row in chunk_of(n.rowid)], dtype=np.int64) for n in news}
+    chunks = {aid: ids for aid, ids in chunks.items() if len(ids)}
+    if len(chunks) > 1:
+        pool = np.unique(np.concatenate(list(chunks.values())))
+        ranked = _Within(retriever, _View(reader, pool)).answer(topic, MAX_MATCHES_PER_TOPIC).ranked
+        candidates = list(dict.fromkeys(h.article_id for h in ranked if h.article_id in chunks))
+    else:
+        candidates = list(chunks)
+    out = []
+    for aid in candidates[:MAX_MATCHES_PER_TOPIC]:
+        found = _Within(retriever, _View(reader, chunks[aid])).answer(topic, 1)
+        if on_topic(found) and found.hits:
+            out.append(found.hits[0])
+    return out
 
 
 def _recent_enough(follow: Follow, item: News) -> bool:
@@ -151,9 +176,9 @@ class Watcher:
         self._reader = None  # the served version last looked at
 
     async def loop(self) -> None:
+        """Look at start (what changed while the bot was down), then every CITEBOT_WATCH_SECONDS."""
         seconds = self.app.runtime.settings.watch_seconds
         while True:
-            await asyncio.sleep(seconds)
             try:
                 await self.check()
             except asyncio.CancelledError:
@@ -161,6 +186,7 @@ class Watcher:
             except Exception as e:  # an unreadable index now is no reason to stop watching
                 log.error("watching the index: %s: %s", type(e).__name__, e,
                           exc_info=e if not isinstance(e, (OSError, TelegramError)) else None)
+            await asyncio.sleep(seconds)
 
     async def check(self) -> int:
         """Look once; the number of messages pushed."""
@@ -169,15 +195,15 @@ class Watcher:
         reader = await rt.search(rt.retriever.reader)
         if reader is self._reader:
             return 0
-        news, newest = await rt.search(news_since, reader, data.watermark)
-        first = self._reader is None and data.watermark is None
+        news, newest, at_newest = await rt.search(news_since, reader, data)
         self._reader = reader
-        if first:  # the first start ever: what is indexed already is not news
-            data.watermark = newest if newest is not None else time.time()
-            return 0
-        sent = await self.push(reader, news) if news else 0
-        if newest is not None:
-            data.watermark = max(data.watermark or newest, newest)
+        sent = await self.push(reader, news) if news else 0  # none at the first start ever: no watermark yet
+        if newest is None:
+            data.watermark = data.watermark or time.time()
+        elif data.watermark is None or newest > data.watermark:
+            data.watermark, data.at_watermark = newest, at_newest
+        elif newest == data.watermark and data.at_watermark is not None:
+            data.at_watermark = list(dict.fromkeys(data.at_watermark + (at_newest or [])))[-MAX_IDS_AT_MARK:]
         return sent
 
     async def push(self, reader, news: list[News]) -> int:
