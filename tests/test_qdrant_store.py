@@ -120,6 +120,7 @@ def test_the_same_answers_as_the_local_store(cli, tmp_path):
 def test_update_one_changed_one_removed_one_added_equals_a_rebuild(cli, tmp_path):
     src = write_articles(tmp_path / "src", {f"{i}.json": _article(i) for i in range(3)})
     assert cli("index", "build", str(src))[0] == 0
+    before = open_store(_cfg(tmp_path)).pointer()
     (src / "0.json").write_text(json.dumps(_article(0, extra="The vote was close. ")))
     (src / "1.json").unlink()
     write_articles(src, {"9.json": _article(9)})
@@ -127,6 +128,8 @@ def test_update_one_changed_one_removed_one_added_equals_a_rebuild(cli, tmp_path
     assert code == 0, err
     counts = json.loads(out)
     assert counts["added"] == counts["changed"] == counts["removed"] == counts["unchanged"] == 1
+    after = open_store(_cfg(tmp_path)).pointer()
+    assert after != before and after.split("#")[0] == before.split("#")[0]  # same collection: readers reopen
     assert cli("index", "build", str(src), env={"CITEBOT_QDRANT_COLLECTION": "fresh"})[0] == 0
     updated, rebuilt = _snapshot(_reader(tmp_path)), _snapshot(_reader(tmp_path, "fresh"))
     assert updated == rebuilt
@@ -166,6 +169,11 @@ def _killed(tmp_path, target: str, after: int, *args: str, env: dict | None = No
     return proc.returncode
 
 
+def _served(tmp_path) -> str:
+    """The collection the alias names (a pointer is the collection and its revision)."""
+    return open_store(_cfg(tmp_path)).pointer().split("#")[0]
+
+
 def _collections(tmp_path) -> set[str]:
     store = open_store(_cfg(tmp_path))
     return set(store._collections())
@@ -175,15 +183,15 @@ def test_a_killed_build_leaves_the_alias_and_the_next_build_drops_the_orphan(cli
     old = write_articles(tmp_path / "old", {f"{i}.json": _article(i) for i in range(2)})
     new = write_articles(tmp_path / "new", {"7.json": _article(7)})
     assert cli("index", "build", str(old))[0] == 0
-    served = open_store(_cfg(tmp_path)).pointer()
+    served = _served(tmp_path)
     assert _killed(tmp_path, "switch", 0, "build", str(new)) == -signal.SIGKILL
-    assert open_store(_cfg(tmp_path)).pointer() == served
+    assert _served(tmp_path) == served
     assert len(_collections(tmp_path)) == 2  # the served one and the orphan
     assert set(_reader(tmp_path).articles()) == {"art-0", "art-1"}
     code, out, err = cli("ask", "How many moorings did the Ashcombe harbour board agree?", "--json")
     assert code == 0 and json.loads(out)["results"][0]["article_id"] == "art-1"
     assert cli("index", "build", str(new))[0] == 0
-    now = open_store(_cfg(tmp_path)).pointer()
+    now = _served(tmp_path)
     assert now != served and _collections(tmp_path) == {served, now}  # the orphan went; the previous stays
     assert set(_reader(tmp_path).articles()) == {"art-7"}
 

@@ -123,6 +123,10 @@ def _now() -> str:
 
 # -- the client: one per place and process, retries, one-line errors -----------------------------
 
+class CollectionMissing(IndexError_):
+    """The collection or alias asked for does not exist (HTTP 404)."""
+
+
 class _Connection:
     """A client and how to call it. Local mode holds its folder for one process, so every store of
     a process shares one client per place; its calls are serialised (it is plain Python)."""
@@ -160,39 +164,42 @@ class _Connection:
                 with self.lock:
                     return fn(*args, **kwargs)
             except Exception as e:  # noqa: BLE001 - sorted below; a bug still surfaces as itself
-                transient, message = self._explain(e)
-                if message is None:
+                kind, message, transient = self._explain(e)
+                if kind is None:
                     raise
-                if transient and attempt + 1 < tries:
+                if kind is StoreUnavailable and transient and attempt + 1 < tries:
                     time.sleep(BACKOFF_S * 2**attempt)
                     continue
                 tail = "; nothing was changed, the served index stays as it was" if write else ""
-                cls = StoreUnavailable if transient or "API key" in message else IndexError_
-                raise cls(self._scrub(f"{message} (while {what}){tail}")) from None
+                raise kind(self._scrub(f"{message} (while {what}){tail}")) from None
 
-    def _explain(self, e: Exception) -> tuple[bool, str | None]:
-        """(transient?, the line to say); None: not the store's error (a bug: raised as it is)."""
+    def _explain(self, e: Exception) -> tuple[type[IndexError_] | None, str, bool]:
+        """(the error to raise, the line it says, whether trying again may help); (None, ...) for
+        what is not the store's error (a bug: raised as it is)."""
         import httpx
         from qdrant_client.http.exceptions import ResponseHandlingException, UnexpectedResponse
 
         if isinstance(e, ResponseHandlingException):
             e = e.source if isinstance(e.source, Exception) else e
         if isinstance(e, httpx.TimeoutException):
-            return True, (f"{self.where()} did not answer within {self.cfg.timeout_s:g} s: check CITEBOT_QDRANT_URL "
-                          "and the server's load")
+            return StoreUnavailable, (f"{self.where()} did not answer within {self.cfg.timeout_s:g} s: check "
+                                      "CITEBOT_QDRANT_URL and the server's load"), True
         if isinstance(e, httpx.TransportError):
             reason = str(e).split("] ")[-1] or type(e).__name__
-            return True, (f"cannot reach {self.where()} ({reason}): check CITEBOT_QDRANT_URL and that the server is "
-                          "running")
+            return StoreUnavailable, (f"cannot reach {self.where()} ({reason}): check CITEBOT_QDRANT_URL and that "
+                                      "the server is running"), True
         if isinstance(e, UnexpectedResponse):
             status = e.status_code or 0
             if status in (401, 403):
-                return False, (f"{self.where()} refused the API key (HTTP {status}): check CITEBOT_QDRANT_API_KEY")
-            detail = _response_detail(e)
-            return status in TRANSIENT_STATUS, f"{self.where()} answered HTTP {status}: {detail}"
+                return StoreUnavailable, (f"{self.where()} refused the API key (HTTP {status}): check "
+                                          "CITEBOT_QDRANT_API_KEY"), False
+            line = f"{self.where()} answered HTTP {status}: {_response_detail(e)}"
+            if status == 404:
+                return CollectionMissing, line, False
+            return (StoreUnavailable if status in TRANSIENT_STATUS else IndexError_), line, status in TRANSIENT_STATUS
         if self.local and isinstance(e, (ValueError, KeyError)) and "not found" in str(e).lower():
-            return False, f"{self.where()}: {str(e).splitlines()[0][:200]}"
-        return False, None
+            return CollectionMissing, f"{self.where()}: {str(e).splitlines()[0][:200]}", False
+        return None, "", False
 
     def _scrub(self, text: str) -> str:
         key = self.cfg.api_key
@@ -263,17 +270,30 @@ class QdrantStore:
 
     # -- which collection is served ---------------------------------------------------------------
     def pointer(self) -> str | None:
+        """The served collection and its revision (each write adds one): one request a question,
+        and a reader reopens after a build or an update."""
+        manifest = self._served_manifest()
+        return None if manifest is None else f"{manifest.get('generation')}#{manifest.get('revision', 1)}"
+
+    def exists(self) -> bool:
+        return self._alias_target() is not None
+
+    def _alias_target(self) -> str | None:
         aliases = self.call("reading the aliases", "get_aliases").aliases
         return next((a.collection_name for a in aliases if a.alias_name == self.alias), None)
 
-    def exists(self) -> bool:
-        return self.pointer() is not None
-
     def _served(self) -> str:
-        target = self.pointer()
+        target = self._alias_target()
         if target is None:
             raise NoIndex(f"no index in {self.where()}: build one with `citebot index build PATH...`")
         return target
+
+    def _served_manifest(self) -> dict | None:
+        """The manifest of the collection the alias names, read through the alias (None: no alias)."""
+        try:
+            return self._manifest_of(self.alias)
+        except CollectionMissing:
+            return None
 
     def _manifest_of(self, collection: str) -> dict:
         found = self.call("reading the manifest", "retrieve", collection, [MANIFEST_ID], with_payload=True)
@@ -287,11 +307,14 @@ class QdrantStore:
         return manifest
 
     def open(self, model: str | None = None, writing: bool = False) -> "QdrantReader":
-        collection = self._served()
-        manifest = self._manifest_of(collection)
+        """A reader of the collection the alias names now (by its own name: a later switch of the
+        alias does not change what this reader reads)."""
+        manifest = self._served_manifest()
+        if manifest is None:
+            raise NoIndex(f"no index in {self.where()}: build one with `citebot index build PATH...`")
         if not writing:
             check_compatible(manifest, model, FORMAT_VERSION)
-        return QdrantReader(self, collection, manifest)
+        return QdrantReader(self, manifest["generation"], manifest)
 
     def check_settings(self, dimension: int) -> None:
         """Before anything is embedded: the server answers, and the alias's name is free for us."""
@@ -321,7 +344,7 @@ class QdrantStore:
                 self.call(f"dropping the unserved collection {name}", "delete_collection", name, write=True)
 
     def _kept(self) -> set[str]:
-        served = self.pointer()
+        served = self._alias_target()
         if served is None:
             return set()
         try:
@@ -358,10 +381,10 @@ class QdrantStore:
                 df[index] = df.get(index, 0) + 1
             writer.apply(ops)
         writer.put_terms(df)
-        served = self.pointer()
+        served = self._alias_target()
         manifest = {**edit.shape, "store": self.kind, "format": FORMAT_VERSION, "generation": name,
                     "built_at": _now(), "articles": len(edit.fresh), "chunks": sum(len(c) for c in edit.chunks),
-                    "sources": edit.sources, "bm25_avg_length": avg_length, "previous": served}
+                    "sources": edit.sources, "bm25_avg_length": avg_length, "previous": served, "revision": 1}
         writer.put_manifest(manifest)
         self._switch(name, served)
         self._drop_unserved({name, served} - {None})
@@ -393,7 +416,8 @@ class QdrantStore:
         articles = old.count(ARTICLE)
         chunks = old.count(CHUNK)
         manifest = {**old.manifest, **edit.shape, "store": self.kind, "format": FORMAT_VERSION,
-                    "updated_at": _now(), "articles": articles, "chunks": chunks, "sources": edit.sources}
+                    "updated_at": _now(), "articles": articles, "chunks": chunks, "sources": edit.sources,
+                    "revision": int(old.manifest.get("revision", 1)) + 1}
         writer.put_manifest(manifest)
         return manifest
 
