@@ -58,7 +58,9 @@ def _snapshot(reader) -> dict:
     for cid, row in rows.items():
         spans = [span for span, _ in reader.sentences([cid])[cid]]
         out[(row.article_id, row.position)] = (row.text, row.start, row.end, row.published, spans,
-                                               reader.article_text(row.article_rowid))
+                                               reader.sentence_spans_around(row.article_rowid, row.position),
+                                               reader.article_text(row.article_rowid),
+                                               reader.article_gaps(row.article_rowid))
     return {"articles": {a: s.content_hash for a, s in states.items()}, "chunks": out,
             "bm25_moorings": len(reader.bm25_search([stem("moorings")], 100)),
             "df": reader.doc_freq([stem("moorings"), stem("harbour"), stem("vote")])}

@@ -492,7 +492,7 @@ class _Writer:
         points, terms = [], []
         for art, chunks, vectors, sentence_vectors in group:
             rowid = article_rowid(art)
-            points.append(m.PointStruct(id=rowid, vector={}, payload=_article_payload(art, rowid, len(chunks))))
+            points.append(m.PointStruct(id=rowid, vector={}, payload=_article_payload(art, rowid, chunks)))
             for chunk, vec, svecs in zip(chunks, vectors, sentence_vectors):
                 sparse = self._sparse(art.title, chunk.text)
                 terms += sparse.indices
@@ -569,7 +569,8 @@ class _Writer:
                         write=True)
 
 
-def _article_payload(art: Article, rowid: int, chunks: int) -> dict:
+def _article_payload(art: Article, rowid: int, chunks: Sequence[Chunk]) -> dict:
+    """Its text, and each chunk's sentence spans by position: what an extract may grow into."""
     signature = Signature.from_bytes(art.signature) if art.signature else None
     return {"kind": ARTICLE, "article_rowid": rowid, "article_id": art.id, "title": art.title, "source": art.source,
             "author": art.author, "url": art.url, "path": art.path, "published": _to_datetime(art.published),
@@ -577,7 +578,14 @@ def _article_payload(art: Article, rowid: int, chunks: int) -> dict:
             "content_hash": art.content_hash, "origin": art.origin, "stamp": art.stamp, "gaps": list(art.gaps),
             "source_key": art.source_key, "added": art.added, "dup_group": art.dup_group,
             "signature": _b64(art.signature), "lsh": [int(k) for k in band_keys(signature)] if signature else [],
-            "chunks": chunks}
+            "chunks": len(chunks), "chunk_sentences": _sentences_by_position(chunks)}
+
+
+def _sentences_by_position(chunks: Sequence[Chunk]) -> list[list[list[int]]]:
+    out: list[list[list[int]]] = [[] for _ in range(1 + max((c.position for c in chunks), default=-1))]
+    for c in chunks:
+        out[c.position] = [[int(s), int(e)] for s, e in c.sentences]
+    return out
 
 
 def _chunk_payload(art: Article, rowid: int, chunk: Chunk, sentence_vectors) -> dict:
@@ -782,20 +790,17 @@ class QdrantReader:
         return out
 
     def sentence_spans_around(self, article_rowid: int, position: int, reach: int = 1) -> list[tuple[int, int]]:
-        from qdrant_client import models as m
-
-        flt = m.Filter(must=[_kind(CHUNK), m.FieldCondition(key="article_rowid", match=m.MatchValue(value=article_rowid)),
-                             m.FieldCondition(key="position", range=m.Range(gte=position - reach, lte=position + reach))])
-        spans = {(int(s), int(e)) for p in self.scroll(flt, payload=["sentences"])
-                 for s, e in p.payload.get("sentences") or []}
-        return sorted(spans)
+        """From the article's point (read once for its text): no request of its own."""
+        by_chunk = self._article(article_rowid).get("chunk_sentences") or []
+        lo, hi = max(0, position - reach), position + reach + 1
+        return sorted({(int(s), int(e)) for spans in by_chunk[lo:hi] for s, e in spans})
 
     # -- articles ---------------------------------------------------------------------------------
     def _article(self, rowid: int) -> dict:
         found = self._articles.get(rowid)
         if found is None:
             points = self.call("reading an article", "retrieve", self.collection, [int(rowid)],
-                               with_payload=["text", "gaps"])
+                               with_payload=["text", "gaps", "chunk_sentences"])
             if not points:
                 raise KeyError(f"article {rowid} is not in {self.collection}")
             found = points[0].payload
