@@ -325,3 +325,38 @@ def test_transient_errors_are_retried_with_backoff_and_then_said_in_one_line(tmp
     assert len(tries) == 3
     with pytest.raises(ZeroDivisionError):  # a bug is not dressed up as the store's fault
         conn.call("testing", lambda: 1 / 0)
+
+
+def test_copies_of_a_story_and_removal_and_sources(cli, tmp_path):
+    """Near-duplicates found across an `index add`, shown once; `index remove` and `index sources`."""
+    from dedup_cases import documents
+
+    def doc(name: str) -> str:
+        return next(d.text for d in documents() if d.id == f"bridge/{name}")
+
+    src = write_articles(tmp_path / "src", {
+        "gazette.json": {"id": "gazette", "title": "Kestrel Bridge shut after crack found", "source": "Aln Gazette",
+                         "published": "2026-03-03", "text": doc("boilerplate")},
+        "wire.json": {"id": "wire", "title": "Kestrel Bridge closed for six weeks", "source": "Coastwire",
+                      "published": "2026-03-02", "text": doc("wire")},
+        "own.json": {"id": "own", "title": "Queues on the ring road", "source": "Aln Echo",
+                     "published": "2026-03-02", "text": doc("other1")}})
+    assert cli("index", "build", str(src))[0] == 0
+    later = write_articles(tmp_path / "later", {
+        "press.json": {"id": "press", "title": "Bridge closed", "source": "Northern Press", "published": "2026-03-04",
+                       "text": doc("trimmed")}})
+    code, _, err = cli("index", "add", str(later))
+    assert code == 0, err
+    copies = _reader(tmp_path).copies(["wire", "own", "press"])
+    assert [c.article_id for c in copies["wire"]] == ["gazette", "press"]
+    assert [c.article_id for c in copies["press"]] == ["wire", "gazette"] and "own" not in copies
+    code, out, err = cli("ask", "How long will the Kestrel Bridge stay closed?", "-k", "5", "--json")
+    shown = [r["article_id"] for r in json.loads(out)["results"]]
+    assert [a for a in shown if a in ("wire", "gazette", "press")] == ["wire"]
+
+    code, out, err = cli("index", "remove", "gazette", "--json")
+    assert code == 0 and json.loads(out) == {"removed": 1, "articles": 3}, err
+    code, out, err = cli("index", "sources", "--json")
+    assert code == 0, err
+    assert {r["location"]: r["articles"] for r in json.loads(out)} == {str(src): 2, str(later): 1}
+    assert set(_reader(tmp_path).articles()) == {"wire", "own", "press"}
