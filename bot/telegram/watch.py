@@ -22,6 +22,7 @@ import numpy as np
 from telegram.error import BadRequest, Forbidden, TelegramError
 
 from index.answer import Retriever
+from index.store import IndexError_
 
 from .context import IDLE_CHAT_DAYS, BotData, ChatData, CitebotApplication, Follow
 from .texts import push_html
@@ -29,7 +30,11 @@ from .texts import push_html
 log = logging.getLogger("citebot.bot")
 MAX_MATCHES_PER_TOPIC = 20  # articles one topic can bring from one index change
 DATE_SLACK = dt.timedelta(days=1)
-MAX_IDS_AT_MARK = 1000  # article dates carry no time zone: a day either way of the follow
+MAX_IDS_AT_MARK = 1000
+# Chats pushed to at once. The rate limiter spaces the calls; this bounds how many wait in its
+# bucket, since during a 429's retry_after PTB's limiter lets calls through its bucket to wait,
+# and they would all fire together when the wait ends (a burst of 30 on top of the steady rate).
+PUSH_CONCURRENCY = 8  # article dates carry no time zone: a day either way of the follow
 
 
 @dataclass(frozen=True)
@@ -178,14 +183,18 @@ class Watcher:
     async def loop(self) -> None:
         """Look at start (what changed while the bot was down), then every CITEBOT_WATCH_SECONDS."""
         seconds = self.app.runtime.settings.watch_seconds
+        last_error = None
         while True:
             try:
                 await self.check()
+                last_error = None
             except asyncio.CancelledError:
                 raise
             except Exception as e:  # an unreadable index now is no reason to stop watching
-                log.error("watching the index: %s: %s", type(e).__name__, e,
-                          exc_info=e if not isinstance(e, (OSError, TelegramError)) else None)
+                if str(e) != last_error:  # said once, not every few seconds
+                    log.error("watching the index: %s: %s", type(e).__name__, e,
+                              exc_info=e if not isinstance(e, (OSError, TelegramError, IndexError_)) else None)
+                last_error = str(e)
             await asyncio.sleep(seconds)
 
     async def check(self) -> int:
@@ -238,7 +247,13 @@ class Watcher:
                 queued.setdefault(cid, []).append(p)
         if plans:
             self.app.mark_data_for_update_persistence(chat_ids=list(plans))
-        results = await asyncio.gather(*(self.deliver(cid, chats[cid], ps) for cid, ps in queued.items()))
+        slots = asyncio.Semaphore(PUSH_CONCURRENCY)
+
+        async def deliver(cid: int, ps: list[Push]) -> int:
+            async with slots:
+                return await self.deliver(cid, chats[cid], ps)
+
+        results = await asyncio.gather(*(deliver(cid, ps) for cid, ps in queued.items()))
         sent = sum(results)
         log.info("index changed: %d new article(s), %d topic(s) followed, %d message(s) pushed to %d chat(s)",
                  len(news), len(topics), sent, len(queued))
