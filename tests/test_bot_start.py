@@ -112,3 +112,12 @@ def test_a_busy_webhook_port_or_bad_listen_address_is_one_line(tiny_index):
     code, output = _start_bot(index_dir, REAL, api.base_url, telegram_webhook_url="https://x.invalid/telegram",
                               telegram_webhook_listen="256.1.1.1")
     assert code == 2 and "CITEBOT_TELEGRAM_WEBHOOK_LISTEN" in _errors(output)[0], output[-2000:]
+
+
+def test_a_state_folder_that_cannot_be_used_is_one_line(tiny_index, tmp_path):
+    index_dir, api = tiny_index
+    not_a_folder = tmp_path / "state"
+    not_a_folder.write_text("a file where the state folder should be")
+    code, output = _start_bot(index_dir, REAL, api.base_url, state_dir=str(not_a_folder))
+    assert code == 2 and "CITEBOT_STATE_DIR" in _errors(output)[0], output[-2000:]
+    assert "Traceback" not in output and REAL.split(":")[1] not in output
