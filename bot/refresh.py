@@ -72,7 +72,6 @@ class Refresher:
     def __init__(self, settings: Settings):
         self.settings = settings
         self.lock = asyncio.Lock()
-        self.task: asyncio.Task | None = None
 
     async def refresh_once(self) -> str:
         """Refresh every recorded source; the one-line summary that is logged."""
@@ -226,18 +225,7 @@ def install(app: Application, settings: Settings) -> Refresher:
         app.add_handler(MessageHandler(filters.ChatType.PRIVATE & filters.User(user_id=settings.admin_users)
                                        & filters.Regex(URL_ONLY), functools.partial(url_message, refresher=refresher)))
     if settings.refresh_minutes > 0:
-        before_init, before_stop = app.post_init, app.post_stop
+        from .telegram.tasks import run_alongside
 
-        async def start(application: Application) -> None:
-            if before_init:
-                await before_init(application)
-            refresher.task = asyncio.create_task(refresher.loop(), name="citebot-refresh")
-
-        async def stop(application: Application) -> None:
-            if refresher.task is not None:
-                refresher.task.cancel()
-            if before_stop:
-                await before_stop(application)
-
-        app.post_init, app.post_stop = start, stop
+        run_alongside(app, refresher.loop, "citebot-refresh")
     return refresher

@@ -7,8 +7,6 @@ and topics.
 from __future__ import annotations
 
 import os
-import pickle
-import re
 import signal
 import subprocess
 import sys

@@ -25,6 +25,7 @@ from index.answer import Retriever
 from index.store import IndexError_
 
 from .context import IDLE_CHAT_DAYS, BotData, ChatData, CitebotApplication, Follow
+from .tasks import run_alongside
 from .texts import push_html
 
 log = logging.getLogger("citebot.bot")
@@ -177,7 +178,6 @@ def _recent_enough(follow: Follow, item: News) -> bool:
 class Watcher:
     def __init__(self, app: CitebotApplication):
         self.app = app
-        self.task: asyncio.Task | None = None
         self._reader = None  # the served version last looked at
 
     async def loop(self) -> None:
@@ -288,20 +288,7 @@ class Watcher:
 
 
 def install(app: CitebotApplication) -> Watcher:
-    """Start watching once the bot runs; stop with it."""
+    """Watch the index from the bot's start to its stop."""
     watcher = Watcher(app)
-    before_init, before_stop = app.post_init, app.post_stop
-
-    async def start(application) -> None:
-        if before_init:
-            await before_init(application)
-        watcher.task = asyncio.create_task(watcher.loop(), name="citebot-watch")
-
-    async def stop(application) -> None:
-        if watcher.task is not None:
-            watcher.task.cancel()
-        if before_stop:
-            await before_stop(application)
-
-    app.post_init, app.post_stop = start, stop
+    run_alongside(app, watcher.loop, "citebot-watch")
     return watcher
