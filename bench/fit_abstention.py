@@ -36,11 +36,17 @@ def load(path: Path) -> list[dict]:
     return [r for r in rows if "unanswerable" not in r["set"] and "test" not in r["set"]]
 
 
-def fit(x: np.ndarray, y: np.ndarray, l2: float = L2, iterations: int = 50) -> tuple[np.ndarray, float]:
-    """Weighted logistic regression by Newton's method; x standardised, both classes weigh the same."""
+def fit(x: np.ndarray, y: np.ndarray, groups: list, l2: float = L2, iterations: int = 50) -> tuple[np.ndarray, float]:
+    """Weighted logistic regression by Newton's method on standardised x. Every question set at
+    every size weighs the same within its class, and both classes the same: 80 paraphrased
+    questions must count as much as 705 SQuAD ones, or the boundary ignores them."""
     n, d = x.shape
     xb = np.hstack([x, np.ones((n, 1))])
-    weight = np.where(y == 1, 0.5 / max(1, y.sum()), 0.5 / max(1, (1 - y).sum())) * n
+    sizes: dict = defaultdict(int)
+    for g in groups:
+        sizes[g] += 1
+    per_class = {c: len({g for g, yy in zip(groups, y) if yy == c}) for c in (0, 1)}
+    weight = np.array([n / (2 * per_class[int(yy)] * sizes[g]) for g, yy in zip(groups, y)])
     w = np.zeros(d + 1)
     reg = np.full(d + 1, l2)
     reg[-1] = 0.0
@@ -80,7 +86,7 @@ def main() -> None:
     x = np.array([[r[f] for f in FEATURES] for r in train], dtype=np.float64)
     y = np.array([r["label"] for r in train], dtype=np.float64)
     mean, scale = x.mean(axis=0), x.std(axis=0) + 1e-9
-    w, b = fit((x - mean) / scale, y)
+    w, b = fit((x - mean) / scale, y, [(r["size"], r["set"]) for r in train])
     model = AbstentionModel(tuple(w), b, tuple(mean), tuple(scale), 0.5)
     print(f"{len(train)} questions ({int(y.sum())} answered, {int((1 - y).sum())} off-topic) over "
           f"{len({r['size'] for r in rows})} archive sizes")

@@ -131,15 +131,19 @@ def test_evidence_measures_coverage_names_and_margin():
     idf = {"tram": 3.0, "cost": 1.0}
     ev = evidence("How much will the Wendford tram cost?", idf, "The tram will cost £310m.", "Tram approved",
                   score=0.8, cos=0.7, chunk_cos=0.6, dense_scores=[0.6] + [0.3] * 30, in_dense_top=True,
-                  in_lexical_top=False, lex=0.9, second_score=0.5)
+                  in_lexical_top=False, lex=0.9, second_score=0.5, support=0.25)
     assert ev.coverage == 1.0 and ev.rare == 1.0 and ev.names_missing == 1.0  # "Wendford" is not in it
     assert ev.dense_margin == pytest.approx(0.3) and ev.agree == 0.0 and ev.gap == pytest.approx(0.3)
+    assert ev.support == 0.25 and ev.cos_margin == pytest.approx(0.7 - 0.33)
 
 
 def test_the_model_is_a_logistic_function_of_standardised_evidence():
-    model = AbstentionModel(weights=(1.0,) + (0.0,) * 8, bias=0.0, mean=(0.5,) + (0.0,) * 8,
-                            scale=(0.1,) + (1.0,) * 8, threshold=0.5)
-    base = dict(cos=0, dense_margin=0, coverage=0, rare=0, names_missing=0, agree=0, lex=0, gap=0)
+    from index.answer.abstain import FEATURES
+
+    rest = len(FEATURES) - 1
+    model = AbstentionModel(weights=(1.0,) + (0.0,) * rest, bias=0.0, mean=(0.5,) + (0.0,) * rest,
+                            scale=(0.1,) + (1.0,) * rest, threshold=0.5)
+    base = {f: 0.0 for f in FEATURES[1:]}
     assert model.probability(Evidence(score=0.5, **base)) == pytest.approx(0.5)
     assert model.probability(Evidence(score=0.7, **base)) > 0.85
     assert FALLBACK.probability(Evidence(score=0.53, **base)) > 0.5 > FALLBACK.probability(Evidence(score=0.51, **base))

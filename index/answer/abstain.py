@@ -21,7 +21,8 @@ from ..text.terms import STOP_WORDS, stems
 
 MODEL_FILE = Path(__file__).with_name("abstain_model.json")
 BACKGROUND_RANK = 20
-FEATURES = ("score", "cos", "dense_margin", "coverage", "rare", "names_missing", "agree", "lex", "gap")
+FEATURES = ("score", "cos", "dense_margin", "coverage", "rare", "names_missing", "agree", "lex", "gap", "support",
+            "cos_margin")
 
 _NAME = re.compile(r"\b(?:[A-Z][\w'’-]*[A-Za-z]|[A-Z]{2,}|\d[\d,.]*\d|\d)\b")
 _QWORDS = {"what", "which", "who", "whom", "whose", "when", "where", "why", "how", "is", "are", "was", "were",
@@ -54,6 +55,8 @@ class Evidence:
     agree: float            # 1 when dense and lexical search both rank it in their top 10
     lex: float              # its best sentence's word overlap
     gap: float              # its lead over the second hit's relevance
+    support: float          # its article's share of the dense candidates (a subject finds several passages)
+    cos_margin: float       # its best sentence's cosine over the mean of the top 10 dense candidates
 
     def as_dict(self) -> dict[str, float]:
         return {name: float(getattr(self, name)) for name in FEATURES}
@@ -61,7 +64,7 @@ class Evidence:
 
 def evidence(question: str, idf: dict[str, float], extract: str, title: str, score: float, cos: float,
              chunk_cos: float, dense_scores: Sequence[float], in_dense_top: bool, in_lexical_top: bool,
-             lex: float, second_score: float | None) -> Evidence:
+             lex: float, second_score: float | None, support: float = 0.0) -> Evidence:
     have = stems(extract + " " + title)
     total = sum(idf.values())
     coverage = sum(w for t, w in idf.items() if t in have) / total if total else 0.0
@@ -69,9 +72,11 @@ def evidence(question: str, idf: dict[str, float], extract: str, title: str, sco
     haystack = (extract + " " + title).lower()
     missing = sum(1 for n in question_names(question) if n.lower() not in haystack)
     background = dense_scores[min(len(dense_scores), BACKGROUND_RANK) - 1] if dense_scores else 0.0
+    top = list(dense_scores[:10])
     return Evidence(score=score, cos=cos, dense_margin=chunk_cos - background, coverage=coverage, rare=rare,
                     names_missing=float(min(missing, 3)), agree=float(in_dense_top and in_lexical_top), lex=lex,
-                    gap=score - second_score if second_score is not None else 0.2)
+                    gap=score - second_score if second_score is not None else 0.2, support=support,
+                    cos_margin=cos - (sum(top) / len(top) if top else 0.0))
 
 
 @dataclass(frozen=True)

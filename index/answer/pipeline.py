@@ -138,8 +138,8 @@ class Retriever:
         focus_terms = query_terms(focus) if focus else qterms
         idf_q = self._idf_of(reader, focus_terms)
         self._score(reader, focus_text, qv, idf_q, answer_type(focus_text), cands)
-        if cfg.article_weight and dense:
-            support = article_support(reader.chunk_rows([cid for cid, _ in dense]).values())
+        support = article_support(reader.chunk_rows([cid for cid, _ in dense]).values()) if dense else {}
+        if cfg.article_weight:
             for c in cands:
                 c.score += cfg.article_weight * support.get(c.row.article_rowid, 0.0)
         if cfg.rerank:
@@ -154,7 +154,8 @@ class Retriever:
             return Answer(question, False, [], 0.0, timings=timings, period=period,
                           reason="nothing_in_period" if period else "not_relevant")
         best = cands[0] if cfg.rerank else max(cands, key=lambda c: c.score)
-        ev = self._evidence(question, reader, best, cands, ranked[0], dense, qterms)
+        ev = self._evidence(question, reader, best, cands, ranked[0], dense, qterms,
+                            support.get(best.row.article_rowid, 0.0))
         confidence = self.abstention.probability(ev)
         found = confidence >= self.threshold
         floor = cfg.relative_floor * ranked[0].score  # later hits must still be relevant
@@ -187,12 +188,12 @@ class Retriever:
             c.score = chunk_score(c.dense, best, cfg.sentence_weight, cfg.lexical_weight, cfg.cue_weight)
 
     def _evidence(self, question: str, reader: IndexReader, best: Candidate, cands: list[Candidate],
-                  hit: Hit, dense: list[tuple[int, float]], qterms: list[str]) -> Evidence:
+                  hit: Hit, dense: list[tuple[int, float]], qterms: list[str], support: float) -> Evidence:
         second = next((c.score for c in cands[1:] if c.row.article_rowid != best.row.article_rowid), None)
         return evidence(question, self._idf_of(reader, qterms), hit.extract, hit.title, best.score, best.best_cos,
                         best.dense, [s for _, s in dense],
                         best.dense_rank is not None and best.dense_rank < AGREE_TOP,
-                        best.bm25_rank is not None and best.bm25_rank < AGREE_TOP, best.best_lex, second)
+                        best.bm25_rank is not None and best.bm25_rank < AGREE_TOP, best.best_lex, second, support)
 
     def _compose(self, reader: IndexReader, cands: list[Candidate], limit: int) -> list[Hit]:
         """Extracts around each candidate's best sentence (compose.py); a candidate whose extract
