@@ -283,6 +283,7 @@ def eval_(file: Path = typer.Argument(..., exists=True, dir_okay=False, help="A 
           cue_weight: Optional[float] = typer.Option(None, help="Weight of the answer-type cue."),
           sentence_weight: Optional[float] = typer.Option(None, help="Weight of the best sentence in reranking."),
           dense_weight: Optional[float] = typer.Option(None, help="Weight of the dense ranking in fusion."),
+          article_weight: Optional[float] = typer.Option(None, help="Weight of an article's support in reranking."),
           dense_candidates: Optional[int] = typer.Option(None, help="Dense candidates per question."),
           extract_chars: Optional[int] = typer.Option(None, help="Extract length budget."),
           rerank_depth: Optional[int] = typer.Option(None, help="Fused candidates scored by sentence."),
@@ -310,7 +311,8 @@ def eval_(file: Path = typer.Argument(..., exists=True, dir_okay=False, help="A 
     date_set = QuestionSet(dates.stem, "dates", cut(date_questions(dates))) if dates else None
     overrides = {k: v for k, v in dict(fusion=fusion, rerank=rerank, picker=picker, lexical_weight=lexical_weight,
                                        cue_weight=cue_weight, sentence_weight=sentence_weight,
-                                       dense_weight=dense_weight, dense_candidates=dense_candidates,
+                                       dense_weight=dense_weight, article_weight=article_weight,
+                                       dense_candidates=dense_candidates,
                                        extract_chars=extract_chars, rerank_depth=rerank_depth,
                                        min_confidence=min_confidence).items() if v is not None}
     from index.answer import AnswerConfig
