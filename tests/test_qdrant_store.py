@@ -88,15 +88,28 @@ def test_build_ask_and_status(cli, tmp_path):
     assert code == 0 and "matches its manifest" in out, err
 
 
-def test_the_same_answers_as_the_local_store(cli, tmp_path):
+def test_the_same_answers_as_the_local_store(cli, tmp_path, embedder, monkeypatch):
     """Candidates, rows, sentences, term counts, periods and dates: what the answer path reads is
-    the same on both stores."""
+    the same on both stores, and so are its answers (asked twice: the reader's caches change nothing)."""
+    from index.answer import Retriever
+
     src = write_articles(tmp_path / "src", {f"{i}.json": _article(i) for i in range(4)})
     assert cli("index", "build", str(src))[0] == 0
     assert cli("index", "build", str(src), env={"CITEBOT_STORE": "local"})[0] == 0
     q = _reader(tmp_path)
     local = open_store(IndexConfig(index_dir=tmp_path / "index")).open()
     assert _snapshot(q) == _snapshot(local)
+    monkeypatch.setattr(qdrant, "CACHED_CHUNKS", 1)
+    fresh = _reader(tmp_path)
+    ids = [cid for cid, _ in fresh.dense_search(np.ones(384, dtype=np.float32), 5)]
+    assert len(fresh.chunk_rows(ids[:2])) == 2 and len(fresh.chunk_rows(ids)) == len(ids) == 4  # a full cache drops none
+    retrievers = [Retriever(tmp_path / "index", embedder, store=open_store(cfg))
+                  for cfg in (_cfg(tmp_path), IndexConfig(index_dir=tmp_path / "index"))]
+    for question in ["How many moorings did the Ashcombe harbour board agree?", "Who welcomed it in Carrow?"] * 2:
+        a, b = (r.answer(question) for r in retrievers)
+        assert [(h.article_id, h.extract, h.highlight) for h in a.hits] == \
+            [(h.article_id, h.extract, h.highlight) for h in b.hits]
+        assert a.confidence == pytest.approx(b.confidence, abs=1e-6)
     terms = [stem("moorings"), stem("ashcombe"), stem("harbour")]
     scores = []
     for reader in (q, local):
@@ -110,6 +123,10 @@ def test_the_same_answers_as_the_local_store(cli, tmp_path):
     for reader in (q, local):
         march = reader.chunks_in_period("2024-03-01", "2024-03-31")
         assert len(march) == 1
+        assert {row.article_id for row in reader.chunk_rows(np.asarray(march)).values()} == {"art-2"}
+        rowid = reader.articles()["art-2"].rowid
+        assert [r[1:] for r in reader.article_chunks(rowid)] == [r[1:] for r in local.article_chunks(
+            local.articles()["art-2"].rowid)]
         hits = reader.dense_search(np.ones(384, dtype=np.float32), 5, march)
         assert {reader.chunk_rows([cid])[cid].article_id for cid, _ in hits} == {"art-2"}
         assert not reader.dense_search(np.ones(384, dtype=np.float32), 5, reader.chunks_in_period("2023-01-01",

@@ -138,6 +138,9 @@ class StoreReader(Protocol):
     def lsh_candidates(self, keys: Sequence[int], skip: set[int] = frozenset()) -> list:
         """Served articles sharing an LSH band key with a new article (sources/dedup.Candidate)."""
 
+    def article_chunks(self, article_rowid: int) -> list[tuple[int, int, int, int, str]]:
+        """(chunk id, position, start, end, text) of one served article's chunks, in text order."""
+
 
 @dataclass
 class Edit:

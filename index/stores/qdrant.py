@@ -28,6 +28,7 @@ and scores. `hybrid_search` (prefetch + RRF in the engine) is there for comparis
 """
 from __future__ import annotations
 
+import atexit
 import base64
 import contextlib
 import datetime as dt
@@ -55,6 +56,7 @@ DENSE, SPARSE = "dense", "bm25"
 CHUNK, ARTICLE, TERM, MANIFEST = "chunk", "article", "term", "manifest"
 MANIFEST_ID = 1  # hashed ids are >= 2**32, so they never meet it
 SENTENCE_DTYPE = np.float16  # as the local store keeps them
+CHUNK_DTYPE = np.float16  # what reranking reads, as the local store keeps it (the engine searches float32)
 SCROLL_PAGE = 1000
 CACHED_CHUNKS = 512
 HNSW_EF = 128  # candidates a server's HNSW search keeps (at least twice k): recall near exact at k <= 80
@@ -222,6 +224,8 @@ def _connection(cfg: QdrantConfig) -> _Connection:
     with _connections_lock:
         conn = _connections.get(key)
         if conn is None:
+            if not _connections:  # closed before the interpreter tears modules down (local mode's
+                atexit.register(close_connections)  # client otherwise complains on stderr at exit)
             conn = _connections[key] = _Connection(cfg)
         return conn
 
@@ -628,6 +632,11 @@ class PeriodChunks:
                                            count_filter=self.filter, exact=True).count
         return self._count
 
+    def __array__(self, dtype=None, copy=None) -> np.ndarray:
+        """The ids themselves, for a caller that intersects them with its own (listed page by page)."""
+        ids = [int(p.id) for p in self.reader.scroll(self.filter, payload=False)]
+        return np.asarray(ids, dtype=dtype or np.int64)
+
 
 class QdrantReader:
     """Read access to one collection (the one the alias named when it was opened). Safe to share
@@ -744,16 +753,17 @@ class QdrantReader:
         """The chunk points of `ids` (payload and dense vector), in one request for those not read
         lately: reranking reads rows, vectors and sentences of the same few chunks."""
         ids = [int(i) for i in ids]
-        missing = [i for i in dict.fromkeys(ids) if i not in self._records]
+        out = {i: self._records[i] for i in ids if i in self._records}
+        missing = [i for i in dict.fromkeys(ids) if i not in out]
         if missing:
             found = self.call("reading chunks", "retrieve", self.collection, missing, with_payload=CHUNK_PAYLOAD,
                               with_vectors=[DENSE])
             if len(self._records) > CACHED_CHUNKS:
                 self._records.clear()
             for p in found:
-                if (p.payload or {}).get("text") is not None:
-                    self._records[int(p.id)] = p
-        return {i: self._records[i] for i in ids if i in self._records}
+                if (p.payload or {}).get("text") is not None:  # a chunk point, not another kind's
+                    out[int(p.id)] = self._records[int(p.id)] = p
+        return out
 
     def chunk_rows(self, ids: Iterable[int]) -> dict[int, ChunkRow]:
         out = {}
@@ -766,13 +776,15 @@ class QdrantReader:
         return out
 
     def vectors(self, ids: Sequence[int]) -> np.ndarray:
+        """Rounded to float16 as the local store keeps them for reranking, so that both stores give
+        the answer path the same numbers (a last-digit difference can swap two near-equal chunks)."""
         found = self._fetch(ids)
         out = np.zeros((len(ids), self.dimension), dtype=np.float32)
         for row, cid in enumerate(ids):
             p = found.get(int(cid))
             if p is not None and p.vector and DENSE in p.vector:
                 out[row] = p.vector[DENSE]
-        return out
+        return out.astype(CHUNK_DTYPE).astype(np.float32)
 
     def sentences(self, chunk_ids: Sequence[int]) -> dict[int, list[tuple[tuple[int, int], np.ndarray]]]:
         ids = [int(i) for i in chunk_ids]
@@ -794,6 +806,13 @@ class QdrantReader:
         by_chunk = self._article(article_rowid).get("chunk_sentences") or []
         lo, hi = max(0, position - reach), position + reach + 1
         return sorted({(int(s), int(e)) for spans in by_chunk[lo:hi] for s, e in spans})
+
+    def article_chunks(self, article_rowid: int) -> list[tuple[int, int, int, int, str]]:
+        """(chunk id, position, start, end, text) of one article's chunks, in text order."""
+        flt = chunks_of([article_rowid])
+        rows = [(int(p.id), int(p.payload["position"]), int(p.payload["start"]), int(p.payload["end"]),
+                 p.payload["text"]) for p in self.scroll(flt, payload=["position", "start", "end", "text"])]
+        return sorted(rows, key=lambda r: r[1])
 
     # -- articles ---------------------------------------------------------------------------------
     def _article(self, rowid: int) -> dict:
