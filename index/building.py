@@ -16,8 +16,9 @@ from typing import Callable, Iterable, Union
 import numpy as np
 
 from .text.chunking import chunk_article, embedding_input
+from .text.terms import ANALYZER
 from .config import FetchConfig, IndexConfig
-from .embedding import Embedder
+from .encoders.base import PassageEncoder as Embedder
 from .collecting import LazyFetcher, Refresh, SourceOutcome, SourceVanished
 from .sources import registry
 from .sources.base import SourceSpec, cutoff, now_iso
@@ -80,7 +81,7 @@ def chunk_articles(articles: list[Article], embedder: Embedder, cfg: IndexConfig
 
 def _manifest(cfg: IndexConfig, embedder: Embedder) -> dict:
     return {"store": cfg.store, "model": cfg.model, "dimension": embedder.dimension, "max_seq_length": embedder.max_tokens,
-            "dtype": embedder.dtype, "faiss": cfg.faiss_index, **cfg.chunking()}
+            "dtype": embedder.dtype, "faiss": cfg.faiss_index, "analyzer": ANALYZER, **cfg.chunking()}
 
 
 def _embed(embedder: Embedder, articles: list[Article], chunks: list[list[Chunk]], cfg: IndexConfig,
@@ -401,7 +402,7 @@ def _shape(cfg: IndexConfig, embedder: Embedder | None, old: StoreReader | None)
         return _manifest(cfg, embedder)
     m = old.manifest
     return {"store": cfg.store, "model": m["model"], "dimension": m["dimension"], "max_seq_length": m.get("max_seq_length"),
-            "dtype": m.get("dtype"), "faiss": cfg.faiss_index, **cfg.chunking()}
+            "dtype": m.get("dtype"), "faiss": cfg.faiss_index, "analyzer": ANALYZER, **cfg.chunking()}
 
 
 def _source_report(outcome: SourceOutcome, manifest: dict) -> SourceReport:

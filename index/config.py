@@ -4,7 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .embedding import DEFAULT_MODEL
+from .encoders.sentence_transformers import DEFAULT_MODEL
 
 
 @dataclass(frozen=True)

@@ -20,6 +20,7 @@ from ..config import IndexConfig
 from ..stores.base import Store
 from ..stores.base import StoreReader as IndexReader
 from ..stores.factory import open_store
+from ..text.languages import detect
 from ..text.terms import query_terms
 from .abstain import Evidence, evidence, load_model
 from .compose import is_cut, overlaps, window
@@ -110,11 +111,12 @@ class Retriever:
         timings["period"] = time.perf_counter() - t
 
         t = time.perf_counter()
-        qv = self.embedder.encode([question])[0]
+        qv = self.embedder.encode_queries([question])[0]  # a model's question prefix is the encoder's business
         timings["embed"] = time.perf_counter() - t
 
         t = time.perf_counter()
-        qterms = query_terms(dates.rest)
+        lang = detect(question)  # its terms meet only chunks of its own language (text/terms.py)
+        qterms = query_terms(dates.rest, lang)
         dense: list[tuple[int, float]] = []
         if cfg.fusion in (Fusion.RRF, Fusion.DENSE):
             dense = reader.dense_search(qv, cfg.dense_candidates, allowed)
@@ -135,7 +137,7 @@ class Retriever:
         cands = [Candidate(rows[cid], score, dense_rank.get(cid), lexical_rank.get(cid)) for cid, score in top
                  if cid in rows]
         focus_text = focus or dates.rest
-        focus_terms = query_terms(focus) if focus else qterms
+        focus_terms = query_terms(focus, detect(focus)) if focus else qterms
         idf_q = self._idf_of(reader, focus_terms)
         self._score(reader, focus_text, qv, idf_q, answer_type(focus_text), cands)
         support = article_support(reader.chunk_rows([cid for cid, _ in dense]).values()) if dense else {}

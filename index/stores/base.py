@@ -50,6 +50,14 @@ def check_compatible(manifest: dict, model: str | None, format_version: int) -> 
         raise IncompatibleIndex(
             f"the index was built with model '{manifest.get('model')}', the settings name '{model}': "
             f"{REBUILD} (or set CITEBOT_EMBEDDING_MODEL back)")
+    from ..text.terms import ANALYZER, LEGACY_ANALYZER
+
+    # An index from before languages were told apart has no analyzer: its English terms are this
+    # one's, so it serves as it is (its Russian or Ukrainian articles find their words after a rebuild).
+    analyzer = manifest.get("analyzer", LEGACY_ANALYZER)
+    if analyzer not in (ANALYZER, LEGACY_ANALYZER):
+        raise IncompatibleIndex(
+            f"the index's words were analysed by '{analyzer}', this citebot analyses them by '{ANALYZER}': {REBUILD}")
 
 
 class ArticleState(NamedTuple):
