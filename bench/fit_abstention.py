@@ -62,9 +62,12 @@ def fit(x: np.ndarray, y: np.ndarray, groups: list, l2: float = L2, iterations: 
 
 
 def rates(rows: list[dict], probs: np.ndarray, threshold: float) -> tuple[dict, dict]:
-    """Refusal rate of each (size, set): answerable sets (all their questions) and off-topic sets."""
+    """Refusal rate of each (size, set): of the answerable questions whose answer was found (a
+    refusal is wrong when citebot had the answer to show), and of the off-topic ones."""
     refused: dict[tuple[str, str], list[bool]] = defaultdict(list)
     for r, p in zip(rows, probs):
+        if r["label"] is None:
+            continue
         refused[(r["size"], r["set"])].append(p < threshold)
     answerable = {k: float(np.mean(v)) for k, v in refused.items() if k[1] in ANSWERABLE}
     offtopic = {k: float(np.mean(v)) for k, v in refused.items() if k[1] not in ANSWERABLE}
