@@ -18,11 +18,12 @@ from pathlib import Path
 from typing import Sequence
 
 from ..text.terms import STOP_WORDS, stems
+from .reference import NEUTRAL, Reference
 
 MODEL_FILE = Path(__file__).with_name("abstain_model.json")
 BACKGROUND_RANK = 20
 FEATURES = ("score", "cos", "dense_margin", "coverage", "rare", "names_missing", "agree", "lex", "gap", "support",
-            "cos_margin")
+            "cos_margin", "score_z", "cos_z", "chunk_z")
 
 _NAME = re.compile(r"\b(?:[A-Z][\w'’-]*[A-Za-z]|[A-Z]{2,}|\d[\d,.]*\d|\d)\b")
 _QWORDS = {"what", "which", "who", "whom", "whose", "when", "where", "why", "how", "is", "are", "was", "were",
@@ -57,6 +58,9 @@ class Evidence:
     gap: float              # its lead over the second hit's relevance
     support: float          # its article's share of the dense candidates (a subject finds several passages)
     cos_margin: float       # its best sentence's cosine over the mean of the top 10 dense candidates
+    score_z: float = 0.0    # its relevance, sentence cosine and chunk cosine against what unrelated
+    cos_z: float = 0.0      # questions reach in this archive (reference.py), in robust standard
+    chunk_z: float = 0.0    # deviations: the signals that would otherwise drift with archive size
 
     def as_dict(self) -> dict[str, float]:
         return {name: float(getattr(self, name)) for name in FEATURES}
@@ -64,7 +68,8 @@ class Evidence:
 
 def evidence(question: str, idf: dict[str, float], extract: str, title: str, score: float, cos: float,
              chunk_cos: float, dense_scores: Sequence[float], in_dense_top: bool, in_lexical_top: bool,
-             lex: float, second_score: float | None, support: float = 0.0) -> Evidence:
+             lex: float, second_score: float | None, support: float = 0.0,
+             reference: Reference = NEUTRAL) -> Evidence:
     have = stems(extract + " " + title)
     total = sum(idf.values())
     coverage = sum(w for t, w in idf.items() if t in have) / total if total else 0.0
@@ -76,7 +81,8 @@ def evidence(question: str, idf: dict[str, float], extract: str, title: str, sco
     return Evidence(score=score, cos=cos, dense_margin=chunk_cos - background, coverage=coverage, rare=rare,
                     names_missing=float(min(missing, 3)), agree=float(in_dense_top and in_lexical_top), lex=lex,
                     gap=score - second_score if second_score is not None else 0.2, support=support,
-                    cos_margin=cos - (sum(top) / len(top) if top else 0.0))
+                    cos_margin=cos - (sum(top) / len(top) if top else 0.0), score_z=reference.score.z(score),
+                    cos_z=reference.cos.z(cos), chunk_z=reference.chunk.z(chunk_cos))
 
 
 @dataclass(frozen=True)

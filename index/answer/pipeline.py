@@ -27,7 +27,9 @@ from .compose import is_cut, overlaps, window
 from .cues import AnswerType, answer_type
 from .dates import question_dates
 from .fusion import fuse
+from . import reference
 from .records import Answer, AnswerConfig, Candidate, Fusion, Period
+from .reference import Reference
 from .scoring import best_sentence, chunk_score, score_sentences
 
 COMMON_TERM_SHARE = 0.1  # a word in more than this share of the chunks is left out of BM25
@@ -52,6 +54,7 @@ class Retriever:
         self._reader: IndexReader | None = None
         self._pointer: str | None = None
         self._df: dict[str, int] = {}
+        self._reference: Reference | None = None
         import faiss
 
         # One question is one search: FAISS's OpenMP threads only fight the question encoder's and
@@ -66,9 +69,28 @@ class Retriever:
         pointer = self.store.pointer()
         if self._reader is None or pointer != self._pointer:
             reader = self.store.open(self.model)  # NoIndex / IncompatibleIndex / IndexDamaged / StoreUnavailable
-            self._reader, self._pointer, self._df = reader, pointer, {}
+            self._reader, self._pointer, self._df, self._reference = reader, pointer, {}, None
             self._n_chunks = max(1, int(reader.manifest.get("chunks") or 1))
         return self._reader
+
+    def reference(self) -> Reference:
+        """What unrelated questions reach in the served version (reference.py): read from beside
+        the index, or measured now (about a second) and kept there for the next process."""
+        self.reader()
+        if self._reference is None:
+            version = str(self._pointer or "unversioned")
+            found = reference.load(self.index_dir, version)
+            if found is None:
+                self._reference = reference.NEUTRAL  # the probes' own answers need none
+
+                def best_of(question: str):
+                    f = self.answer(question, k=1).features
+                    return (f["score"], f["cos"], f["chunk_cos"]) if f else None
+
+                found = reference.measure(best_of)
+                reference.save(self.index_dir, version, found)
+            self._reference = found
+        return self._reference
 
     def _df_of(self, reader: IndexReader, terms: list[str]) -> dict[str, int]:
         missing = [t for t in terms if t not in self._df]
@@ -157,7 +179,7 @@ class Retriever:
                           reason="nothing_in_period" if period else "not_relevant")
         best = cands[0] if cfg.rerank else max(cands, key=lambda c: c.score)
         ev = self._evidence(question, reader, best, cands, ranked[0], dense, qterms,
-                            support.get(best.row.article_rowid, 0.0))
+                            support.get(best.row.article_rowid, 0.0), self.reference())
         confidence = self.abstention.probability(ev)
         found = confidence >= self.threshold
         floor = cfg.relative_floor * ranked[0].score  # later hits must still be relevant
@@ -167,7 +189,7 @@ class Retriever:
         hits = hits[offset:offset + k]
         reason = None if found else ("nothing_in_period" if period else "not_relevant")
         return Answer(question, found and bool(hits), hits, ranked[0].score, ranked, timings, confidence, period,
-                      reason, ev.as_dict())
+                      reason, {**ev.as_dict(), "chunk_cos": best.dense})
 
     def _score(self, reader: IndexReader, question: str, qv: np.ndarray, idf_q: dict[str, float],
                kind: AnswerType, cands: list[Candidate]) -> None:
@@ -190,12 +212,14 @@ class Retriever:
             c.score = chunk_score(c.dense, best, cfg.sentence_weight, cfg.lexical_weight, cfg.cue_weight)
 
     def _evidence(self, question: str, reader: IndexReader, best: Candidate, cands: list[Candidate],
-                  hit: Hit, dense: list[tuple[int, float]], qterms: list[str], support: float) -> Evidence:
+                  hit: Hit, dense: list[tuple[int, float]], qterms: list[str], support: float,
+                  ref: Reference) -> Evidence:
         second = next((c.score for c in cands[1:] if c.row.article_rowid != best.row.article_rowid), None)
         return evidence(question, self._idf_of(reader, qterms), hit.extract, hit.title, best.score, best.best_cos,
                         best.dense, [s for _, s in dense],
                         best.dense_rank is not None and best.dense_rank < AGREE_TOP,
-                        best.bm25_rank is not None and best.bm25_rank < AGREE_TOP, best.best_lex, second, support)
+                        best.bm25_rank is not None and best.bm25_rank < AGREE_TOP, best.best_lex, second, support,
+                        ref)
 
     def _compose(self, reader: IndexReader, cands: list[Candidate], limit: int) -> list[Hit]:
         """Extracts around each candidate's best sentence (compose.py); a candidate whose extract
