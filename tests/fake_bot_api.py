@@ -83,6 +83,7 @@ class FakeBotAPI:
         self.username = username
         self.bot_id = int(token.split(":")[0])
         self.updates: list[dict] = []
+        self.languages: dict[int, str] = {}  # user id → the language_code their Telegram app sends
         self.sent: list[Sent] = []
         self.rejected: list[tuple[str, str]] = []
         self.requests: list[str] = []
@@ -134,7 +135,10 @@ class FakeBotAPI:
 
     # -- what tests do -----------------------------------------------------------------------
     def _user(self, user_id: int) -> dict:
-        return {"id": user_id, "is_bot": False, "first_name": f"User{user_id}"}
+        user = {"id": user_id, "is_bot": False, "first_name": f"User{user_id}"}
+        if user_id in self.languages:
+            user["language_code"] = self.languages[user_id]
+        return user
 
     def _chat(self, chat_id: int, kind: str) -> dict:
         chat = {"id": chat_id, "type": kind}

@@ -250,3 +250,21 @@ def test_sigterm_stops_cleanly_and_the_token_never_appears(bot_env):
     output = log_path.read_text(errors="replace")
     assert "citebot bot starting" in output
     assert TOKEN not in output and TOKEN.split(":")[1] not in output
+
+
+def test_the_bot_speaks_the_askers_language_and_quotes_verbatim(bot_env):
+    """Its own words follow Telegram's language_code (Russian, Ukrainian; English otherwise)."""
+    api = bot_env["api"]
+    api.languages.update({71: "ru", 72: "uk-UA", 73: "de"})
+    api.message(71, "/help")
+    assert "Задайте вопрос о проиндексированных статьях" in _last(api, 71).text
+    api.message(71, "What is the boiling point of liquid nitrogen?")
+    assert _last(api, 71, 2).text == "Не найдено: в проиндексированных статьях нет ответа на этот вопрос."
+    api.message(72, "/start")
+    assert "Поставте запитання" in _last(api, 72).text
+    api.message(72, "What did the Wend flood water reach?")
+    first = _last(api, 72, 2)
+    assert "flood" in visible_text(first.text), "quotes stay in the article's language"
+    assert first.params["reply_markup"]["inline_keyboard"][0][0]["text"] == "Ще"
+    api.message(73, "What is the boiling point of liquid nitrogen?")
+    assert _last(api, 73).text.startswith("Not found")

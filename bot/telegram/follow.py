@@ -16,7 +16,7 @@ from telegram.error import TelegramError
 from ..answering import check_question
 from ..render import flatten
 from .context import MAX_FOLLOWS_PER_CHAT, Context, Follow, UnfollowRequest
-from .texts import cut, esc
+from .texts import cut, esc, lang_of, local
 
 MAX_TOPIC_CHARS = 200
 GROUP_ONLY_ADMINS = "In a group, only its administrators can choose what the group follows."
@@ -51,95 +51,106 @@ async def follow_command(update: Update, context: Context) -> None:
     chat_id = update.effective_chat.id
     topic = " ".join(context.args or []).strip()
     send = context.bot.send_message
+    lang = lang_of(update)
     async with context.runtime.lock(chat_id):
         if not topic:
-            await send(chat_id=chat_id, text=USAGE)
+            await send(chat_id=chat_id, text=local(lang, "FOLLOW_USAGE", USAGE))
             return
         hint = check_question(topic, MAX_TOPIC_CHARS)
         if hint:
             await send(chat_id=chat_id, text=esc(hint.replace("question", "topic")))
             return
         if not await may_manage(update, context):
-            await send(chat_id=chat_id, text=GROUP_ONLY_ADMINS)
+            await send(chat_id=chat_id, text=local(lang, "FOLLOW_GROUP_ONLY_ADMINS", GROUP_ONLY_ADMINS))
             return
         data = context.chat_data
         if data.follow(topic):
-            await send(chat_id=chat_id, text=f"This chat already follows {_quoted(topic)}.")
+            await send(chat_id=chat_id, text=local(lang, "FOLLOW_ALREADY", f"This chat already follows {_quoted(topic)}.",
+                                                   topic=_quoted(topic)))
             return
         if len(data.follows) >= MAX_FOLLOWS_PER_CHAT:
-            await send(chat_id=chat_id, text=f"This chat follows {MAX_FOLLOWS_PER_CHAT} topics already: "
-                                             "/unfollow one first.")
+            await send(chat_id=chat_id, text=local(lang, "FOLLOW_TOO_MANY", f"This chat follows {MAX_FOLLOWS_PER_CHAT} "
+                                                   "topics already: /unfollow one first.", n=MAX_FOLLOWS_PER_CHAT))
             return
         user = update.effective_user
         data.follows.append(Follow(topic, time.time(), by=user.id if user else None))
         cap = context.settings.follow_max_per_hour
-        limit = f", at most {cap} an hour" if cap else ""
-        await send(chat_id=chat_id, text=f"Following {_quoted(topic)}: each new article on it will be sent here "
-                                         f"as soon as it is indexed{limit}. /unfollow {esc(topic)} stops it.")
+        limit = local(lang, "FOLLOW_LIMIT", f", at most {cap} an hour", cap=cap) if cap else ""
+        await send(chat_id=chat_id, text=local(lang, "FOLLOW_OK", f"Following {_quoted(topic)}: each new article on "
+                                               f"it will be sent here as soon as it is indexed{limit}. "
+                                               f"/unfollow {esc(topic)} stops it.",
+                                               topic=_quoted(topic), limit=limit, plain=esc(topic)))
 
 
 async def unfollow_command(update: Update, context: Context) -> None:
     chat_id = update.effective_chat.id
     topic = " ".join(context.args or []).strip()
+    lang = lang_of(update)
     async with context.runtime.lock(chat_id):
         follows = context.chat_data.follows
         if not follows:
-            await context.bot.send_message(chat_id=chat_id, text="This chat follows no topic.")
+            await context.bot.send_message(chat_id=chat_id, text=local(lang, "FOLLOWS_NONE", "This chat follows no topic."))
             return
         if not await may_manage(update, context):
-            await context.bot.send_message(chat_id=chat_id, text=GROUP_ONLY_ADMINS)
+            await context.bot.send_message(chat_id=chat_id, text=local(lang, "FOLLOW_GROUP_ONLY_ADMINS", GROUP_ONLY_ADMINS))
             return
         if not topic and len(follows) > 1:  # which one? a button each
             rows = [[InlineKeyboardButton(cut(f.topic, 60), callback_data=UnfollowRequest(f.topic))] for f in follows]
-            rows.append([InlineKeyboardButton("All of them", callback_data=UnfollowRequest(None))])
-            await context.bot.send_message(chat_id=chat_id, text="Stop following which topic?",
+            rows.append([InlineKeyboardButton(local(lang, "UNFOLLOW_ALL", "All of them"), callback_data=UnfollowRequest(None))])
+            await context.bot.send_message(chat_id=chat_id, text=local(lang, "UNFOLLOW_WHICH", "Stop following which topic?"),
                                            reply_markup=InlineKeyboardMarkup(rows))
             return
-        await context.bot.send_message(chat_id=chat_id, text=_unfollow(context, topic or follows[0].topic))
+        await context.bot.send_message(chat_id=chat_id, text=_unfollow(context, topic or follows[0].topic, lang))
 
 
 async def unfollow_button(update: Update, context: Context) -> None:
     query = update.callback_query
+    lang = lang_of(update)
     if update.effective_chat is None:
-        await query.answer("That button has expired.")
+        await query.answer(local(lang, "UNFOLLOW_EXPIRED", "That button has expired."))
         return
     chat_id = update.effective_chat.id
     async with context.runtime.lock(chat_id):
         if not await may_manage(update, context):
-            await query.answer(GROUP_ONLY_ADMINS, show_alert=True)
+            await query.answer(local(lang, "FOLLOW_GROUP_ONLY_ADMINS", GROUP_ONLY_ADMINS), show_alert=True)
             return
         await query.answer()
         request: UnfollowRequest = query.data
-        await context.bot.send_message(chat_id=chat_id, text=_unfollow(context, request.topic))
+        await context.bot.send_message(chat_id=chat_id, text=_unfollow(context, request.topic, lang))
 
 
-def _unfollow(context: Context, topic: str | None) -> str:
+def _unfollow(context: Context, topic: str | None, lang: str = "en") -> str:
     data = context.chat_data
     if topic is None:
         gone, data.follows = data.follows, []
         if not gone:
-            return "This chat follows no topic."
-        return "Stopped following " + ", ".join(_quoted(f.topic) for f in gone) + "."
+            return local(lang, "FOLLOWS_NONE", "This chat follows no topic.")
+        topics = ", ".join(_quoted(f.topic) for f in gone)
+        return local(lang, "UNFOLLOWED", f"Stopped following {topics}.", topics=topics)
     found = data.follow(topic)
     if found is None:
-        return f"This chat does not follow {_quoted(topic)}. /following lists what it follows."
+        return local(lang, "UNFOLLOW_UNKNOWN", f"This chat does not follow {_quoted(topic)}. /following lists what it "
+                     "follows.", topic=_quoted(topic))
     data.follows.remove(found)
-    return f"Stopped following {_quoted(found.topic)}."
+    return local(lang, "UNFOLLOWED", f"Stopped following {_quoted(found.topic)}.", topics=_quoted(found.topic))
 
 
 async def following_command(update: Update, context: Context) -> None:
     chat_id = update.effective_chat.id
+    lang = lang_of(update)
     async with context.runtime.lock(chat_id):
         follows = context.chat_data.follows
         if not follows:
-            text = "This chat follows no topic. " + USAGE
+            text = local(lang, "FOLLOWS_NONE", "This chat follows no topic.") + " " + local(lang, "FOLLOW_USAGE", USAGE)
         else:
-            lines = ["This chat follows:"]
+            lines = [local(lang, "FOLLOWING_HEAD", "This chat follows:")]
             for f in follows:
-                since = dt.datetime.fromtimestamp(f.since).strftime("%-d %b %Y")
-                line = f"• {_quoted(f.topic)} since {since}: {f.pushed} article{'s' if f.pushed != 1 else ''} sent"
+                since = dt.datetime.fromtimestamp(f.since).strftime("%-d.%m.%Y" if lang != "en" else "%-d %b %Y")
+                line = local(lang, "FOLLOWING_LINE", f"• {_quoted(f.topic)} since {since}: {f.pushed} "
+                             f"article{'s' if f.pushed != 1 else ''} sent", topic=_quoted(f.topic), since=since,
+                             pushed=f.pushed)
                 if f.capped:
-                    line += f", {f.capped} held back by the hourly limit"
+                    line += local(lang, "FOLLOWING_CAPPED", f", {f.capped} held back by the hourly limit", capped=f.capped)
                 lines.append(line)
             text = "\n".join(lines)
         await context.bot.send_message(chat_id=chat_id, text=text)

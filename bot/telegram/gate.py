@@ -16,7 +16,7 @@ from telegram.ext import ApplicationHandlerStop
 
 from ..settings import Settings
 from .context import Context
-from .texts import NOT_ALLOWED, RATE_LIMITED, esc
+from .texts import esc, lang_of, say
 
 log = logging.getLogger("citebot.bot")
 
@@ -79,12 +79,12 @@ async def gate(update: Update, context: Context) -> None:
     if not allowed(update, settings):
         user, chat = update.effective_user, update.effective_chat
         log.info("refused user %s in chat %s (not on the allowlist)", user.id if user else "?", chat.id if chat else "-")
-        await refuse(update, context, NOT_ALLOWED)
+        await refuse(update, context, say("NOT_ALLOWED", lang_of(update)))
         raise ApplicationHandlerStop
     if context.chat_data is not None:
         context.chat_data.seen = time.time()
     window = (context.user_data.asked if context.user_data is not None
               else context.chat_data.asked if context.chat_data is not None else None)
     if window is not None and not window.allow(settings.rate_limit_per_minute, 60):
-        await refuse(update, context, RATE_LIMITED)
+        await refuse(update, context, say("RATE_LIMITED", lang_of(update)))
         raise ApplicationHandlerStop

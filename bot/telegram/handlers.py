@@ -20,7 +20,7 @@ from ..followup import contextualize
 from ..render import human_date
 from ..telegram_html import answer_messages
 from .context import Context, MoreRequest
-from .texts import APOLOGY, BUTTON_EXPIRED, HELP, INDEX_UNAVAILABLE, NO_MORE, NON_TEXT, esc
+from .texts import esc, lang_of, not_found_text, say
 
 log = logging.getLogger("citebot.bot")
 
@@ -30,6 +30,7 @@ async def answer(update: Update, context: Context, question: str | None, more: M
     rt, settings = context.runtime, context.settings
     chat_id = update.effective_chat.id
     bot, k = context.bot, settings.top_k
+    lang = lang_of(update)  # the bot's own words in the asker's language; quotes stay as written
     async with rt.lock(chat_id):
         if more is None:
             hint = check_question(question or "", settings.max_question_chars)
@@ -45,26 +46,27 @@ async def answer(update: Update, context: Context, question: str | None, more: M
             found = await rt.search(rt.retriever.answer, question, k + 1, offset, focus)
         except IndexError_ as e:  # e.g. a rebuild with another model: say so, keep serving others
             log.error("index unavailable: %s", e)
-            await bot.send_message(chat_id=chat_id, text=INDEX_UNAVAILABLE)
+            await bot.send_message(chat_id=chat_id, text=say("INDEX_UNAVAILABLE", lang))
             return
         has_more = found.answer_found and len(found.hits) > k
         found.hits = found.hits[:k]
         if offset == 0 and focus is None:  # a follow-up keeps the question it follows up
             context.chat_data.last_question = question
         if offset and not found.hits:
-            await bot.send_message(chat_id=chat_id, text=NO_MORE)
+            await bot.send_message(chat_id=chat_id, text=say("NO_MORE", lang))
             return
         markup = None
         if has_more:
             markup = InlineKeyboardMarkup([[InlineKeyboardButton(
-                "More", callback_data=MoreRequest(question, focus, offset + k))]])
-        messages = answer_messages(found, offset)
+                say("MORE", lang), callback_data=MoreRequest(question, focus, offset + k))]])
+        messages = answer_messages(found, offset) if found.answer_found else [esc(not_found_text(found, lang))]
         for i, text in enumerate(messages):
             await bot.send_message(chat_id=chat_id, text=text, reply_markup=markup if i == len(messages) - 1 else None)
 
 
 async def start(update: Update, context: Context) -> None:
-    await context.bot.send_message(chat_id=update.effective_chat.id, text=HELP.format(me=esc(context.bot.username)))
+    await context.bot.send_message(chat_id=update.effective_chat.id,
+                                   text=say("HELP", lang_of(update)).format(me=esc(context.bot.username)))
 
 
 async def sources(update: Update, context: Context) -> None:
@@ -98,13 +100,13 @@ async def text_message(update: Update, context: Context) -> None:
 
 
 async def non_text(update: Update, context: Context) -> None:
-    await context.bot.send_message(chat_id=update.effective_chat.id, text=NON_TEXT)
+    await context.bot.send_message(chat_id=update.effective_chat.id, text=say("NON_TEXT", lang_of(update)))
 
 
 async def more_button(update: Update, context: Context) -> None:
     query = update.callback_query
     if query.message is None or update.effective_chat is None:  # a button on an inline message
-        await query.answer(BUTTON_EXPIRED)
+        await query.answer(say("BUTTON_EXPIRED", lang_of(update)))
         return
     await query.answer()
     await answer(update, context, None, query.data)
@@ -112,7 +114,7 @@ async def more_button(update: Update, context: Context) -> None:
 
 async def stale_button(update: Update, context: Context) -> None:
     """A button whose data is gone (from before the bot kept state, or pushed out of the cache)."""
-    await update.callback_query.answer(BUTTON_EXPIRED)
+    await update.callback_query.answer(say("BUTTON_EXPIRED", lang_of(update)))
 
 
 async def on_error(update: object, context: Context) -> None:
@@ -121,6 +123,6 @@ async def on_error(update: object, context: Context) -> None:
               exc_info=context.error if not isinstance(context.error, TelegramError) else None)
     if isinstance(update, Update) and update.effective_chat and update.effective_chat.type != ChatType.CHANNEL:
         try:
-            await context.bot.send_message(chat_id=update.effective_chat.id, text=APOLOGY)
+            await context.bot.send_message(chat_id=update.effective_chat.id, text=say("APOLOGY", lang_of(update)))
         except TelegramError:
             pass
