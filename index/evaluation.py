@@ -242,6 +242,10 @@ def evaluate_dates(rec: Recorder, name: str, questions: list[DateQuestion],
             ok = ans.answer_found and not outside and bool(q.answer) and _norm(q.answer) in _norm(ans.hits[0].extract)
         named += (not ans.answer_found and ans.period is not None)
         right += ok
+        if q.expect == "refuse":
+            rec.note(name, q.text, ans, 0)
+        elif q.answer and any(_norm(q.answer) in _norm(h.extract) for h in ans.ranked[:3]):
+            rec.note(name, q.text, ans, 1)  # news questions with their answer found: what to keep answering
         if not ok:
             wrong.append({"set": name, "question": q.text, "now": q.now.isoformat(), "expect": q.expect,
                           "period": ans.period.label if ans.period else None,

@@ -184,8 +184,10 @@ class Retriever:
         found = confidence >= self.threshold
         floor = cfg.relative_floor * ranked[0].score  # later hits must still be relevant
         hits = [h for h in ranked if h.score >= floor] if found else []
-        if found and dates.recency:  # "latest": the newest of the relevant hits first
-            hits.sort(key=lambda h: h.extra.get("dated") or "", reverse=True)
+        if found and dates.recency:  # "latest": the newest of the hits about as relevant as the best first
+            close = [h for h in hits if h.score >= cfg.recency_floor * hits[0].score]
+            close.sort(key=lambda h: h.extra.get("dated") or "", reverse=True)
+            hits = close + [h for h in hits if h not in close]
         hits = hits[offset:offset + k]
         reason = None if found else ("nothing_in_period" if period else "not_relevant")
         return Answer(question, found and bool(hits), hits, ranked[0].score, ranked, timings, confidence, period,

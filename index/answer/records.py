@@ -50,6 +50,7 @@ class AnswerConfig:
     extract_chars: int = 700      # sentences around the best one are added up to this length
     min_confidence: float | None = None  # abstention threshold; None = the fitted model's own
     relative_floor: float = 0.5   # a later hit scoring under this share of the best one is noise
+    recency_floor: float = 0.9    # "latest": hits within this share of the best are shown newest first
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "fusion", _enum(Fusion, self.fusion, "fusion"))
