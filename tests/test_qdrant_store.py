@@ -17,6 +17,9 @@ pytest.importorskip("qdrant_client")
 
 from index.config import IndexConfig, QdrantConfig  # noqa: E402
 from index.stores import qdrant  # noqa: E402
+from index.stores.base import StoreUnavailable  # noqa: E402
+from index.stores.qdrant import connection as qdrant_connection  # noqa: E402
+from index.stores.qdrant import reader as qdrant_reader  # noqa: E402
 from index.stores.factory import open_store  # noqa: E402
 from index.text.terms import stem  # noqa: E402
 
@@ -99,7 +102,7 @@ def test_the_same_answers_as_the_local_store(cli, tmp_path, embedder, monkeypatc
     q = _reader(tmp_path)
     local = open_store(IndexConfig(index_dir=tmp_path / "index")).open()
     assert _snapshot(q) == _snapshot(local)
-    monkeypatch.setattr(qdrant, "CACHED_CHUNKS", 1)
+    monkeypatch.setattr(qdrant_reader, "CACHED_CHUNKS", 1)
     fresh = _reader(tmp_path)
     ids = [cid for cid, _ in fresh.dense_search(np.ones(384, dtype=np.float32), 5)]
     assert len(fresh.chunk_rows(ids[:2])) == 2 and len(fresh.chunk_rows(ids)) == len(ids) == 4  # a full cache drops none
@@ -166,13 +169,14 @@ calls = []
 if target == "switch":
     qdrant.QdrantStore._switch = lambda *a, **k: os.kill(os.getpid(), signal.SIGKILL)
 else:
-    apply = qdrant._Writer.apply
+    from index.stores.qdrant.writing import Writer
+    apply = Writer.apply
     def dying(self, ops):
         if len(calls) == after:
             os.kill(os.getpid(), signal.SIGKILL)
         calls.append(1)
         apply(self, ops)
-    qdrant._Writer.apply = dying
+    Writer.apply = dying
 from bot.cli import main
 sys.argv = ["citebot", "index"] + sys.argv[3:]
 main()
@@ -195,7 +199,7 @@ def _served(tmp_path) -> str:
 
 def _collections(tmp_path) -> set[str]:
     store = open_store(_cfg(tmp_path))
-    return set(store._collections())
+    return set(store.collections())
 
 
 def test_a_killed_build_leaves_the_alias_and_the_next_build_drops_the_orphan(cli, tmp_path):
@@ -320,8 +324,8 @@ def test_another_model_is_refused_with_the_fix(cli, tmp_path):
 def test_transient_errors_are_retried_with_backoff_and_then_said_in_one_line(tmp_path, monkeypatch):
     import httpx
 
-    monkeypatch.setattr(qdrant, "BACKOFF_S", 0.001)
-    conn = qdrant._connection(QdrantConfig(path=tmp_path / "q", retries=2))
+    monkeypatch.setattr(qdrant_connection, "BACKOFF_S", 0.001)
+    conn = qdrant_connection.connection(QdrantConfig(path=tmp_path / "q", retries=2))
     tries = []
 
     def flaky():
@@ -337,7 +341,7 @@ def test_transient_errors_are_retried_with_backoff_and_then_said_in_one_line(tmp
         raise httpx.ConnectError("[Errno 111] Connection refused")
 
     tries.clear()
-    with pytest.raises(qdrant.StoreUnavailable, match="Connection refused.*nothing was changed"):
+    with pytest.raises(StoreUnavailable, match="Connection refused.*nothing was changed"):
         conn.call("testing", down, write=True)
     assert len(tries) == 3
     with pytest.raises(ZeroDivisionError):  # a bug is not dressed up as the store's fault
