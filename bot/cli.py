@@ -130,7 +130,8 @@ def index_status(as_json: bool = typer.Option(False, "--json", help="Print as JS
     for key in ("store", "index_dir", "where", "collection", "generation", "points", "articles", "chunks",
                 "segments", "shards", "replicas", "state", "model", "dtype", "faiss_index", "chunk_tokens", "built_at",
                 "updated_at", "latest_published"):
-        if key in info and not (key == "generation" and info["store"] == "local"):
+        if key in info and not (key == "generation" and info["store"] == "local") and \
+                not (key == "updated_at" and info[key] is None):
             typer.echo(f"{key.replace('_', ' ') + ':':<18}{info[key]}")
     if "size_bytes" in info:
         typer.echo(f"{'size on disk:':<18}{info['size_bytes'] / 2**20:.1f} MiB")
