@@ -7,8 +7,7 @@
 
 Positives: answerable dev questions whose answer is in the top 3 extracts (a question whose
 answer was not found teaches nothing about whether to show what was found). Negatives: the dev
-off-topic questions (absent, near-miss, date-bound) and the date questions whose period holds
-nothing on them; the date questions answered from their period count as answerable news. SQuAD's unanswerable questions and the
+off-topic questions (absent, near-miss, date-bound). SQuAD's unanswerable questions and the
 held-out off-topic file are left out. Each question counts once per archive size, so the model
 sees how every signal moves as the archive grows. Logistic regression (Newton's method, L2,
 classes weighted equally), then the threshold: the highest mean refusal of the sets to refuse that
@@ -30,16 +29,23 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from index.answer.abstain import FEATURES, MODEL_FILE, AbstentionModel  # noqa: E402
 
 MAX_WRONGLY_REFUSED = 0.05
-# `support` (an article's share of the dense candidates) ranks well but would teach the model
-# that long articles answer: every answerable dev question is about a long encyclopedia article.
-LEFT_OUT = {"support"}
+# Only signals whose direction holds for any archive are fitted. The rest are measured and kept in
+# the features file, but they teach the dev set's quirks: every answerable dev question is about a
+# long encyclopedia article (`support`, `gap`, margins), and paraphrase-dev was written to avoid the
+# article's words, so word overlap (`coverage`, `lex`, `rare`) came out *against* answering, and the
+# model refused plain news questions on the sample articles. Fitted on cos, chunk_z, names_missing.
+LEFT_OUT = {"support", "cos_margin", "gap", "dense_margin", "score", "score_z", "lex", "agree", "rare", "coverage", "cos_z"}
 FITTED = tuple(f for f in FEATURES if f not in LEFT_OUT)
 L2 = 1.0
 
 
 def load(path: Path) -> list[dict]:
+    """The dev questions' evidence. Left out: SQuAD's unanswerable questions (traps about the very
+    articles indexed, not off-topic), the held-out off-topic file, and the date questions (a
+    period filter leaves a few candidates, a regime of its own; their figures are reported apart)."""
     rows = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
-    return [r for r in rows if "unanswerable" not in r["set"] and "test" not in r["set"]]
+    return [r for r in rows if "unanswerable" not in r["set"] and "test" not in r["set"] and "date" not in r["set"]
+            or "date-bound" in r["set"] and "test" not in r["set"]]
 
 
 def fit(x: np.ndarray, y: np.ndarray, groups: list, l2: float = L2, iterations: int = 50) -> tuple[np.ndarray, float]:
