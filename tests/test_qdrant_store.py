@@ -381,3 +381,25 @@ def test_copies_of_a_story_and_removal_and_sources(cli, tmp_path):
     assert code == 0, err
     assert {r["location"]: r["articles"] for r in json.loads(out)} == {str(src): 2, str(later): 1}
     assert set(_reader(tmp_path).articles()) == {"wire", "own", "press"}
+
+
+def test_a_refused_key_and_a_missing_collection_are_said_without_retrying(tmp_path):
+    import httpx
+    from qdrant_client.http.exceptions import UnexpectedResponse
+
+    conn = qdrant_connection.Connection(QdrantConfig(url="https://qdrant.example.org:6333", api_key=API_KEY))
+    tries = []
+
+    def answer(status: int):
+        def call():
+            tries.append(status)
+            raise UnexpectedResponse(status, "refused", f'{{"status": {{"error": "no {API_KEY}"}}}}'.encode(),
+                                     httpx.Headers())
+        return call
+
+    with pytest.raises(StoreUnavailable) as refused:
+        conn.call("testing", answer(401))
+    assert "CITEBOT_QDRANT_API_KEY" in str(refused.value) and API_KEY not in str(refused.value)
+    with pytest.raises(qdrant.CollectionMissing):
+        conn.call("testing", answer(404))
+    assert tries == [401, 404]  # neither is tried again
