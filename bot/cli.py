@@ -291,7 +291,7 @@ def eval_(file: Path = typer.Argument(..., exists=True, dir_okay=False, help="A 
           min_confidence: Optional[float] = typer.Option(None, help="Abstention threshold (0-1).")) -> None:
     """Answer recall, highlights, article hits, refusals, dates and latency, at one or more archive sizes."""
     from index.embedding import load_embedder
-    from index.evaluation import (QuestionSet, Recorder, answerable_jsonl, build_archive, date_questions,
+    from index.evaluation import (QuestionSet, Recorder, answerable_jsonl, archive_config, build_archive, date_questions,
                                   refusal_questions, run_sets, squad_articles)
     from index.store import IndexError_
 
@@ -334,7 +334,10 @@ def eval_(file: Path = typer.Argument(..., exists=True, dir_okay=False, help="A 
                                                rebuild=rebuild)
         except IndexError_ as e:
             fail(str(e))
-        retriever = _retriever_or_exit(settings.model_copy(update={"index_dir": index_dir}), k=5, **overrides)
+        arch = archive_config(cfg, index_dir)
+        retriever = _retriever_or_exit(settings.model_copy(update={
+            "index_dir": index_dir, "qdrant_collection": arch.qdrant.collection, "qdrant_path": arch.qdrant.path}),
+            k=5, **overrides)
         label = f"{retriever.reader().manifest['articles']:,} articles"
         rec = Recorder(retriever, sources=sources)
         run = sets + ([date_set] if date_set and i == len(size_list) - 1 else [])

@@ -278,6 +278,16 @@ def run_sets(rec: Recorder, sets: Iterable[QuestionSet], progress: Callable[[], 
     return results, misses
 
 
+def archive_config(cfg, index_dir: Path):
+    """The settings of one cached evaluation archive: its own folder and, on Qdrant, its own
+    collection (and local-mode folder), so that archives of several sizes never share one."""
+    from dataclasses import replace
+
+    qdrant = replace(cfg.qdrant, collection=f"{cfg.qdrant.collection}-eval-{Path(index_dir).parent.name}",
+                     path=Path(index_dir).parent / "qdrant" if cfg.qdrant.path else None)
+    return replace(cfg, index_dir=Path(index_dir), qdrant=qdrant)
+
+
 def build_archive(cache_root: Path, records: list[dict], distractors: list[Path], size: int | None,
                   cfg, embedder, on_problem: Callable[[str], None],
                   on_build: Callable[[str], None] | None = None, rebuild: bool = False) -> tuple[Path, dict[str, str]]:
@@ -286,15 +296,15 @@ def build_archive(cache_root: Path, records: list[dict], distractors: list[Path]
     the corpus, the settings and the index format (a cached index built by other cleaning or
     chunking code is reported; `rebuild` builds it again). Returns its folder and, for the splice
     check, the text of every JSON-given article as given."""
-    from dataclasses import replace
 
     from .building import build
-    from .store import FORMAT_VERSION, current_generation
+    from .store import FORMAT_VERSION
+    from .stores.factory import open_store
 
     sources = {r["id"]: r["text"] for r in records}
     stamp = [(str(p.resolve()), p.stat().st_size, p.stat().st_mtime_ns) for p in distractors]
     key = corpus_key(json.dumps(records, sort_keys=True), stamp, size, cfg.model, cfg.dtype, cfg.chunk_tokens,
-                     cfg.chunk_overlap, cfg.faiss_index, FORMAT_VERSION)
+                     cfg.chunk_overlap, cfg.faiss_index, FORMAT_VERSION, getattr(cfg, "store", "local"))
     folder = Path(cache_root) / key
     digest_file = folder / "code-digest"
     if rebuild and folder.exists():
@@ -316,7 +326,7 @@ def build_archive(cache_root: Path, records: list[dict], distractors: list[Path]
         else:
             paths.append(p)
     index_dir = folder / "index"
-    if current_generation(index_dir) is None:
+    if not open_store(archive_config(cfg, index_dir)).exists():
         corpus.mkdir(parents=True, exist_ok=True)
         (corpus / "dev.jsonl").write_text("\n".join(json.dumps(r) for r in records), encoding="utf-8")
         for i, (p, lines) in enumerate(lines_by_file):
@@ -325,7 +335,7 @@ def build_archive(cache_root: Path, records: list[dict], distractors: list[Path]
             on_build(f"indexing {len(records)} dev articles and {sum(len(ls) for _, ls in lines_by_file)} "
                      f"distractor records{' and ' + ', '.join(map(str, paths[1:])) if paths[1:] else ''} "
                      f"into {index_dir}…")
-        build(sorted(corpus.glob("*.jsonl")) + paths[1:], replace(cfg, index_dir=index_dir), embedder, on_problem)
+        build(sorted(corpus.glob("*.jsonl")) + paths[1:], archive_config(cfg, index_dir), embedder, on_problem)
         digest_file.write_text(build_code_digest())
     elif not digest_file.exists() or digest_file.read_text() != build_code_digest():
         on_problem(f"the cached index in {index_dir} was built by other cleaning/chunking code: "
