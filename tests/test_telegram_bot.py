@@ -243,6 +243,24 @@ def test_a_new_index_is_served_without_a_restart(bot_env):
     assert "cathedral" in visible_text(_last(api, 71).text)
 
 
+def test_the_bot_speaks_the_askers_language_and_quotes_verbatim(bot_env):
+    """Its own words follow Telegram's language_code (Russian, Ukrainian; English otherwise)."""
+    api = bot_env["api"]
+    api.languages.update({171: "ru", 172: "uk-UA", 173: "de"})
+    api.message(171, "/help")
+    assert "Задайте вопрос о проиндексированных статьях" in _last(api, 171).text
+    api.message(171, "What is the boiling point of liquid nitrogen?")
+    assert _last(api, 171, 2).text == "Не найдено: в проиндексированных статьях нет ответа на этот вопрос."
+    api.message(172, "/start")
+    assert "Поставте запитання" in _last(api, 172).text
+    api.message(172, "What did the Wend flood water reach?")
+    first = _last(api, 172, 2)
+    assert "flood" in visible_text(first.text), "quotes stay in the article's language"
+    assert first.params["reply_markup"]["inline_keyboard"][0][0]["text"] == "Ще"
+    api.message(173, "What is the boiling point of liquid nitrogen?")
+    assert _last(api, 173).text.startswith("Not found")
+
+
 def test_sigterm_stops_cleanly_and_the_token_never_appears(bot_env):
     proc, log_path = bot_env["proc"], bot_env["log"]
     proc.send_signal(signal.SIGTERM)
@@ -250,21 +268,3 @@ def test_sigterm_stops_cleanly_and_the_token_never_appears(bot_env):
     output = log_path.read_text(errors="replace")
     assert "citebot bot starting" in output
     assert TOKEN not in output and TOKEN.split(":")[1] not in output
-
-
-def test_the_bot_speaks_the_askers_language_and_quotes_verbatim(bot_env):
-    """Its own words follow Telegram's language_code (Russian, Ukrainian; English otherwise)."""
-    api = bot_env["api"]
-    api.languages.update({71: "ru", 72: "uk-UA", 73: "de"})
-    api.message(71, "/help")
-    assert "Задайте вопрос о проиндексированных статьях" in _last(api, 71).text
-    api.message(71, "What is the boiling point of liquid nitrogen?")
-    assert _last(api, 71, 2).text == "Не найдено: в проиндексированных статьях нет ответа на этот вопрос."
-    api.message(72, "/start")
-    assert "Поставте запитання" in _last(api, 72).text
-    api.message(72, "What did the Wend flood water reach?")
-    first = _last(api, 72, 2)
-    assert "flood" in visible_text(first.text), "quotes stay in the article's language"
-    assert first.params["reply_markup"]["inline_keyboard"][0][0]["text"] == "Ще"
-    api.message(73, "What is the boiling point of liquid nitrogen?")
-    assert _last(api, 73).text.startswith("Not found")
