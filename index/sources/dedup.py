@@ -159,6 +159,17 @@ class Copy:
                 "published": self.published}
 
 
+def other_copies(groups: dict[str, str], members: dict[str, list[Copy]]) -> dict[str, list[Copy]]:
+    """article id → the other copies of its story, earliest first (articles alone in their group
+    left out): what both stores answer `copies()` with once they have read the groups."""
+    out = {}
+    for aid, group in groups.items():
+        others = [c for c in members.get(group, []) if c.article_id != aid]
+        if others:
+            out[aid] = sorted(others, key=lambda c: (c.published or c.dated or "9999", c.article_id))
+    return out
+
+
 def collapse_duplicates(hits: list[Hit], reader) -> list[Hit]:
     """One copy per story: when hits come from several copies of one story, only the hits of its
     earliest copy among them stay (each extract of that article keeps its own place; the first

@@ -27,6 +27,7 @@ import numpy as np
 
 from ..base import (ArticleState, ChunkRow, IncompatibleIndex, IndexDamaged, IndexError_, NoIndex,  # noqa: F401
                     check_compatible as _check_compatible)
+from ...sources.dedup import other_copies
 from .segments import SENTENCE_DTYPE, SegmentDamaged, SegmentReader, verify_files
 
 FORMAT_VERSION = 5  # 3: BM25 postings (lexical.py) instead of an FTS5 table; file stamps
@@ -290,12 +291,7 @@ class IndexReader:
         for seg in self.segments:
             for group, copy in seg.group_members(wanted) if wanted else ():
                 members.setdefault(group, []).append(copy)
-        out = {}
-        for aid, group in groups.items():
-            others = [c for c in members.get(group, []) if c.article_id != aid]
-            if others:
-                out[aid] = sorted(others, key=lambda c: (c.published or c.dated or "9999", c.article_id))
-        return out
+        return other_copies(groups, members)
 
 
 def check_generation(gen: Path) -> list[str]:

@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, Any, Iterable, Sequence
 
 import numpy as np
 
-from ...sources.dedup import Candidate, Copy, Signature
+from ...sources.dedup import Candidate, Copy, Signature, other_copies
 from ..base import ArticleState, ChunkRow
 from .points import (ARTICLE, CHUNK, CHUNK_DTYPE, CHUNK_PAYLOAD, DENSE, SENTENCE_DTYPE, SPARSE, from_datetime,
                      kind_is, term_point, to_datetime, unb64, chunks_of, kind_filter, term_index)
@@ -310,11 +310,6 @@ class QdrantReader:
             members.setdefault(d["dup_group"], []).append(
                 Copy(d["article_id"], d["title"], d.get("source"), d.get("url"), from_datetime(d.get("published")),
                      from_datetime(d.get("dated"))))
-        out = {}
-        for aid, group in groups.items():
-            others = [c for c in members.get(group, []) if c.article_id != aid]
-            if others:
-                out[aid] = sorted(others, key=lambda c: (c.published or c.dated or "9999", c.article_id))
-        return out
+        return other_copies(groups, members)
 
 
