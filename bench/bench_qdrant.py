@@ -35,18 +35,11 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "bench"))
 
+from machine import cpu_name  # noqa: E402
+
 from bench_scale import (BULK_QUESTIONS, CHUNKS_PER_ARTICLE, SAMPLE_QUESTIONS, SAMPLES, FittedGaussian,  # noqa: E402
                          ms, write_bulk)
 
-
-def cpu_name() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return "unknown CPU"
 
 
 def archive(work: Path, n_chunks: int, embedder):

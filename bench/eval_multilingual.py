@@ -33,6 +33,9 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from machine import cpu_name  # noqa: E402
 
 from index.evaluation import (Question, Recorder, build_archive, evaluate_answerable,  # noqa: E402
                               evaluate_refusals, refusal_questions, squad_articles, answerable_jsonl)
@@ -41,15 +44,6 @@ SAMPLES = REPO / "examples" / "articles"
 OFFTOPIC = [REPO / "examples" / "eval" / "offtopic-dev.jsonl", REPO / "examples" / "eval" / "offtopic-ru-uk.jsonl"]
 MODELS = "all-MiniLM-L6-v2,multilingual-e5-small"
 
-
-def cpu_name() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return "unknown CPU"
 
 
 def xquad_cross(question_file: Path, answer_file: Path) -> list[Question]:
