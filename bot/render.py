@@ -6,6 +6,7 @@ import datetime as dt
 import re
 
 NOT_FOUND = "Not found: nothing in the indexed articles answers that."
+TENTATIVE = "These passages may not answer the question: check them before you rely on them."
 
 
 def not_found(answer) -> str:
@@ -35,6 +36,8 @@ def answer_to_json(answer, offset: int = 0) -> dict:
         obj["period"] = {"start": answer.period.start, "end": answer.period.end, "label": answer.period.label}
     if not answer.answer_found:
         obj["message"] = not_found(answer)
+    obj["confidence"] = round(float(answer.confidence), 3)
+    obj["tentative"] = bool(answer.tentative)
     return obj
 
 
@@ -106,6 +109,8 @@ def answer_to_text(answer, offset: int = 0, markup: bool = False) -> str:
         if also:
             cite += "\n   " + (f"[dim]{escape(flatten(also))}[/]" if markup else flatten(also))
         blocks.append(f"{i}. «{body}»\n   {cite}")
+    if answer.tentative and offset == 0:
+        blocks.insert(0, f"[italic]{TENTATIVE}[/]" if markup else TENTATIVE)
     return "\n\n".join(blocks)
 
 
@@ -128,9 +133,9 @@ def eval_table(table: dict[str, dict], title: str) -> None:
                 row += [f"{m[key]:.3f}" for key in ("answer_recall@1", "answer_recall@3", "answer_recall@5",
                                                      "highlight_recall@1", "article_hit@1", "article_hit@5",
                                                      "mrr@5")]
-                row += [f"{m['refused']:.1%}", ""]
+                row += [f"{m['refused']:.1%}", f"{m.get('tentative', 0):.1%} cautioned"]
             elif m["kind"] == "refuse":
-                row += [""] * 7 + [f"{m['refused']:.1%}", ""]
+                row += [""] * 7 + [f"{m['refused']:.1%}", f"{m.get('refused_or_tentative', 0):.1%} with cautions"]
             else:
                 row += [f"{m['right']:.3f}"] + [""] * 6 + [f"{m['refused_naming_period']:.1%}",
                                                            f"{m['other_period']} other period"]

@@ -47,11 +47,14 @@ def hit_html(hit, number: int, room: int = TELEGRAM_LIMIT) -> str:
     return f"{number}. «<b>{_esc(_cut(high, keep))}</b>»\n{cite}"
 
 
-def answer_messages(answer, offset: int = 0) -> list[str]:
-    """One or more message texts, each within the limit, never split inside an extract."""
+def answer_messages(answer, offset: int = 0, caution: str | None = None) -> list[str]:
+    """One or more message texts, each within the limit, never split inside an extract; an
+    answer under the sure confidence opens with `caution` (check these passages)."""
     if not answer.answer_found:
         return [_esc(not_found(answer))]
     messages, current = [], ""
+    if caution and answer.tentative and offset == 0:
+        current = f"<i>{_esc(caution)}</i>"
     for i, hit in enumerate(answer.hits, offset + 1):
         block = hit_html(hit, i)
         if current and len(current) + 2 + len(block) > TELEGRAM_LIMIT:

@@ -170,7 +170,7 @@ def evaluate_answerable(rec: Recorder, name: str, questions: list[Question],
     found = {k: 0 for k in KS}
     served = {k: 0 for k in KS}
     art_hit = {1: 0, 5: 0}
-    highlight1 = rr = refused = 0
+    highlight1 = rr = refused = tentative = 0
     extract_lens: list[int] = []
     misses = []
     for q in questions:
@@ -190,6 +190,7 @@ def evaluate_answerable(rec: Recorder, name: str, questions: list[Question],
         art_hit[5] += q.title in titles[:5]
         highlight1 += bool(ranked and any(g in _norm(ranked[0].highlight) for g in golds))
         refused += not ans.answer_found
+        tentative += ans.tentative
         extract_lens.extend(len(h.extract) for h in ranked[:1])
         rec.note(name, q.text, ans, 1 if first is not None and first < 3 else None)
         if first != 0:
@@ -205,23 +206,25 @@ def evaluate_answerable(rec: Recorder, name: str, questions: list[Question],
             "article_hit@1": art_hit[1] / n, "article_hit@5": art_hit[5] / n,
             "highlight_recall@1": highlight1 / n, "mrr@5": rr / n,
             "mean_extract_chars": statistics.mean(extract_lens) if extract_lens else 0.0,
-            "refused": refused / n}, misses
+            "refused": refused / n, "tentative": tentative / n}, misses
 
 
 def evaluate_refusals(rec: Recorder, name: str, questions: list[str],
                       progress: Callable[[], None] | None = None) -> tuple[dict, list[dict]]:
-    refused = 0
+    refused = cautioned = 0
     wrong = []
     for q in questions:
         ans = rec.ask(q)
         refused += not ans.answer_found
+        cautioned += ans.tentative
         rec.note(name, q, ans, 0)
         if ans.answer_found:
             wrong.append({"set": name, "question": q, "top": ans.hits[0].extract, "title": ans.hits[0].title,
                           "confidence": round(ans.confidence, 3)})
         if progress:
             progress()
-    return {"questions": len(questions), "refused": refused / max(1, len(questions))}, wrong
+    n = max(1, len(questions))
+    return {"questions": len(questions), "refused": refused / n, "refused_or_tentative": (refused + cautioned) / n}, wrong
 
 
 def evaluate_dates(rec: Recorder, name: str, questions: list[DateQuestion],

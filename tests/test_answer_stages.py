@@ -193,3 +193,19 @@ def test_article_support_is_each_articles_share_of_the_dense_candidates():
     rows = [SimpleNamespace(article_rowid=a) for a in (1, 1, 1, 2)]
     assert article_support(rows) == {1: 0.75, 2: 0.25}
     assert article_support([]) == {}
+
+
+def test_a_tentative_answer_opens_with_a_caution_in_every_front_end():
+    from bot.render import TENTATIVE, answer_to_json, answer_to_text
+    from bot.telegram_html import answer_messages
+    from index.answer.records import Answer
+    from index.records import Hit
+
+    hit = Hit(article_id="a", chunk_id=1, title="Kite day", source="Post", url=None, published="2025-06-14",
+              path=None, score=0.6, extract="Kites flew on Sunday.", highlight_start=0, highlight_end=21)
+    sure = Answer("q", True, [hit], 0.6, confidence=0.9)
+    unsure = Answer("q", True, [hit], 0.6, confidence=0.3, tentative=True)
+    assert TENTATIVE not in answer_to_text(sure) and answer_to_text(unsure).startswith(TENTATIVE)
+    assert answer_to_json(unsure)["tentative"] is True and answer_to_json(sure)["confidence"] == 0.9
+    assert answer_messages(unsure, caution="Check.")[0].startswith("<i>Check.</i>")
+    assert not answer_messages(sure, caution="Check.")[0].startswith("<i>")

@@ -59,7 +59,8 @@ async def answer(update: Update, context: Context, question: str | None, more: M
         if has_more:
             markup = InlineKeyboardMarkup([[InlineKeyboardButton(
                 say("MORE", lang), callback_data=MoreRequest(question, focus, offset + k))]])
-        messages = answer_messages(found, offset) if found.answer_found else [esc(not_found_text(found, lang))]
+        messages = (answer_messages(found, offset, caution=say("TENTATIVE", lang)) if found.answer_found
+                    else [esc(not_found_text(found, lang))])
         for i, text in enumerate(messages):
             await bot.send_message(chat_id=chat_id, text=text, reply_markup=markup if i == len(messages) - 1 else None)
 

@@ -9,7 +9,7 @@ from html import escape
 
 from index.text.languages import from_locale
 
-from ..render import flatten, human_date
+from ..render import TENTATIVE, flatten, human_date  # noqa: F401  (TENTATIVE: the terminal says it too)
 from ..telegram_html import TELEGRAM_LIMIT, hit_html
 
 HELP = ("Ask me a question about the indexed articles and I reply with the passages that answer it, "
@@ -51,6 +51,7 @@ TRANSLATIONS: dict[str, dict[str, str]] = {
         "NO_MORE": "Других отрывков по этому вопросу нет.",
         "NOT_FOUND": "Не найдено: в проиндексированных статьях нет ответа на этот вопрос.",
         "NOT_FOUND_PERIOD": "Не найдено: в проиндексированных статьях за {period} нет ответа на этот вопрос.",
+        "TENTATIVE": "Возможно, эти отрывки не отвечают на вопрос: проверьте их, прежде чем на них полагаться.",
         "MORE": "Ещё",
         "FOLLOW_USAGE": ("Отправьте /follow и тему, например <code>/follow наводнения</code>: тогда я буду присылать "
                          "в этот чат каждую новую статью на эту тему, как только она будет проиндексирована."),
@@ -89,6 +90,7 @@ TRANSLATIONS: dict[str, dict[str, str]] = {
         "NO_MORE": "Інших уривків на це запитання немає.",
         "NOT_FOUND": "Не знайдено: у проіндексованих статтях немає відповіді на це запитання.",
         "NOT_FOUND_PERIOD": "Не знайдено: у проіндексованих статтях за {period} немає відповіді на це запитання.",
+        "TENTATIVE": "Можливо, ці уривки не відповідають на запитання: перевірте їх, перш ніж на них покладатися.",
         "MORE": "Ще",
         "FOLLOW_USAGE": ("Надішліть /follow і тему, наприклад <code>/follow повені</code>: тоді я надсилатиму в "
                          "цей чат кожну нову статтю на цю тему, щойно її буде проіндексовано."),

@@ -190,8 +190,10 @@ class Retriever:
             hits = close + [h for h in hits if h not in close]
         hits = hits[offset:offset + k]
         reason = None if found else ("nothing_in_period" if period else "not_relevant")
-        return Answer(question, found and bool(hits), hits, ranked[0].score, ranked, timings, confidence, period,
-                      reason, {**ev.as_dict(), "chunk_cos": best.dense})
+        answered = found and bool(hits)
+        return Answer(question, answered, hits, ranked[0].score, ranked, timings, confidence, period,
+                      reason, {**ev.as_dict(), "chunk_cos": best.dense},
+                      tentative=answered and confidence < cfg.sure_confidence)
 
     def _score(self, reader: IndexReader, question: str, qv: np.ndarray, idf_q: dict[str, float],
                kind: AnswerType, cands: list[Candidate]) -> None:

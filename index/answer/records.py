@@ -51,6 +51,7 @@ class AnswerConfig:
     min_confidence: float | None = None  # abstention threshold; None = the fitted model's own
     relative_floor: float = 0.5   # a later hit scoring under this share of the best one is noise
     recency_floor: float = 0.9    # "latest": hits within this share of the best are shown newest first
+    sure_confidence: float = 0.5  # an answer under this confidence is shown with a caution
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "fusion", _enum(Fusion, self.fusion, "fusion"))
@@ -95,3 +96,4 @@ class Answer:
     period: Period | None = None  # the period the question named, if any
     reason: str | None = None    # why not found: "not_relevant" | "nothing_in_period"
     features: dict[str, float] = field(default_factory=dict)
+    tentative: bool = False      # answered, but below `sure_confidence`: the reader is told to check
