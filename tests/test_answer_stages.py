@@ -209,3 +209,12 @@ def test_a_tentative_answer_opens_with_a_caution_in_every_front_end():
     assert answer_to_json(unsure)["tentative"] is True and answer_to_json(sure)["confidence"] == 0.9
     assert answer_messages(unsure, caution="Check.")[0].startswith("<i>Check.</i>")
     assert not answer_messages(sure, caution="Check.")[0].startswith("<i>")
+
+
+def test_the_highlight_counts_the_cue_more_than_ranking_does():
+    from index.answer.scoring import SentenceScore, highlight
+
+    about = SentenceScore((0, 10), cos=0.6, lex=0.8, cue=0.0, score=1.16)
+    answer = SentenceScore((11, 20), cos=0.55, lex=0.2, cue=1.0, score=0.84)
+    assert highlight([about, answer]) is about
+    assert highlight([about, answer], extra_cue=0.35) is answer

@@ -95,3 +95,9 @@ def test_seed_questions_are_answered_from_the_seed_article(sample_index):
         assert any(q["answer"] in e for e in extracts), (q, extracts)
         top1 += q["answer"] in extracts[0]
     assert top1 >= len(asked) - 2
+
+
+def test_the_sentence_in_bold_holds_what_was_asked_for(sample_index):
+    code, out, _ = sample_index("ask", "How much will the Wendford tram line cost?", "--json", "-k", "1")
+    top = json.loads(out)["results"][0]
+    assert top["highlight"].startswith("The scheme is expected to cost £310 million")

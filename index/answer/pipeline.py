@@ -30,7 +30,7 @@ from .fusion import fuse
 from . import reference
 from .records import Answer, AnswerConfig, Candidate, Fusion, Period
 from .reference import Reference
-from .scoring import best_sentence, chunk_score, score_sentences
+from .scoring import best_sentence, chunk_score, highlight, score_sentences
 
 COMMON_TERM_SHARE = 0.1  # a word in more than this share of the chunks is left out of BM25
 COMMON_TERM_FLOOR = 5000  # ...but summing this many postings is cheap, so small indexes keep every word
@@ -212,8 +212,9 @@ class Retriever:
             scores = score_sentences(question, qv, text, spans, idf_q, cfg.picker, kind, cfg.lexical_weight,
                                      cfg.cue_weight)
             best = best_sentence(scores)
-            c.best, c.best_cos, c.best_lex, c.best_cue = best.span, best.cos, best.lex, best.cue
+            c.best_cos, c.best_lex, c.best_cue = best.cos, best.lex, best.cue
             c.score = chunk_score(c.dense, best, cfg.sentence_weight, cfg.lexical_weight, cfg.cue_weight)
+            c.best = highlight(scores, cfg.highlight_cue_weight - cfg.cue_weight).span
 
     def _evidence(self, question: str, reader: IndexReader, best: Candidate, cands: list[Candidate],
                   hit: Hit, dense: list[tuple[int, float]], qterms: list[str], support: float,

@@ -44,7 +44,8 @@ class AnswerConfig:
     rerank: bool = True
     picker: Picker = Picker.HYBRID
     lexical_weight: float = 0.7   # weight of question-word overlap beside cosine, for sentences
-    cue_weight: float = 0.15      # weight of the answer-type cue (a number for "how much", ...)
+    cue_weight: float = 0.15      # weight of the answer-type cue (a number for "how much", ...) when ranking
+    highlight_cue_weight: float = 0.5  # ...and when choosing the sentence in bold: the one that holds the answer
     sentence_weight: float = 2.0  # weight of the best sentence beside the chunk, when reranking
     article_weight: float = 0.3   # weight of the article's support: its other chunks among the dense candidates
     extract_chars: int = 700      # sentences around the best one are added up to this length

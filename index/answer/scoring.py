@@ -55,6 +55,13 @@ def best_sentence(scores: Sequence[SentenceScore]) -> SentenceScore:
     return max(scores, key=lambda s: s.score)
 
 
+def highlight(scores: Sequence[SentenceScore], extra_cue: float = 0.0) -> SentenceScore:
+    """The sentence to put in bold: the best one, with the answer-type cue counting `extra_cue`
+    more than when chunks are ranked (the sentence *about* the question ranks a chunk; the one
+    that holds the amount, the date or the name it asks for is the answer to show)."""
+    return max(scores, key=lambda s: s.score + extra_cue * s.cue)
+
+
 def chunk_score(dense: float, best: SentenceScore, sentence_weight: float = 2.0, lexical_weight: float = 1.0,
                 cue_weight: float = 0.15) -> float:
     """A chunk's relevance: its own cosine and, weighted more, its best sentence's."""
