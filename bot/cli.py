@@ -218,7 +218,7 @@ def _chat(retriever, settings, k: int, as_json: bool) -> None:
 @app.command()
 def ask(question: Optional[str] = typer.Argument(None, help="The question; omit it for a chat, or pipe questions in."),
         k: Optional[int] = typer.Option(None, "-k", min=1, max=20, help="Number of extracts (default CITEBOT_TOP_K)."),
-        as_json: bool = typer.Option(False, "--json", help="Print the JSON object of DESIGN.md.")) -> None:
+        as_json: bool = typer.Option(False, "--json", help="Print one JSON object: question, answer_found, results (rank, score, title, source, url, published, extract, highlight...).")) -> None:
     """Cited, verbatim extracts that answer QUESTION (one-shot, batch from stdin, or chat)."""
     settings = settings_or_exit()
     k = k or settings.top_k

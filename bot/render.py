@@ -1,4 +1,4 @@
-"""How an answer looks: the DESIGN.md JSON object, and plain or coloured terminal text.
+"""How an answer looks: the JSON object (question, answer_found, results), and plain or coloured terminal text.
 (Telegram's HTML rendering lives with the bot.)"""
 from __future__ import annotations
 

@@ -8,7 +8,7 @@
     follow.py    /follow, /unfollow, /following
     watch.py     noticing a new index and pushing new matching articles to followers
     inline.py    inline mode (@bot question)
-    token.py     reading the token
+    credentials.py  reading the token
 """
 from .app import BotStartError, build_application, run  # noqa: F401
-from .token import TokenError, read_token  # noqa: F401
+from .credentials import TokenError, read_token  # noqa: F401
