@@ -39,7 +39,7 @@ def main() -> None:
 
     from index.building import build
     from index.config import IndexConfig
-    from index.embedding import load_embedder
+    from index.encoders.factory import load_encoder as load_embedder
 
     with tempfile.TemporaryDirectory() as tmp:
         cfg = IndexConfig(index_dir=Path(tmp) / "index")

@@ -77,7 +77,7 @@ def main() -> None:
     from bot.settings import load_settings
     from index.building import build
     from index.config import IndexConfig
-    from index.embedding import load_embedder
+    from index.encoders.factory import load_encoder as load_embedder
 
     redact.setup_logging()
     with tempfile.TemporaryDirectory() as tmp:

@@ -51,7 +51,7 @@ def main() -> None:
     from index.building import build, chunk_articles
     from index.text.chunking import embedding_input
     from index.config import IndexConfig
-    from index.embedding import load_embedder
+    from index.encoders.factory import load_encoder as load_embedder
     from index.loading import load_articles
     from index.stores.local.generations import current_generation, generation_size
 

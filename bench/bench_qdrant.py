@@ -156,8 +156,8 @@ def main() -> None:
 
     from index.answer import AnswerConfig, Retriever
     from index.config import IndexConfig, QdrantConfig
-    from index.embedding import load_embedder
-    from index.query_model import load_query_encoder
+    from index.encoders.factory import load_encoder as load_embedder
+    from index.encoders.onnx_query import load_query_encoder
     from index.stores.factory import open_store
     from index.stores.qdrant import close_connections
 

@@ -241,8 +241,8 @@ def main() -> None:
     import faiss
 
     from index.building import build
-    from index.embedding import load_embedder
-    from index.query_model import load_query_encoder, query_model_dir
+    from index.encoders.factory import load_encoder as load_embedder
+    from index.encoders.onnx_query import load_query_encoder, query_model_dir
     from index.answer import Retriever
     from index.stores.local.generations import current_generation, generation_size, read_manifest
     from index.stores.local.vectors import build_faiss, choose_kind

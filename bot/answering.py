@@ -36,7 +36,7 @@ def answer_config(settings: Settings, **overrides):
 def make_retriever(settings: Settings, on_problem=None, **overrides):
     """Checks the index first (instant, clear message), then loads the model once; `on_problem`
     hears when questions must fall back to the slower PyTorch encoder."""
-    from index.query_model import load_query_encoder
+    from index.encoders.onnx_query import load_query_encoder
     from index.answer import Retriever
     from index.stores.factory import open_store
 

@@ -95,7 +95,7 @@ def index_check() -> None:
     """Verify the served index: every file against the sizes and checksums recorded when it was written
     (a Qdrant collection: its counts and vectors against its manifest)."""
     from index.building import check
-    from index.store import IndexError_
+    from index.stores.base import IndexError_
 
     settings = settings_or_exit()
     try:
@@ -117,7 +117,7 @@ def index_status(as_json: bool = typer.Option(False, "--json", help="Print as JS
     """What is indexed and where: the store, articles, chunks, model, build time, size on disk (Qdrant:
     the collection, its points and shards)."""
     from index.building import status
-    from index.store import IndexError_
+    from index.stores.base import IndexError_
 
     settings = settings_or_exit()
     try:
@@ -140,8 +140,8 @@ def index_status(as_json: bool = typer.Option(False, "--json", help="Print as JS
 
 
 def _retriever_or_exit(settings, **overrides):
-    from index.embedding import ModelError
-    from index.store import IndexError_
+    from index.encoders.base import ModelError
+    from index.stores.base import IndexError_
 
     try:
         return make_retriever(settings, on_problem=warn, **overrides)
@@ -151,7 +151,7 @@ def _retriever_or_exit(settings, **overrides):
 
 def _ask_one(retriever, settings, question: str, k: int, as_json: bool, markup: bool, offset: int = 0):
     """Answer and print one question; returns the answer (None when the question was turned away)."""
-    from index.store import IndexError_
+    from index.stores.base import IndexError_
 
     from .render import answer_to_json, answer_to_text
 
@@ -290,10 +290,10 @@ def eval_(file: Path = typer.Argument(..., exists=True, dir_okay=False, help="A 
           rerank_depth: Optional[int] = typer.Option(None, help="Fused candidates scored by sentence."),
           min_confidence: Optional[float] = typer.Option(None, help="Abstention threshold (0-1).")) -> None:
     """Answer recall, highlights, article hits, refusals, dates and latency, at one or more archive sizes."""
-    from index.embedding import load_embedder
+    from index.encoders.factory import load_encoder as load_embedder
     from index.evaluation import (QuestionSet, Recorder, answerable_jsonl, archive_config, build_archive, date_questions,
                                   refusal_questions, run_sets, squad_articles)
-    from index.store import IndexError_
+    from index.stores.base import IndexError_
 
     settings = settings_or_exit()
     cfg = settings.index_config()

@@ -21,8 +21,9 @@ def run_change(targets: List[str], as_json: bool, mode: str, prune: bool = False
                keep_days: Optional[int] = None) -> None:
     """Build, update or add; the model loads only if something new must be embedded."""
     from index.building import add, build, check_updatable
-    from index.embedding import ModelError, load_embedder
-    from index.store import IndexError_
+    from index.encoders.base import ModelError
+    from index.encoders.factory import load_encoder as load_embedder
+    from index.stores.base import IndexError_
 
     settings = settings_or_exit()
     cfg = settings.index_config()
@@ -109,7 +110,7 @@ def index_remove(targets: List[str] = typer.Argument(..., help="Recorded sources
                  no_wait: bool = NO_WAIT) -> None:
     """Drop sources or single articles; a removed article is not indexed again by a refresh."""
     from index.building import remove
-    from index.store import IndexError_
+    from index.stores.base import IndexError_
 
     settings = settings_or_exit()
     try:
@@ -126,7 +127,7 @@ def index_remove(targets: List[str] = typer.Argument(..., help="Recorded sources
 def index_sources(as_json: bool = typer.Option(False, "--json", help="Print as JSON.")) -> None:
     """Each recorded source: kind, articles, newest article, last refresh and its error."""
     from index.building import list_sources
-    from index.store import IndexError_
+    from index.stores.base import IndexError_
 
     settings = settings_or_exit()
     try:

@@ -145,7 +145,7 @@ def sources_overview(settings: Settings, admin: bool) -> str:
     """What /sources adds: each recorded source and how fresh it is (HTML). Paths on the bot's
     machine are shown by their last part unless the asker is an admin."""
     from index.building import list_sources
-    from index.store import IndexError_
+    from index.stores.base import IndexError_
 
     try:
         rows = list_sources(settings.index_config())

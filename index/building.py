@@ -385,7 +385,7 @@ def _build_locked(job: _Job, cfg: IndexConfig, store: Store, model: _Model, on_p
     report.seconds["store"] = time.perf_counter() - t3
     report.sources = [_source_report(o, manifest) for o in change.outcomes]
     if embedder is not None:
-        from .query_model import export_query_model
+        from .encoders.onnx_query import export_query_model
 
         t4 = time.perf_counter()
         report.query_model_error = export_query_model(embedder, cfg.index_dir)  # once per model; questions then skip torch

@@ -115,7 +115,7 @@ def build_code_digest() -> str:
     embedding): an evaluation index cached under another digest is stale. (What the store writes
     is versioned by its FORMAT_VERSION, also in the cache key.)"""
     root = Path(__file__).resolve().parent
-    files = ["embedding.py", "sources/parsers.py", "sources/files.py",
+    files = ["encoders/sentence_transformers.py", "sources/parsers.py", "sources/files.py",
              *sorted(p.relative_to(root).as_posix() for p in (root / "text").glob("*.py"))]
     h = hashlib.sha256()
     for name in files:
@@ -301,7 +301,7 @@ def build_archive(cache_root: Path, records: list[dict], distractors: list[Path]
     check, the text of every JSON-given article as given."""
 
     from .building import build
-    from .store import FORMAT_VERSION
+    from .stores.local.generations import FORMAT_VERSION
     from .stores.factory import open_store
 
     sources = {r["id"]: r["text"] for r in records}

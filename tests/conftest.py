@@ -32,7 +32,7 @@ def _isolated_settings(monkeypatch, tmp_path):
 
 @pytest.fixture(scope="session")
 def embedder():
-    from index.embedding import load_embedder
+    from index.encoders.factory import load_encoder as load_embedder
 
     return load_embedder()
 

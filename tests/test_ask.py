@@ -10,7 +10,7 @@ from conftest import SAMPLES, SEED_ARTICLE, SEED_QUESTIONS, needs_seed
 def sample_index_dir(tmp_path_factory):
     from index.building import build
     from index.config import IndexConfig
-    from index.embedding import load_embedder
+    from index.encoders.factory import load_encoder as load_embedder
 
     cfg = IndexConfig(index_dir=tmp_path_factory.mktemp("ask") / "index")
     build([SAMPLES] + ([SEED_ARTICLE] if SEED_ARTICLE.exists() else []), cfg, load_embedder(), on_problem=print)

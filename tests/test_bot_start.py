@@ -55,7 +55,7 @@ WRONG = "123456789:AAHwrongTOKENdoNotLeakItAnywhere_99"
 def tiny_index(tmp_path_factory):
     from index.building import build
     from index.config import IndexConfig
-    from index.embedding import load_embedder
+    from index.encoders.factory import load_encoder as load_embedder
 
     tmp = tmp_path_factory.mktemp("start")
     src = write_articles(tmp / "src", {"a.json": {"id": "a", "title": "Kite day", "text": "Kites flew on Sunday."}})

@@ -15,7 +15,7 @@ DISTRACTORS = 150  # a slice of the archive: enough real news text to meet its c
 @pytest.fixture(scope="module")
 def archive(tmp_path_factory):
     from index.config import IndexConfig
-    from index.embedding import load_embedder
+    from index.encoders.factory import load_encoder as load_embedder
     from index.evaluation import build_archive, squad_articles
 
     if not WIKINEWS.exists():
@@ -28,7 +28,7 @@ def archive(tmp_path_factory):
 
 def test_every_extract_of_a_whole_eval_run_is_contiguous_source_text(archive):
     from index.answer import AnswerConfig, Retriever
-    from index.embedding import load_embedder
+    from index.encoders.factory import load_encoder as load_embedder
     from index.evaluation import QuestionSet, Recorder, answerable_jsonl, run_sets
 
     index_dir, sources, questions = archive

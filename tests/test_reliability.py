@@ -218,7 +218,7 @@ def test_an_invalid_faiss_factory_string_is_refused_before_embedding(cli, tmp_pa
 def test_a_failed_query_model_export_is_said_and_its_debris_cleared(cli, tmp_path, monkeypatch):
     import torch
 
-    from index.query_model import FOLDER
+    from index.encoders.onnx_query import FOLDER
 
     src = write_articles(tmp_path / "src", {"0.json": _article(0)})
     debris = tmp_path / "index" / FOLDER / ".tmp-killed"

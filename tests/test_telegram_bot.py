@@ -29,7 +29,7 @@ def bot_env(tmp_path_factory):
     """Index the samples (+ the seed article when present), start the fake API and `citebot bot`."""
     from index.building import build
     from index.config import IndexConfig
-    from index.embedding import load_embedder
+    from index.encoders.factory import load_encoder as load_embedder
 
     tmp = tmp_path_factory.mktemp("bot")
     floods = {f"flood{i}.json": {"id": f"flood-{i}", "title": f"Wend floods: day {i}",
@@ -232,7 +232,7 @@ def test_start_help_and_sources(bot_env):
 
 def test_a_new_index_is_served_without_a_restart(bot_env):
     from index.building import build
-    from index.embedding import load_embedder
+    from index.encoders.factory import load_encoder as load_embedder
 
     api = bot_env["api"]
     extra = write_articles(Path(bot_env["cfg"].index_dir).parent / "later",

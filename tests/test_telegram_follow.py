@@ -92,7 +92,7 @@ class Bot:
 def env(tmp_path_factory):
     from index.building import build
     from index.config import IndexConfig
-    from index.embedding import load_embedder
+    from index.encoders.factory import load_encoder as load_embedder
 
     tmp = tmp_path_factory.mktemp("follow")
     embedder = load_embedder()

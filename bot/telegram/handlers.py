@@ -13,7 +13,7 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.constants import ChatAction, ChatType
 from telegram.error import TelegramError
 
-from index.store import IndexError_
+from index.stores.base import IndexError_
 
 from ..answering import check_question
 from ..followup import contextualize

@@ -11,7 +11,7 @@ import logging
 from telegram import InlineQueryResultArticle, InputTextMessageContent, LinkPreviewOptions, Update
 from telegram.constants import InlineQueryLimit, ParseMode
 
-from index.store import IndexError_
+from index.stores.base import IndexError_
 
 from ..answering import check_question
 from ..render import flatten, not_found

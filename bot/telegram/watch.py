@@ -22,7 +22,7 @@ import numpy as np
 from telegram.error import BadRequest, Forbidden, TelegramError
 
 from index.answer import Retriever
-from index.store import IndexError_
+from index.stores.base import IndexError_
 
 from .context import IDLE_CHAT_DAYS, BotData, ChatData, CitebotApplication, Follow
 from .tasks import run_alongside

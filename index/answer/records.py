@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from enum import Enum
 
 from ..records import Hit
-from ..segment import ChunkRow
+from ..stores.base import ChunkRow
 
 
 class Fusion(str, Enum):
