@@ -15,6 +15,8 @@ def not_found(answer) -> str:
     period = getattr(answer, "period", None)
     if period is None:
         return NOT_FOUND
+    if getattr(answer, "reason", None) == "period_empty":
+        return f"Not found: the indexed articles have nothing from {period.label}."
     return f"Not found: nothing in the indexed articles from {period.label} answers that."
 
 

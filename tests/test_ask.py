@@ -101,3 +101,14 @@ def test_the_sentence_in_bold_holds_what_was_asked_for(sample_index):
     code, out, _ = sample_index("ask", "How much will the Wendford tram line cost?", "--json", "-k", "1")
     top = json.loads(out)["results"][0]
     assert top["highlight"].startswith("The scheme is expected to cost £310 million")
+
+
+def test_a_period_the_archive_lacks_is_named_and_nothing_else_is_quoted(sample_index):
+    code, out, _ = sample_index("ask", "What did Wendford council decide about the tram line in 2019?", "--json")
+    obj = json.loads(out)
+    assert obj["answer_found"] is False and obj["results"] == []
+    assert obj["period"]["label"] == "2019" and obj["message"] == "Not found: the indexed articles have nothing from 2019."
+    code, out, _ = sample_index("ask", "Who won the Wendford marathon in April 2025?", "--json")
+    obj = json.loads(out)
+    assert obj["answer_found"] and "Wanjiru" in obj["results"][0]["extract"]
+    assert obj["results"][0]["published"].startswith("2025-04")

@@ -30,6 +30,7 @@ NO_MORE = "No more passages for that question."
 
 NOT_FOUND = "Not found: nothing in the indexed articles answers that."
 NOT_FOUND_PERIOD = "Not found: nothing in the indexed articles from {period} answers that."
+NOT_FOUND_EMPTY = "Not found: the indexed articles have nothing from {period}."
 MORE = "More"
 
 TRANSLATIONS: dict[str, dict[str, str]] = {
@@ -51,6 +52,7 @@ TRANSLATIONS: dict[str, dict[str, str]] = {
         "NO_MORE": "Других отрывков по этому вопросу нет.",
         "NOT_FOUND": "Не найдено: в проиндексированных статьях нет ответа на этот вопрос.",
         "NOT_FOUND_PERIOD": "Не найдено: в проиндексированных статьях за {period} нет ответа на этот вопрос.",
+        "NOT_FOUND_EMPTY": "Не найдено: среди проиндексированных статей нет ни одной за {period}.",
         "TENTATIVE": "Возможно, эти отрывки не отвечают на вопрос: проверьте их, прежде чем на них полагаться.",
         "MORE": "Ещё",
         "FOLLOW_USAGE": ("Отправьте /follow и тему, например <code>/follow наводнения</code>: тогда я буду присылать "
@@ -90,6 +92,7 @@ TRANSLATIONS: dict[str, dict[str, str]] = {
         "NO_MORE": "Інших уривків на це запитання немає.",
         "NOT_FOUND": "Не знайдено: у проіндексованих статтях немає відповіді на це запитання.",
         "NOT_FOUND_PERIOD": "Не знайдено: у проіндексованих статтях за {period} немає відповіді на це запитання.",
+        "NOT_FOUND_EMPTY": "Не знайдено: серед проіндексованих статей немає жодної за {period}.",
         "TENTATIVE": "Можливо, ці уривки не відповідають на запитання: перевірте їх, перш ніж на них покладатися.",
         "MORE": "Ще",
         "FOLLOW_USAGE": ("Надішліть /follow і тему, наприклад <code>/follow повені</code>: тоді я надсилатиму в "
@@ -140,7 +143,10 @@ def not_found_text(answer, lang: str) -> str:
         from ..render import not_found
 
         return not_found(answer)
-    return say("NOT_FOUND_PERIOD", lang, period=period.label) if period else say("NOT_FOUND", lang)
+    if period is None:
+        return say("NOT_FOUND", lang)
+    empty = getattr(answer, "reason", None) == "period_empty"
+    return say("NOT_FOUND_EMPTY" if empty else "NOT_FOUND_PERIOD", lang, period=period.label)
 
 
 def esc(text: str) -> str:

@@ -127,8 +127,8 @@ class Retriever:
         allowed = None
         if period is not None:
             allowed = reader.chunks_in_period(period.start, period.end, () if period.relative else period.years)
-            if not len(allowed):
-                return Answer(question, False, [], 0.0, period=period, reason="nothing_in_period",
+            if not len(allowed):  # the archive holds nothing from then at all
+                return Answer(question, False, [], 0.0, period=period, reason="period_empty",
                               timings={"period": time.perf_counter() - t})
         timings["period"] = time.perf_counter() - t
 
@@ -261,9 +261,3 @@ def article_support(rows) -> dict[int, float]:
     total = max(1, sum(counts.values()))
     return {a: n / total for a, n in counts.items()}
 
-
-def period_covered(reader: IndexReader, period: Period) -> bool:
-    """Whether any served article is dated inside the period (to say "the archive has nothing from
-    then" rather than "nothing from then answers")."""
-    lo, hi = reader.date_range()
-    return bool(lo and hi and lo <= period.end and period.start <= hi)

@@ -95,6 +95,6 @@ class Answer:
     timings: dict[str, float] = field(default_factory=dict)
     confidence: float = 0.0      # the abstention model's probability that the best hit answers
     period: Period | None = None  # the period the question named, if any
-    reason: str | None = None    # why not found: "not_relevant" | "nothing_in_period"
+    reason: str | None = None    # why not found: "not_relevant" | "nothing_in_period" | "period_empty"
     features: dict[str, float] = field(default_factory=dict)
     tentative: bool = False      # answered, but below `sure_confidence`: the reader is told to check
