@@ -139,7 +139,8 @@ def eval_table(table: dict[str, dict], title: str) -> None:
             elif m["kind"] == "refuse":
                 row += [""] * 7 + [f"{m['refused']:.1%}", f"{m.get('refused_or_tentative', 0):.1%} with cautions"]
             else:
-                row += [f"{m['right']:.3f}"] + [""] * 6 + [f"{m['refused_naming_period']:.1%}",
+                row += [f"{m['right']:.3f}"] + [""] * 3 + [f"{m.get('right_article', 0):.3f}"] + [""] * 2 + [
+                    f"{m['refused_naming_period']:.1%}",
                                                            f"{m['other_period']} other period"]
             t.add_row(*row)
         s = results["all"]

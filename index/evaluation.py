@@ -46,6 +46,7 @@ class DateQuestion:
     period: tuple[str, str] | None
     answer: str | None
     kind: str
+    article_id: str | None = None  # the article that answers it (the newest one, for "latest")
 
 
 @dataclass
@@ -94,7 +95,8 @@ def refusal_questions(path: Path) -> dict[str, list[str]]:
 
 def date_questions(path: Path) -> list[DateQuestion]:
     return [DateQuestion(r["question"], dt.date.fromisoformat(r["now"]), r["expect"],
-                         tuple(r["period"]) if r.get("period") else None, r.get("answer"), r.get("kind", ""))
+                         tuple(r["period"]) if r.get("period") else None, r.get("answer"), r.get("kind", ""),
+                         r.get("article_id"))
             for r in _jsonl(path)]
 
 
@@ -231,8 +233,10 @@ def evaluate_dates(rec: Recorder, name: str, questions: list[DateQuestion],
                    progress: Callable[[], None] | None = None) -> tuple[dict, list[dict]]:
     """Right: an "answer" question answered from an article dated in its period with the expected
     words in the top extract (or a "latest" one answered with them), or a "refuse" question
-    refused with the period named. Another period: any hit dated outside the question's period."""
-    right = other_period = named = 0
+    refused with the period named. Right article: the same, with an "answer" question counted
+    right also when its top hit is the article that answers it (the period was right; the extract
+    may hold the answer in other words). Another period: any hit dated outside the question's period."""
+    right = right_article = other_period = named = 0
     wrong = []
     for q in questions:
         ans = rec.ask(q.text, now=q.now)
@@ -243,6 +247,8 @@ def evaluate_dates(rec: Recorder, name: str, questions: list[DateQuestion],
             ok = not ans.answer_found and ans.period is not None
         else:
             ok = ans.answer_found and not outside and bool(q.answer) and _norm(q.answer) in _norm(ans.hits[0].extract)
+        right_article += ok or (q.expect != "refuse" and ans.answer_found and not outside
+                                and q.article_id is not None and ans.hits[0].article_id == q.article_id)
         named += (not ans.answer_found and ans.period is not None)
         right += ok
         if q.expect == "refuse":
@@ -257,7 +263,8 @@ def evaluate_dates(rec: Recorder, name: str, questions: list[DateQuestion],
         if progress:
             progress()
     n = max(1, len(questions))
-    return {"questions": len(questions), "right": right / n, "other_period": other_period,
+    return {"questions": len(questions), "right": right / n, "right_article": right_article / n,
+            "other_period": other_period,
             "refused_naming_period": named / n}, wrong
 
 
