@@ -139,9 +139,9 @@ def eval_table(table: dict[str, dict], title: str) -> None:
             elif m["kind"] == "refuse":
                 row += [""] * 7 + [f"{m['refused']:.1%}", f"{m.get('refused_or_tentative', 0):.1%} with cautions"]
             else:
-                row += [f"{m['right']:.3f}"] + [""] * 3 + [f"{m.get('right_article', 0):.3f}"] + [""] * 2 + [
-                    f"{m['refused_naming_period']:.1%}",
-                                                           f"{m['other_period']} other period"]
+                # dates: strictly right under r@1, right article under art@1
+                row += [f"{m['right']:.3f}", "", "", "", f"{m.get('right_article', 0):.3f}", "", "",
+                        f"{m['refused_naming_period']:.1%}", f"{m['other_period']} other period"]
             t.add_row(*row)
         s = results["all"]
         t.add_row("", f"{s['queries']} questions: p50 {s['latency_median_ms']:.1f} ms, p95 "

@@ -178,7 +178,7 @@ class Retriever:
             return Answer(question, False, [], 0.0, timings=timings, period=period,
                           reason="nothing_in_period" if period else "not_relevant")
         best = cands[0] if cfg.rerank else max(cands, key=lambda c: c.score)
-        ev = self._evidence(question, reader, best, cands, ranked[0], dense, qterms,
+        ev = self._evidence(question, lang, reader, best, cands, ranked[0], dense, qterms,
                             support.get(best.row.article_rowid, 0.0), self.reference())
         confidence = self.abstention.probability(ev)
         found = confidence >= self.threshold
@@ -216,7 +216,7 @@ class Retriever:
             c.score = chunk_score(c.dense, best, cfg.sentence_weight, cfg.lexical_weight, cfg.cue_weight)
             c.best = highlight(scores, cfg.highlight_cue_weight - cfg.cue_weight).span
 
-    def _evidence(self, question: str, reader: IndexReader, best: Candidate, cands: list[Candidate],
+    def _evidence(self, question: str, lang: str, reader: IndexReader, best: Candidate, cands: list[Candidate],
                   hit: Hit, dense: list[tuple[int, float]], qterms: list[str], support: float,
                   ref: Reference) -> Evidence:
         second = next((c.score for c in cands[1:] if c.row.article_rowid != best.row.article_rowid), None)
@@ -224,7 +224,7 @@ class Retriever:
                         best.dense, [s for _, s in dense],
                         best.dense_rank is not None and best.dense_rank < AGREE_TOP,
                         best.bm25_rank is not None and best.bm25_rank < AGREE_TOP, best.best_lex, second, support,
-                        ref, detect(question) != detect(hit.extract))
+                        ref, lang != detect(hit.extract))
 
     def _compose(self, reader: IndexReader, cands: list[Candidate], limit: int) -> list[Hit]:
         """Extracts around each candidate's best sentence (compose.py); a candidate whose extract
