@@ -112,3 +112,11 @@ def test_a_period_the_archive_lacks_is_named_and_nothing_else_is_quoted(sample_i
     obj = json.loads(out)
     assert obj["answer_found"] and "Wanjiru" in obj["results"][0]["extract"]
     assert obj["results"][0]["published"].startswith("2025-04")
+
+
+def test_latest_shows_the_relevant_hits_newest_first(sample_index):
+    code, out, _ = sample_index("ask", "What is the latest news from Wendford?", "--json", "-k", "5")
+    results = json.loads(out)["results"]
+    dates = [r["published"][:10] for r in results if r["published"]]
+    assert len(dates) >= 3 and dates == sorted(dates, reverse=True)
+    assert results[0]["published"].startswith("2025-11")  # the museum reopening, not the better-matching tram story

@@ -37,6 +37,10 @@ COMMON_TERM_FLOOR = 5000  # ...but summing this many postings is cheap, so small
 MAX_BM25_TERMS = 8
 AGREE_TOP = 10
 DUPLICATE_SLACK = 4
+# "latest": besides the whole archive, its last month, four months and year are searched, so that
+# the newest relevant story is scored even when older ones on the subject outrank it everywhere
+RECENT_WINDOWS = (30, 120, 365)
+RECENT_CANDIDATES = 10
 
 
 class Retriever:
@@ -153,6 +157,9 @@ class Retriever:
         fused = fuse(dense, lexical, cfg.fusion, cfg.rrf_k, cfg.dense_weight)
         depth = max(cfg.rerank_depth, offset + k) if cfg.rerank else offset + k + 4
         top = fused[:depth]
+        if dates.recency and period is None:
+            seen = {cid for cid, _ in top}
+            top += [(cid, sc) for cid, sc in self._recent(reader, qv, qterms, now) if cid not in seen]
         rows = reader.chunk_rows([cid for cid, _ in top])
         dense_rank = {cid: r for r, (cid, _) in enumerate(dense)}
         lexical_rank = {cid: r for r, (cid, _) in enumerate(lexical)}
@@ -171,8 +178,10 @@ class Retriever:
         timings["rerank"] = time.perf_counter() - t
 
         t = time.perf_counter()
-        # a few more than asked for: copies of one wire story merge into one hit ("also: …")
-        ranked = collapse_duplicates(self._compose(reader, cands, offset + k + DUPLICATE_SLACK), reader)
+        # a few more than asked for: copies of one wire story merge into one hit ("also: …"); for
+        # "latest", all: the newest relevant story may rank anywhere among them
+        want = offset + k + DUPLICATE_SLACK
+        ranked = collapse_duplicates(self._compose(reader, cands, len(cands) if dates.recency else want), reader)
         timings["compose"] = time.perf_counter() - t
         if not ranked:
             return Answer(question, False, [], 0.0, timings=timings, period=period,
@@ -184,10 +193,8 @@ class Retriever:
         found = confidence >= self.threshold
         floor = cfg.relative_floor * ranked[0].score  # later hits must still be relevant
         hits = [h for h in ranked if h.score >= floor] if found else []
-        if found and dates.recency:  # "latest": the newest of the hits about as relevant as the best first
-            close = [h for h in hits if h.score >= cfg.recency_floor * hits[0].score]
-            close.sort(key=lambda h: h.extra.get("dated") or "", reverse=True)
-            hits = close + [h for h in hits if h not in close]
+        if found and dates.recency:  # "latest": every relevant hit, newest first (undated ones last)
+            hits.sort(key=lambda h: h.extra.get("dated") or "", reverse=True)
         hits = hits[offset:offset + k]
         reason = None if found else ("nothing_in_period" if period else "not_relevant")
         answered = found and bool(hits)
@@ -215,6 +222,26 @@ class Retriever:
             c.best_cos, c.best_lex, c.best_cue = best.cos, best.lex, best.cue
             c.score = chunk_score(c.dense, best, cfg.sentence_weight, cfg.lexical_weight, cfg.cue_weight)
             c.best = highlight(scores, cfg.highlight_cue_weight - cfg.cue_weight).span
+
+    def _recent(self, reader: IndexReader, qv: np.ndarray, qterms: list[str], now: dt.date | None
+                ) -> list[tuple[int, float]]:
+        """The best candidates of the archive's most recent weeks and months (RECENT_WINDOWS, back
+        from its newest article or from now, whichever is earlier), each window fused on its own."""
+        cfg = self.config
+        newest = reader.date_range()[1]
+        today = (now or dt.date.today()).isoformat()
+        anchor = dt.date.fromisoformat(min(newest, today) if newest else today)
+        out: dict[int, float] = {}
+        for days in RECENT_WINDOWS:
+            allowed = reader.chunks_in_period((anchor - dt.timedelta(days=days)).isoformat(), anchor.isoformat())
+            if not len(allowed):
+                continue
+            dense = reader.dense_search(qv, RECENT_CANDIDATES, allowed) if cfg.fusion != Fusion.BM25 else []
+            lexical = (reader.bm25_search(self._bm25_terms(reader, qterms), RECENT_CANDIDATES, allowed)
+                       if cfg.fusion != Fusion.DENSE else [])
+            for cid, sc in fuse(dense, lexical, cfg.fusion, cfg.rrf_k, cfg.dense_weight)[:RECENT_CANDIDATES]:
+                out.setdefault(cid, sc)
+        return list(out.items())
 
     def _evidence(self, question: str, lang: str, reader: IndexReader, best: Candidate, cands: list[Candidate],
                   hit: Hit, dense: list[tuple[int, float]], qterms: list[str], support: float,

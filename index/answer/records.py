@@ -51,7 +51,6 @@ class AnswerConfig:
     extract_chars: int = 700      # sentences around the best one are added up to this length
     min_confidence: float | None = None  # abstention threshold; None = the fitted model's own
     relative_floor: float = 0.65  # a later hit under this share of the best is noise (served recall unchanged at 12,641 articles)
-    recency_floor: float = 0.9    # "latest": hits within this share of the best are shown newest first
     sure_confidence: float = 0.5  # an answer under this confidence is shown with a caution
 
     def __post_init__(self) -> None:
