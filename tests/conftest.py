@@ -52,6 +52,22 @@ def write_articles(folder: Path, articles: dict[str, dict | str]) -> Path:
     return folder
 
 
+def change_remove_add(src: Path, article) -> None:
+    """The update every store is tested with: article 0 changed, 1 removed, 9 added (`article(i,
+    extra="")` makes article i of a test's own corpus)."""
+    (src / "0.json").write_text(json.dumps(article(0, extra="The vote was close. ")))
+    (src / "1.json").unlink()
+    write_articles(src, {"9.json": article(9)})
+
+
+# six short stories on one topic: a follow or a question about the Wend floods meets several
+FLOOD_ARTICLES = {f"flood{i}.json": {"id": f"flood-{i}", "title": f"Wend floods: day {i}",
+                                     "text": f"On day {i} of the Wend floods, the river flooded {place}. "
+                                             f"Volunteers filled sandbags as the Wend flood water rose again."}
+                  for i, place in enumerate(["Quay Lane", "the mill", "the cricket ground", "Tanner's Row",
+                                             "the station car park", "the old brewery"])}
+
+
 @pytest.fixture
 def cli(monkeypatch, tmp_path):
     """Run `citebot ...` in-process against an index in tmp_path; returns (exit code, stdout, stderr)."""

@@ -14,7 +14,7 @@ from index.stores.base import IncompatibleIndex
 from index.stores.local.generations import current_generation, open_current
 from index.text.terms import stem
 
-from conftest import REPO, SAMPLES, write_articles
+from conftest import REPO, SAMPLES, change_remove_add, write_articles
 
 
 def _article(i: int, extra: str = "") -> dict:
@@ -57,9 +57,7 @@ def test_update_after_change_removal_and_addition_equals_a_rebuild(cli, tmp_path
     same = 0.9999 if embedder.dtype == "fp32" else 0.999
     src = write_articles(tmp_path / "src", {f"{i}.json": _article(i) for i in range(3)})
     assert cli("index", "build", str(src))[0] == 0
-    (src / "0.json").write_text(json.dumps(_article(0, extra="The vote was close. ")))
-    (src / "1.json").unlink()
-    write_articles(src, {"9.json": _article(9)})
+    change_remove_add(src, _article)
     code, out, err = cli("index", "update", str(src), "--json")
     assert code == 0, err
     counts = json.loads(out)

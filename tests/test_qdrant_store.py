@@ -11,7 +11,7 @@ import threading
 import numpy as np
 import pytest
 
-from conftest import REPO, write_articles
+from conftest import REPO, change_remove_add, write_articles
 
 pytest.importorskip("qdrant_client")
 
@@ -143,9 +143,7 @@ def test_update_one_changed_one_removed_one_added_equals_a_rebuild(cli, tmp_path
     src = write_articles(tmp_path / "src", {f"{i}.json": _article(i) for i in range(3)})
     assert cli("index", "build", str(src))[0] == 0
     before = open_store(_cfg(tmp_path)).pointer()
-    (src / "0.json").write_text(json.dumps(_article(0, extra="The vote was close. ")))
-    (src / "1.json").unlink()
-    write_articles(src, {"9.json": _article(9)})
+    change_remove_add(src, _article)
     code, out, err = cli("index", "update", str(src), "--json")
     assert code == 0, err
     counts = json.loads(out)
@@ -222,9 +220,7 @@ def test_a_killed_build_leaves_the_alias_and_the_next_build_drops_the_orphan(cli
 def test_a_killed_update_leaves_each_article_whole_and_a_rerun_completes_it(cli, tmp_path):
     src = write_articles(tmp_path / "src", {f"{i}.json": _article(i) for i in range(3)})
     assert cli("index", "build", str(src))[0] == 0
-    (src / "0.json").write_text(json.dumps(_article(0, extra="The vote was close. ")))
-    (src / "1.json").unlink()
-    write_articles(src, {"9.json": _article(9)})
+    change_remove_add(src, _article)
     # one article per request; killed after the first (art-0's new version) went in
     small = {"CITEBOT_QDRANT_BATCH_SIZE": "1"}
     assert _killed(tmp_path, "apply", 1, "update", str(src), env=small) == -signal.SIGKILL

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import SAMPLES, SEED_ARTICLE, needs_seed, write_articles
+from conftest import FLOOD_ARTICLES, SAMPLES, SEED_ARTICLE, needs_seed, write_articles
 from fake_bot_api import FakeBotAPI, html_error, visible_text
 
 TOKEN = "123456789:AAHtestTOKENdoNotLeakItAnywhere_0123456"
@@ -32,12 +32,7 @@ def bot_env(tmp_path_factory):
     from index.encoders.factory import load_encoder as load_embedder
 
     tmp = tmp_path_factory.mktemp("bot")
-    floods = {f"flood{i}.json": {"id": f"flood-{i}", "title": f"Wend floods: day {i}",
-                                 "text": f"On day {i} of the Wend floods, the river flooded {place}. "
-                                         f"Volunteers filled sandbags as the Wend flood water rose again."}
-              for i, place in enumerate(["Quay Lane", "the mill", "the cricket ground", "Tanner's Row",
-                                         "the station car park", "the old brewery"])}
-    extra = write_articles(tmp / "extra", {"hostile.json": HOSTILE, **floods})
+    extra = write_articles(tmp / "extra", {"hostile.json": HOSTILE, **FLOOD_ARTICLES})
     paths = [SAMPLES, extra] + ([SEED_ARTICLE] if SEED_ARTICLE.exists() else [])
     cfg = IndexConfig(index_dir=tmp / "index")
     build(paths, cfg, load_embedder(), on_problem=print)

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import REPO, SAMPLES, write_articles
+from conftest import FLOOD_ARTICLES as FLOODS, REPO, SAMPLES, write_articles
 from fake_bot_api import FakeBotAPI, html_error, visible_text
 
 TOKEN = "123456789:AAHfollowTOKENdoNotLeakItAnywhere_0123"
@@ -24,11 +24,6 @@ CAP = 3
 GROUP, GROUP_ADMIN, GROUP_MEMBER = -2001, 77, 78
 TODAY = time.strftime("%Y-%m-%d")
 
-FLOODS = {f"flood{i}.json": {"id": f"flood-{i}", "title": f"Wend floods: day {i}",
-                             "text": f"On day {i} of the Wend floods, the river flooded {place}. "
-                                     f"Volunteers filled sandbags as the Wend flood water rose again."}
-          for i, place in enumerate(["Quay Lane", "the mill", "the cricket ground", "Tanner's Row",
-                                     "the station car park", "the old brewery"])}
 OWL = {"id": "owl-1", "title": "Snowy owl seen over Wendford", "published": TODAY,
        "text": "A snowy owl was seen over Wendford cathedral on Sunday, the first sighting of the Arctic bird "
                "in the town for 40 years. Birdwatchers gathered in the square to photograph it."}

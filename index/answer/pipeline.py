@@ -149,8 +149,9 @@ class Retriever:
         timings["dense"] = time.perf_counter() - t
         t = time.perf_counter()
         lexical: list[tuple[int, float]] = []
+        bm25_terms = self._bm25_terms(reader, qterms)
         if cfg.fusion in (Fusion.RRF, Fusion.BM25):
-            lexical = reader.bm25_search(self._bm25_terms(reader, qterms), cfg.candidates, allowed)
+            lexical = reader.bm25_search(bm25_terms, cfg.candidates, allowed)
         timings["bm25"] = time.perf_counter() - t
 
         t = time.perf_counter()
@@ -159,7 +160,7 @@ class Retriever:
         top = fused[:depth]
         if dates.recency and period is None:
             seen = {cid for cid, _ in top}
-            top += [(cid, sc) for cid, sc in self._recent(reader, qv, qterms, now) if cid not in seen]
+            top += [(cid, sc) for cid, sc in self._recent(reader, qv, bm25_terms, now) if cid not in seen]
         rows = reader.chunk_rows([cid for cid, _ in top])
         dense_rank = {cid: r for r, (cid, _) in enumerate(dense)}
         lexical_rank = {cid: r for r, (cid, _) in enumerate(lexical)}
@@ -223,7 +224,7 @@ class Retriever:
             c.score = chunk_score(c.dense, best, cfg.sentence_weight, cfg.lexical_weight, cfg.cue_weight)
             c.best = highlight(scores, cfg.highlight_cue_weight - cfg.cue_weight).span
 
-    def _recent(self, reader: IndexReader, qv: np.ndarray, qterms: list[str], now: dt.date | None
+    def _recent(self, reader: IndexReader, qv: np.ndarray, bm25_terms: list[str], now: dt.date | None
                 ) -> list[tuple[int, float]]:
         """The best candidates of the archive's most recent weeks and months (RECENT_WINDOWS, back
         from its newest article or from now, whichever is earlier), each window fused on its own."""
@@ -237,7 +238,7 @@ class Retriever:
             if not len(allowed):
                 continue
             dense = reader.dense_search(qv, RECENT_CANDIDATES, allowed) if cfg.fusion != Fusion.BM25 else []
-            lexical = (reader.bm25_search(self._bm25_terms(reader, qterms), RECENT_CANDIDATES, allowed)
+            lexical = (reader.bm25_search(bm25_terms, RECENT_CANDIDATES, allowed)
                        if cfg.fusion != Fusion.DENSE else [])
             for cid, sc in fuse(dense, lexical, cfg.fusion, cfg.rrf_k, cfg.dense_weight)[:RECENT_CANDIDATES]:
                 out.setdefault(cid, sc)
