@@ -48,7 +48,8 @@ bench: install
 eval: install
 	$(BIN)/citebot eval $(EVAL_DATA)/squad2-dev-5articles.json --questions $(EVAL_DATA)/paraphrase-dev.jsonl \
 		--offtopic examples/eval/offtopic-dev.jsonl --offtopic examples/eval/offtopic-test.jsonl \
-		--dates examples/eval/date-questions.jsonl --distractors $(SAMPLES) \
+		--dates examples/eval/date-questions.jsonl \
+		--dates examples/eval/date-questions-test.jsonl --distractors $(SAMPLES) \
 		--distractors $(EVAL_DATA)/wikinews-en.jsonl --sizes $(EVAL_SIZES) $(EVAL_ARGS)
 
 clean:

@@ -265,8 +265,9 @@ def eval_(file: Path = typer.Argument(..., exists=True, dir_okay=False, help="A 
           offtopic: List[Path] = typer.Option([], "--offtopic", exists=True, dir_okay=False,
                                               help="Questions to refuse (JSONL with question and kind, or one per "
                                                    "line); default: the bundled dev set."),
-          dates: Optional[Path] = typer.Option(None, "--dates", exists=True, dir_okay=False,
-                                               help="Date questions (JSONL), asked over the largest archive."),
+          dates: List[Path] = typer.Option([], "--dates", exists=True, dir_okay=False,
+                                           help="Date questions (JSONL), asked over the largest archive; "
+                                                "each file is its own row."),
           distractors: List[Path] = typer.Option([], "--distractors", exists=True,
                                                  help="Article files/folders indexed beside the file's articles."),
           sizes: str = typer.Option("all", help="Distractor records to index from the JSONL distractor files, "
@@ -309,7 +310,7 @@ def eval_(file: Path = typer.Argument(..., exists=True, dir_okay=False, help="A 
     for path in offtopic or [EXAMPLES / "eval" / "offtopic-dev.jsonl"]:
         for kind, qs in refusal_questions(path).items():
             sets.append(QuestionSet(f"{path.stem}: {kind}", "refuse", cut(qs)))
-    date_set = QuestionSet(dates.stem, "dates", cut(date_questions(dates))) if dates else None
+    date_sets = [QuestionSet(path.stem, "dates", cut(date_questions(path))) for path in dates]
     overrides = {k: v for k, v in dict(fusion=fusion, rerank=rerank, picker=picker, lexical_weight=lexical_weight,
                                        cue_weight=cue_weight, sentence_weight=sentence_weight,
                                        dense_weight=dense_weight, article_weight=article_weight,
@@ -340,7 +341,7 @@ def eval_(file: Path = typer.Argument(..., exists=True, dir_okay=False, help="A 
             k=5, **overrides)
         label = f"{retriever.reader().manifest['articles']:,} articles"
         rec = Recorder(retriever, sources=sources)
-        run = sets + ([date_set] if date_set and i == len(size_list) - 1 else [])
+        run = sets + (date_sets if i == len(size_list) - 1 else [])
         results, missed = run_sets(rec, run)
         table[label] = results
         all_misses += [{"size": label, **m} for m in missed]

@@ -6,6 +6,7 @@ import datetime as dt
 import re
 
 NOT_FOUND = "Not found: nothing in the indexed articles answers that."
+ELSEWHERE = "The closest story on it in the archive is from {date}."
 TENTATIVE = "These passages may not answer the question: check them before you rely on them."
 
 
@@ -17,7 +18,9 @@ def not_found(answer) -> str:
         return NOT_FOUND
     if getattr(answer, "reason", None) == "period_empty":
         return f"Not found: the indexed articles have nothing from {period.label}."
-    return f"Not found: nothing in the indexed articles from {period.label} answers that."
+    text = f"Not found: nothing in the indexed articles from {period.label} answers that."
+    elsewhere = getattr(answer, "elsewhere", None)
+    return text + (f" {ELSEWHERE.format(date=human_date(elsewhere))}" if elsewhere else "")
 
 
 def hit_to_json(hit, rank: int) -> dict:
@@ -38,6 +41,8 @@ def answer_to_json(answer, offset: int = 0) -> dict:
         obj["period"] = {"start": answer.period.start, "end": answer.period.end, "label": answer.period.label}
     if not answer.answer_found:
         obj["message"] = not_found(answer)
+        if getattr(answer, "elsewhere", None):
+            obj["elsewhere"] = answer.elsewhere
     obj["confidence"] = round(float(answer.confidence), 3)
     obj["tentative"] = bool(answer.tentative)
     return obj

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from index.answer.abstain import FALLBACK, AbstentionModel, Evidence, evidence, question_names
-from index.answer.compose import is_cut, overlaps, window
+from index.answer.compose import is_cut, lead_sentence, overlaps, window
 from index.answer.cues import AnswerType, answer_type, cue
 from index.answer.dates import question_dates
 from index.answer.fusion import fuse, reciprocal_rank_fusion
@@ -183,6 +183,36 @@ def test_no_period_where_none_is_named_and_recency_words_are_seen():
     assert not question_dates("What is Brexit?", NOW).recency
     assert question_dates("What happened last week?", NOW).period.relative
     assert not question_dates("What happened in 2004?", NOW).period.relative
+
+
+def test_a_request_for_the_latest_news_is_told_from_a_question_about_one_fact():
+    for q in ("What is the latest news about the ferry strike?", "What are the most recent developments around CentOS?",
+              "What's new with the tram line?", "What is the latest on Brexit?"):
+        d = question_dates(q, NOW)
+        assert d.news and d.recency, q
+    for q in ("Who is the latest winner of the marathon?", "How much did prices rise recently?", "What is Brexit?"):
+        assert not question_dates(q, NOW).news, q
+
+
+def test_the_lead_of_a_latest_story_is_its_first_sentence_about_the_subject():
+    text = "This article awaits review.\nThe ferry crews walked out at dawn. Talks resume on Monday."
+    spans = [(28, 63), (0, 27), (64, 91)]
+    assert lead_sentence(text, spans, lambda s: "ferry" in s) == (28, 63)
+    assert lead_sentence(text, spans, lambda s: "tram" in s) == (0, 27)  # none about it: the first
+
+
+def test_an_undated_passage_answers_for_a_period_only_when_it_names_the_year():
+    from types import SimpleNamespace
+
+    from index.answer.pipeline import placed_in_period
+
+    period = question_dates("What magnitude was the earthquake in 1994?", NOW).period
+    undated = SimpleNamespace(dated=None, text="The 1994 Northridge earthquake had a magnitude of 6.7.")
+    elsewhere = SimpleNamespace(dated=None, text="It had a magnitude of 6.7 and cost billions.")
+    dated = SimpleNamespace(dated="1994-01-18", text="It had a magnitude of 6.7.")
+    assert placed_in_period(undated, period) and placed_in_period(dated, period)
+    assert not placed_in_period(elsewhere, period)
+    assert placed_in_period(elsewhere, None)
 
 
 def test_article_support_is_each_articles_share_of_the_dense_candidates():

@@ -114,9 +114,20 @@ def test_a_period_the_archive_lacks_is_named_and_nothing_else_is_quoted(sample_i
     assert obj["results"][0]["published"].startswith("2025-04")
 
 
+def test_a_subject_the_archive_has_from_another_time_is_not_answered_from_the_period_asked(sample_index):
+    # March 2025 holds the bridge story; coffee prices are in an October story: say so, quote neither
+    code, out, _ = sample_index("ask", "How much did coffee prices rise in March 2025?", "--json")
+    obj = json.loads(out)
+    assert obj["answer_found"] is False and obj["results"] == []
+    assert obj["period"]["label"] == "March 2025" and obj["elsewhere"] == "2025-10-02"
+    assert obj["message"].endswith("The closest story on it in the archive is from 2 Oct 2025.")
+
+
 def test_latest_shows_the_relevant_hits_newest_first(sample_index):
     code, out, _ = sample_index("ask", "What is the latest news from Wendford?", "--json", "-k", "5")
     results = json.loads(out)["results"]
     dates = [r["published"][:10] for r in results if r["published"]]
     assert len(dates) >= 3 and dates == sorted(dates, reverse=True)
     assert results[0]["published"].startswith("2025-11")  # the museum reopening, not the better-matching tram story
+    # the news asked for is each story's own: told from its first sentence about the subject
+    assert results[0]["highlight"].startswith("The Wendford Natural History Museum reopened on Saturday")

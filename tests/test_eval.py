@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from conftest import SHARED, SQUAD, needs_squad
+from conftest import REPO, SHARED, SQUAD, needs_squad
 
 pytestmark = needs_squad
 WIKINEWS = SHARED / "eval" / "wikinews-en.jsonl"
@@ -61,6 +61,12 @@ def test_eval_command_prints_one_table_for_every_set_and_size(cli, tmp_path):
                 "mrr@5", "highlight_recall@1", "refused"):
         assert 0 <= m[key] <= 1
     assert results["off: absent"]["questions"] == 2 and results["all"]["spliced_extracts"] == 0
+    dev, held_out = (REPO / "examples" / "eval" / f"{name}.jsonl" for name in ("date-questions", "date-questions-test"))
+    code, out, err = cli("eval", str(SQUAD), "--limit", "2", "--offtopic", str(offtopic), "--dates", str(dev),
+                         "--dates", str(held_out), "--json")
+    assert code == 0, err
+    (_, results), = json.loads(out).items()
+    assert results["date-questions"]["questions"] == results["date-questions-test"]["questions"] == 2
     code, out, _ = cli("eval", str(SQUAD), "--limit", "3", "--offtopic", str(offtopic))
     assert "r@1" in out and "spliced extracts 0" in out
     code, out, err = cli("eval", str(SQUAD), "--limit", "3", "--fusion", "rff")

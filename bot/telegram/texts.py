@@ -9,7 +9,7 @@ from html import escape
 
 from index.text.languages import from_locale
 
-from ..render import TENTATIVE, flatten, human_date  # noqa: F401  (TENTATIVE: the terminal says it too)
+from ..render import ELSEWHERE, TENTATIVE, flatten, human_date  # noqa: F401  (the terminal says these too)
 from ..telegram_html import TELEGRAM_LIMIT, hit_html
 
 HELP = ("Ask me a question about the indexed articles and I reply with the passages that answer it, "
@@ -53,6 +53,7 @@ TRANSLATIONS: dict[str, dict[str, str]] = {
         "NOT_FOUND": "Не найдено: в проиндексированных статьях нет ответа на этот вопрос.",
         "NOT_FOUND_PERIOD": "Не найдено: в проиндексированных статьях за {period} нет ответа на этот вопрос.",
         "NOT_FOUND_EMPTY": "Не найдено: среди проиндексированных статей нет ни одной за {period}.",
+        "ELSEWHERE": "Ближайшая статья об этом в архиве — от {date}.",
         "TENTATIVE": "Возможно, эти отрывки не отвечают на вопрос: проверьте их, прежде чем на них полагаться.",
         "MORE": "Ещё",
         "FOLLOW_USAGE": ("Отправьте /follow и тему, например <code>/follow наводнения</code>: тогда я буду присылать "
@@ -93,6 +94,7 @@ TRANSLATIONS: dict[str, dict[str, str]] = {
         "NOT_FOUND": "Не знайдено: у проіндексованих статтях немає відповіді на це запитання.",
         "NOT_FOUND_PERIOD": "Не знайдено: у проіндексованих статтях за {period} немає відповіді на це запитання.",
         "NOT_FOUND_EMPTY": "Не знайдено: серед проіндексованих статей немає жодної за {period}.",
+        "ELSEWHERE": "Найближча стаття про це в архіві — від {date}.",
         "TENTATIVE": "Можливо, ці уривки не відповідають на запитання: перевірте їх, перш ніж на них покладатися.",
         "MORE": "Ще",
         "FOLLOW_USAGE": ("Надішліть /follow і тему, наприклад <code>/follow повені</code>: тоді я надсилатиму в "
@@ -145,8 +147,11 @@ def not_found_text(answer, lang: str) -> str:
         return not_found(answer)
     if period is None:
         return say("NOT_FOUND", lang)
-    empty = getattr(answer, "reason", None) == "period_empty"
-    return say("NOT_FOUND_EMPTY" if empty else "NOT_FOUND_PERIOD", lang, period=period.label)
+    if getattr(answer, "reason", None) == "period_empty":
+        return say("NOT_FOUND_EMPTY", lang, period=period.label)
+    text = say("NOT_FOUND_PERIOD", lang, period=period.label)
+    elsewhere = getattr(answer, "elsewhere", None)
+    return text + (" " + say("ELSEWHERE", lang, date=human_date(elsewhere)) if elsewhere else "")
 
 
 def esc(text: str) -> str:

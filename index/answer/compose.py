@@ -2,7 +2,7 @@
 place where cleaning dropped something; and one extract per stretch of an article."""
 from __future__ import annotations
 
-from typing import Sequence
+from typing import Callable, Sequence
 
 Span = tuple[int, int]
 
@@ -34,3 +34,10 @@ def is_cut(text: str, start: int, end: int) -> tuple[bool, bool]:
     """Whether the extract starts or ends inside a paragraph (shown with "…")."""
     return (start > 0 and not text[:start].endswith("\n"),
             end < len(text) and not text[end:].startswith("\n"))
+
+
+def lead_sentence(text: str, spans: Sequence[Span], subject: Callable[[str], bool]) -> Span:
+    """For "the latest on X": the article's first sentence about the subject, else its first
+    sentence. A news story states its news first, but may open with a notice or a dateline."""
+    ordered = sorted(spans)
+    return next((sp for sp in ordered if subject(text[sp[0]:sp[1]])), ordered[0])

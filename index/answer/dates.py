@@ -28,6 +28,10 @@ _NUM = r"(?P<n>\d{1,3}|" + "|".join(sorted(NUMBERS, key=len, reverse=True)) + ")
 _UNIT = r"(?P<unit>day|week|fortnight|month|year)s?"
 _YEAR = r"(?P<year>1[5-9]\d\d|20\d\d)"
 _RECENCY = re.compile(r"\b(latest|most recent|newest|recent(ly)?|current(ly)?|up to date)\b", re.IGNORECASE)
+# "the latest news on X", "most recent developments around X", "what's new with X": no one fact is
+# asked for but the newest story, whose own news is in its first sentence
+_NEWS = re.compile(r"\b(?:(?:latest|most recent|newest|recent)\s+(?:news|updates?|developments?|information|info|"
+                   r"fallout|stories|story|headlines?|reports?|on|from|about|with)|what'?s new)\b", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -35,6 +39,7 @@ class QuestionDates:
     period: Period | None = None
     recency: bool = False     # newest first among relevant hits
     rest: str = ""            # the question without its time expression (for word matching)
+    news: bool = False        # asks for the newest story itself, not one fact: its lead is quoted
 
 
 def _d(day: dt.date) -> str:
@@ -190,6 +195,7 @@ def question_dates(question: str, now: dt.date | None = None) -> QuestionDates:
     """The first time expression of the question as a period, and whether it asks for the latest."""
     now = now or dt.date.today()
     recency = bool(_RECENCY.search(question))
+    news = bool(_NEWS.search(question))
     for pattern, make in _rules(now):
         m = re.search(pattern, question, re.IGNORECASE)
         if not m:
@@ -198,5 +204,5 @@ def question_dates(question: str, now: dt.date | None = None) -> QuestionDates:
         if period is None:
             continue
         rest = (question[:m.start()] + " " + question[m.end():]).strip()
-        return QuestionDates(period, recency, rest)
-    return QuestionDates(None, recency, question)
+        return QuestionDates(period, recency, rest, news)
+    return QuestionDates(None, recency or news, question, news)

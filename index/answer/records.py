@@ -52,6 +52,8 @@ class AnswerConfig:
     min_confidence: float | None = None  # abstention threshold; None = the fitted model's own
     relative_floor: float = 0.65  # a later hit under this share of the best is noise (served recall unchanged at 12,641 articles)
     sure_confidence: float = 0.5  # an answer under this confidence is shown with a caution
+    period_gap: float = 0.1       # a story outside the asked period this much closer (chunk cosine) than any
+                                  # inside it: only a sure in-period answer is given (see pipeline.outside_period)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "fusion", _enum(Fusion, self.fusion, "fusion"))
@@ -97,3 +99,5 @@ class Answer:
     reason: str | None = None    # why not found: "not_relevant" | "nothing_in_period" | "period_empty"
     features: dict[str, float] = field(default_factory=dict)
     tentative: bool = False      # answered, but below `sure_confidence`: the reader is told to check
+    elsewhere: str | None = None  # not found in the period asked: the date of the archive's closest story
+                                  # outside it, so the reader can ask about that period instead
