@@ -204,6 +204,11 @@ class Retriever:
         floor = cfg.relative_floor * ranked[0].score  # later hits must still be relevant
         hits = [h for h in ranked if h.score >= floor] if found else []
         if found and dates.recency:  # "latest": every relevant hit, newest first (undated ones last)
+            # the newest story on a subject often only mentions it (the arrest warrants months after
+            # an assassination): one that names the question's rarest word counts as relevant too
+            rarest = max(idf_q, key=idf_q.get) if idf_q else None
+            hits = [h for h in ranked if h.score >= floor
+                    or rarest is not None and rarest in stems(h.extract + " " + h.title, lang)]
             hits.sort(key=lambda h: h.extra.get("dated") or "", reverse=True)
         hits = hits[offset:offset + k]
         reason = None if found else ("nothing_in_period" if period else "not_relevant")
