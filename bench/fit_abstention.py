@@ -114,7 +114,8 @@ def main() -> None:
     train = [r for r in rows if r["label"] is not None]
     x = np.array([[r.get(f, 0.0) for f in FITTED] for r in train], dtype=np.float64)  # older files lack new ones
     y = np.array([r["label"] for r in train], dtype=np.float64)
-    mean, scale = x.mean(axis=0), x.std(axis=0) + 1e-9
+    mean, scale = x.mean(axis=0), x.std(axis=0)
+    scale[scale < 1e-6] = 1.0  # a feature constant here (cross_lingual in English evidence) weighs nothing
     w_fit, b = fit((x - mean) / scale, y, [(r["size"], r["set"]) for r in train])
     full = {f: (w, m, sc) for f, w, m, sc in zip(FITTED, w_fit, mean, scale)}
     w = [full.get(f, (0.0, 0.0, 1.0))[0] for f in FEATURES]
