@@ -241,6 +241,22 @@ def test_a_tentative_answer_opens_with_a_caution_in_every_front_end():
     assert not answer_messages(sure, caution="Check.")[0].startswith("<i>")
 
 
+def test_not_found_for_a_period_names_the_closest_story_elsewhere_in_every_language():
+    from bot.render import not_found
+    from bot.telegram.texts import not_found_text
+    from index.answer.records import Answer, Period
+
+    period = Period("2020-01-01", "2020-12-31", "2020", years=(2020,))
+    answer = Answer("q", False, [], 0.0, period=period, reason="nothing_in_period", elsewhere="2019-04-15")
+    assert not_found(answer).endswith(
+        "from 2020 answers that. The closest story on it in the archive is from 15 Apr 2019.")
+    assert not_found_text(answer, "en") == not_found(answer)
+    assert not_found_text(answer, "ru").endswith("Ближайшая статья об этом в архиве — от 15 Apr 2019.")
+    assert "15 Apr 2019" in not_found_text(answer, "uk")
+    plain = Answer("q", False, [], 0.0, period=period, reason="nothing_in_period")
+    assert not_found(plain) == "Not found: nothing in the indexed articles from 2020 answers that."
+
+
 def test_the_highlight_counts_the_cue_more_than_ranking_does():
     from index.answer.scoring import SentenceScore, highlight
 
