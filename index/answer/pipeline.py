@@ -185,7 +185,8 @@ class Retriever:
         # a few more than asked for: copies of one wire story merge into one hit ("also: …"); for
         # "latest", all: the newest relevant story may rank anywhere among them
         want = offset + k + DUPLICATE_SLACK
-        subject = (lambda sentence, terms=set(qterms): bool(terms & stems(sentence, lang))) if dates.news else None
+        asked = set(qterms)
+        subject = (lambda sentence: bool(asked & stems(sentence, lang))) if dates.news else None
         ranked = collapse_duplicates(self._compose(reader, cands, len(cands) if dates.recency else want,
                                                    subject), reader)
         timings["compose"] = time.perf_counter() - t
@@ -336,10 +337,11 @@ def placed_in_period(row, period: Period | None) -> bool:
 
 def prefer_lead(cands: list[Candidate], weight: float) -> None:
     """Within one news story (a dated article), its first passage stands for it when it scores
-    within `weight` of the story's best: news tells the main facts first ("…died at Gleneagles
-    Hospital" opens the story; a statement of condolence further down matched the question's words
-    better). The lead takes the best passage's score, no more, so stories rank among themselves
-    as before."""
+    within `weight` of the story's best: news tells the main facts first, and a quote or background
+    further down may match the question's words better than the lead that answers it ("What did
+    SpaceX launch?": "SpaceX's launch is the latest development in a program…" against the lead's
+    "SpaceX successfully launched its first crewed mission…"). The lead takes the best passage's
+    score, no more, so stories rank among themselves as before."""
     best: dict[int, float] = {}
     for c in cands:
         best[c.row.article_rowid] = max(best.get(c.row.article_rowid, c.score), c.score)
