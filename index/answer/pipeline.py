@@ -200,18 +200,19 @@ class Retriever:
                             support.get(best.row.article_rowid, 0.0), self.reference())
         confidence = self.abstention.probability(ev)
         found = confidence >= self.threshold
-        elsewhere = self._outside_period(reader, qv, period, dense) if period is not None else None
-        if elsewhere is not None and (confidence < cfg.sure_confidence or not best.row.dated):
-            # a tentative or undated in-period match is likelier another story than the answer
+        sure = confidence >= cfg.sure_confidence and bool(best.row.dated)
+        # a sure, dated in-period answer stands whatever lies outside the period: no search for it
+        elsewhere = self._outside_period(reader, qv, period, dense) if period is not None and not (
+            found and sure) else None
+        if elsewhere is not None:  # a tentative or undated in-period match is likelier another story
             found = False
         floor = cfg.relative_floor * ranked[0].score  # later hits must still be relevant
-        hits = [h for h in ranked if h.score >= floor] if found else []
-        if found and dates.recency:  # "latest": every relevant hit, newest first (undated ones last)
-            # the newest story on a subject often only mentions it (the arrest warrants months after
-            # an assassination): one that names the question's rarest word counts as relevant too
-            rarest = max(idf_q, key=idf_q.get) if idf_q else None
-            hits = [h for h in ranked if h.score >= floor
-                    or rarest is not None and rarest in stems(h.extract + " " + h.title, lang)]
+        # "latest": the newest story on a subject often only mentions it (the arrest warrants months
+        # after an assassination): one that names the question's rarest word counts as relevant too
+        rarest = max(idf_q, key=idf_q.get) if dates.recency and idf_q else None
+        hits = [h for h in ranked if h.score >= floor
+                or rarest is not None and rarest in stems(h.extract + " " + h.title, lang)] if found else []
+        if dates.recency:  # every relevant hit, newest first (undated ones last)
             hits.sort(key=lambda h: h.extra.get("dated") or "", reverse=True)
         hits = hits[offset:offset + k]
         reason = None if found else ("nothing_in_period" if period else "not_relevant")
