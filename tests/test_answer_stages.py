@@ -215,22 +215,6 @@ def test_an_undated_passage_answers_for_a_period_only_when_it_names_the_year():
     assert placed_in_period(elsewhere, None)
 
 
-def test_a_news_story_is_represented_by_its_lead_when_that_is_nearly_its_best_passage():
-    from types import SimpleNamespace
-
-    from index.answer.pipeline import prefer_lead
-    from index.answer.records import Candidate
-
-    def cand(article, position, score, dated="2019-09-09"):
-        return Candidate(SimpleNamespace(article_rowid=article, position=position, dated=dated), 0.0, score=score)
-
-    quote, lead, other = cand(1, 9, 1.10), cand(1, 0, 1.02), cand(2, 3, 1.05)
-    far_lead, undated_lead = cand(3, 0, 0.70), cand(4, 0, 0.99, dated=None)
-    prefer_lead([quote, lead, other, far_lead, cand(3, 5, 0.95), undated_lead, cand(4, 2, 1.04, dated=None)], 0.1)
-    assert lead.score > quote.score and lead.score < 1.11  # takes its story's best score, no more
-    assert other.score == 1.05 and far_lead.score == 0.70 and undated_lead.score == 0.99
-
-
 def test_article_support_is_each_articles_share_of_the_dense_candidates():
     from types import SimpleNamespace
 

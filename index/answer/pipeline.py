@@ -175,8 +175,6 @@ class Retriever:
         if cfg.article_weight:
             for c in cands:
                 c.score += cfg.article_weight * support.get(c.row.article_rowid, 0.0)
-        if cfg.lead_weight:
-            prefer_lead(cands, cfg.lead_weight)
         if cfg.rerank:
             cands.sort(key=lambda c: -c.score)
         timings["rerank"] = time.perf_counter() - t
@@ -334,22 +332,6 @@ def placed_in_period(row, period: Period | None) -> bool:
     if period is None or row.dated or not period.years:
         return True
     return any(str(y) in row.text for y in period.years)
-
-
-def prefer_lead(cands: list[Candidate], weight: float) -> None:
-    """Within one news story (a dated article), its first passage stands for it when it scores
-    within `weight` of the story's best: news tells the main facts first, and a quote or background
-    further down may match the question's words better than the lead that answers it ("What did
-    SpaceX launch?": "SpaceX's launch is the latest development in a program…" against the lead's
-    "SpaceX successfully launched its first crewed mission…"). The lead takes the best passage's
-    score, no more, so stories rank among themselves as before."""
-    best: dict[int, float] = {}
-    for c in cands:
-        best[c.row.article_rowid] = max(best.get(c.row.article_rowid, c.score), c.score)
-    for c in cands:
-        top = best[c.row.article_rowid]
-        if c.row.position == 0 and c.row.dated and c.score < top <= c.score + weight:
-            c.score = top + 1e-6
 
 
 def article_support(rows) -> dict[int, float]:

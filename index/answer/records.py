@@ -48,7 +48,6 @@ class AnswerConfig:
     highlight_cue_weight: float = 0.5  # ...and when choosing the sentence in bold: the one that holds the answer
     sentence_weight: float = 2.0  # weight of the best sentence beside the chunk, when reranking
     article_weight: float = 0.3   # weight of the article's support: its other chunks among the dense candidates
-    lead_weight: float = 0.1      # added to a dated article's first chunk (news tells the main facts first)
     extract_chars: int = 700      # sentences around the best one are added up to this length
     min_confidence: float | None = None  # abstention threshold; None = the fitted model's own
     relative_floor: float = 0.65  # a later hit under this share of the best is noise (served recall unchanged at 12,641 articles)
