@@ -5,6 +5,8 @@ from __future__ import annotations
 import datetime as dt
 import re
 
+from index.text.controls import one_line, strip_controls
+
 NOT_FOUND = "Not found: nothing in the indexed articles answers that."
 ELSEWHERE = "The closest story on it in the archive is from {date}."
 TENTATIVE = "These passages may not answer the question: check them before you rely on them."
@@ -25,11 +27,11 @@ def not_found(answer) -> str:
 
 def hit_to_json(hit, rank: int) -> dict:
     return {
-        "rank": rank, "score": hit.score, "title": hit.title, "source": hit.source, "url": hit.url,
-        "published": hit.published, "path": hit.path, "article_id": hit.article_id,
+        "rank": rank, "score": hit.score, "title": one_line(hit.title), "source": one_line(hit.source),
+        "url": one_line(hit.url), "published": hit.published, "path": hit.path, "article_id": hit.article_id,
         "chunk_id": hit.chunk_id, "extract": hit.extract, "highlight": hit.highlight,
         "highlight_start": hit.highlight_start, "highlight_end": hit.highlight_end,
-        "author": hit.extra.get("author"), "cut_start": hit.extra.get("cut_start", False),
+        "author": one_line(hit.extra.get("author")), "cut_start": hit.extra.get("cut_start", False),
         "cut_end": hit.extra.get("cut_end", False), "also": hit.extra.get("also", []),
     }
 
@@ -86,13 +88,16 @@ def extract_pieces(hit) -> tuple[str, str, str, str, str]:
             e[hit.highlight_end:], "…" if hit.extra.get("cut_end") else "")
 
 
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
-
-
 def flatten(text: str) -> str:
     """Paragraph breaks inside an extract become spaces (the words stay verbatim); control
-    characters (a terminal escape sequence in a title or source) never reach the screen."""
-    return _CONTROL.sub("", re.sub(r"\s+", " ", text))
+    characters and whole escape sequences (in a title or source indexed before they were
+    cleaned at the door) never reach the screen."""
+    return strip_controls(re.sub(r"\s+", " ", text))
+
+
+def is_web_link(url: str | None) -> bool:
+    """Only http(s) URLs become links: a `javascript:` or `data:` URL from an article is text."""
+    return bool(url) and url.strip().lower().startswith(("http://", "https://"))
 
 
 def answer_to_text(answer, offset: int = 0, markup: bool = False) -> str:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from html import escape
 
-from .render import also_line, citation_parts, extract_pieces, flatten, human_date, not_found
+from .render import also_line, citation_parts, extract_pieces, flatten, human_date, is_web_link, not_found
 
 TELEGRAM_LIMIT = 4096
 
@@ -19,18 +19,18 @@ def _cut(text: str, n: int) -> str:
 
 def citation_html(hit) -> str:
     parts = citation_parts(hit)
-    bits = [f"<i>{_esc(_cut(parts[0], 300))}</i>"]
+    bits = [f"<i>{_esc(_cut(flatten(parts[0]), 300))}</i>"]
     who = hit.source or hit.extra.get("author")
     if who:
-        bits.append(_esc(_cut(who, 100)))
+        bits.append(_esc(_cut(flatten(who), 100)))
     date = human_date(hit.published)
     if date:
         bits.append(_esc(date))
-    if hit.url and len(hit.url) <= 1000:
-        bits.append(f'<a href="{_esc(hit.url)}">link</a>')
+    if is_web_link(hit.url) and len(hit.url) <= 1000:  # a javascript: URL gets no link
+        bits.append(f'<a href="{_esc(flatten(hit.url).strip())}">link</a>')
     line = "— " + " · ".join(bits)
     also = also_line(hit)
-    return line + f"\n<i>{_esc(_cut(also, 300))}</i>" if also else line
+    return line + f"\n<i>{_esc(_cut(flatten(also), 300))}</i>" if also else line
 
 
 def hit_html(hit, number: int, room: int = TELEGRAM_LIMIT) -> str:

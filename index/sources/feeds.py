@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from urllib.parse import urljoin
 
 from ..records import Article
+from ..text.controls import one_line
 from .base import Collected, Context, Known, SourceSpec
 from .fetch import FEED_TYPES, FetchError, Fetcher, Response, normalize_url
 from .pages import PageStamp, fetch_article
@@ -81,8 +82,9 @@ def parse_feed(body: bytes, url: str, media_type: str = "") -> FeedDoc:
         raw = dict(e)  # feedparser's own get() maps a missing "updated" to "published", with a warning
         stamp = raw.get("updated") or raw.get("published") or hashlib.sha256(
             f"{e.get('title')}|{e.get('summary')}".encode()).hexdigest()[:16]
-        entries.append(Entry(link, e.get("title") or None, published, stamp, e.get("author") or None))
-    return FeedDoc(d.feed.get("title") or None, entries)
+        entries.append(Entry(link, one_line(e.get("title")) or None, published, stamp,
+                             one_line(e.get("author")) or None))
+    return FeedDoc(one_line(d.feed.get("title")) or None, entries)  # titles may hold escape codes
 
 
 class FeedSource:

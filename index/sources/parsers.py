@@ -13,6 +13,7 @@ from urllib.parse import urlparse
 
 from ..records import Article
 from ..text.cleaning import clean_article_text
+from ..text.controls import one_line, strip_controls
 from ..text.dates import lead_date, years_mentioned
 
 ProblemHandler = Callable[[str], None]
@@ -20,7 +21,11 @@ SUFFIXES = {".txt", ".md", ".markdown", ".html", ".htm", ".json", ".jsonl"}
 
 
 class ArticleError(ValueError):
-    """Content that is not an article we can use; the message says why in a few words."""
+    """Content that is not an article we can use; the message says why in a few words (it may
+    quote the content, so control characters are taken out of it)."""
+
+    def __init__(self, message: str = "") -> None:
+        super().__init__(one_line(str(message)))
 
 
 WESTERN_MAX_ACCENTED_SHARE = 0.25  # of the letters: French, German or Spanish text stays far below
@@ -74,9 +79,12 @@ def looks_binary(data: bytes) -> bool:
 
 
 def text_of(data: bytes, declared: str | None = None) -> str:
+    """The text of a file or page, escape sequences out before any parser sees it: an HTML
+    parser drops a lone ESC byte but keeps the "[2J" after it."""
     if looks_binary(data):
         raise ArticleError("binary file, not text")
-    return decode(data, declared)
+    text = decode(data, declared).replace("\r\n", "\n").replace("\r", "\n")
+    return strip_controls(text)
 
 
 def content_hash(a: Article) -> str:
@@ -98,6 +106,8 @@ def finish(article_id: str, title: str | None, body: str, *, path: str, url: str
            published: object = None, author: str | None = None, source: str | None = None) -> Article:
     """Clean the text and fill in what every article has (dates for period questions, the hash
     an update compares)."""
+    # metadata came from outside: no escape sequence may reach a terminal, a citation or JSON
+    title, author, source, url = one_line(title), one_line(author), one_line(source), one_line(url)
     cleaned = clean_article_text(body, title=title, author=author, published=published)
     if not cleaned.text.strip():
         raise ArticleError("no article text")

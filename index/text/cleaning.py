@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+from .controls import one_line, strip_controls
 from .dates import to_iso_date
 
 _AGENCIES = {
@@ -64,7 +65,6 @@ def _is_label(line: str) -> bool:
     return bool(letters) and len(line.split()) <= 8 and not any(c.islower() for c in letters)
 
 
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")  # invisible; ESC would reach the terminal
 MAX_CAPTION_LINE = 1200  # a glued caption is two copies of a caption and a credit: longer lines are text
 MAX_CREDIT = 60
 
@@ -117,11 +117,11 @@ def clean_article_text(raw: str, title: str | None = None, author: str | None = 
     place where something was dropped between two kept paragraphs is recorded in `gaps`: an
     extract never reaches across one."""
     text = raw.replace("\r\n", "\n").replace("\r", "\n").replace("\ufeff", "")
-    text = _CONTROL.sub("", text).encode("utf-8", "replace").decode("utf-8")  # and lone surrogates
+    text = strip_controls(text).encode("utf-8", "replace").decode("utf-8")  # escape sequences, lone surrogates
     lines = [_WS.sub(" ", ln).strip() for ln in text.split("\n")]
     if not title:
         title = next((ln.lstrip("# ").strip() for ln in lines if ln.strip()), "")
-    title = _WS.sub(" ", _CONTROL.sub("", title)).strip()
+    title = _WS.sub(" ", one_line(title)).strip()
     ntitle = _norm(title)
 
     # Metadata first: by-lines and stamps can sit anywhere above the body.
