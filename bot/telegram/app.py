@@ -10,11 +10,10 @@ from __future__ import annotations
 
 import logging
 import secrets
-from urllib.parse import urlsplit
 
 from telegram import LinkPreviewOptions, Update
 from telegram.constants import ParseMode
-from telegram.error import InvalidToken, NetworkError
+from telegram.error import InvalidToken, NetworkError, TelegramError
 from telegram.ext import (AIORateLimiter, ApplicationBuilder, CallbackQueryHandler, ChatMemberHandler,
                           CommandHandler, Defaults, InlineQueryHandler, InvalidCallbackData, MessageHandler,
                           TypeHandler, filters)
@@ -85,12 +84,22 @@ async def _started(app: CitebotApplication) -> None:
     log.info("state kept in %s", app.runtime.settings.state_path())
 
 
+def _reason(e: Exception) -> str:
+    """Why the Bot API could not be used, in a few words: a server that answers an HTML page (a
+    proxy's 502) is "answered something that is not the Bot API", not the page quoted whole."""
+    text = str(e)
+    if "Parsing the server response" in text:
+        status = text.split(". Parsing the server response")[0].strip()
+        return f"it answered something that is not the Bot API ({redact.scrub(status)[:80]})"
+    return redact.scrub(text)[:200]
+
+
 def run(settings: Settings, retriever, token: str) -> None:
     """Long polling by default; a webhook when CITEBOT_TELEGRAM_WEBHOOK_URL is set. SIGINT/SIGTERM
     stop it. What stops it from starting becomes a BotStartError of one line."""
     app = build_application(settings, retriever, token)
     log.info("citebot bot starting (%s)", "webhook" if settings.telegram_webhook_url else "long polling")
-    api = urlsplit(settings.telegram_api_url)
+    api = redact.safe_url(settings.telegram_api_url)  # never its user:password@
     try:
         if settings.telegram_webhook_url:
             secret = (settings.telegram_webhook_secret.get_secret_value() if settings.telegram_webhook_secret
@@ -103,10 +112,13 @@ def run(settings: Settings, retriever, token: str) -> None:
             app.run_polling(allowed_updates=Update.ALL_TYPES, timeout=10)
     except InvalidToken:  # 401, or 404 from a Bot API URL that is not one
         raise BotStartError("Telegram rejected the bot token: check CITEBOT_TELEGRAM_TOKEN "
-                            f"(and CITEBOT_TELEGRAM_API_URL, now {api.scheme}://{api.netloc}{api.path})") from None
+                            f"(and CITEBOT_TELEGRAM_API_URL, now {api})") from None
     except NetworkError as e:
-        raise BotStartError(f"cannot reach the Telegram Bot API at {api.scheme}://{api.netloc}: "
-                            f"{redact.scrub(str(e))[:200]}; check CITEBOT_TELEGRAM_API_URL and the network") from None
+        raise BotStartError(f"cannot reach the Telegram Bot API at {api}: "
+                            f"{_reason(e)}; check CITEBOT_TELEGRAM_API_URL and the network") from None
+    except TelegramError as e:  # e.g. "Invalid server response": a 200 answer that is not JSON
+        raise BotStartError(f"the Telegram Bot API at {api} could not be used: {_reason(e)}; "
+                            "check CITEBOT_TELEGRAM_API_URL") from None
     except OSError as e:  # the webhook's port is taken, or its listen address is not this machine's
         raise BotStartError(f"cannot listen for the webhook on {settings.telegram_webhook_listen}:"
                             f"{settings.telegram_webhook_port}: {e.strerror or e}; check "
