@@ -43,7 +43,8 @@ class IndexConfig:
 class FetchConfig:
     """How feeds and pages are fetched (sources/fetch.py)."""
     user_agent: str = "citebot/0.1 (news question answering; honours robots.txt)"
-    timeout_s: float = 20.0  # for the whole request, headers and body
+    timeout_s: float = 20.0  # for the whole request, headers and body, counted from when it starts
+    queue_timeout_s: float = 120.0  # waiting for a free slot to the host (behind slow pages of the same site)
     max_bytes: int = 10 * 2**20
     max_redirects: int = 5
     per_host: int = 2  # requests at once to one host

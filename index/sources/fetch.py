@@ -4,8 +4,15 @@ limit counted on what is read, at most 5 redirects, a content-type check, a User
 citebot, and no request to a loopback, private or link-local address unless allowed (a URL pasted
 into a chat must not reach the newsroom's internal services).
 
-The address check runs before every hop of a redirect chain; a name that resolves differently
-between the check and the connection (DNS rebinding) is not covered.
+The address check runs before every hop of a redirect chain and the connection goes to the very
+address that was checked (the URL is asked of that IP, with the name in the Host header and TLS
+SNI), so a name that resolves differently the second time (DNS rebinding) cannot lead elsewhere.
+IPv6 forms that carry an IPv4 address (mapped, compatible, NAT64, 6to4, Teredo) are judged by the
+IPv4 address inside.
+
+A request's timeout counts from when it starts, after it got one of its host's slots; the wait for
+a slot (behind slow pages of the same site) has its own bound, so a quick page queued behind two
+slow ones is not "timed out".
 """
 from __future__ import annotations
 
@@ -21,6 +28,7 @@ from urllib.parse import urljoin, urlsplit, urlunsplit
 import httpx
 
 from ..config import FetchConfig
+from ..text.controls import one_line
 
 PAGE_TYPES = frozenset({"text/html", "application/xhtml+xml"})
 FEED_TYPES = frozenset({"application/rss+xml", "application/atom+xml", "application/rdf+xml", "application/xml",
@@ -31,11 +39,23 @@ REDIRECTS = {301, 302, 303, 307, 308}
 
 
 class FetchError(Exception):
-    """Why a URL could not be fetched, in a few words (the caller names the URL)."""
+    """Why a URL could not be fetched, in a few words (the caller names the URL). It may quote what
+    a server sent (a content type, an error text): control characters are taken out of it."""
+
+    def __init__(self, message: str = "") -> None:
+        super().__init__(one_line(str(message)))
 
 
 class AddressRefused(FetchError):
     """The URL leads to a loopback, private or link-local address."""
+
+
+class _Unreachable(Exception):
+    """One address did not take the connection; the next one may."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
 
 
 @dataclass
@@ -88,21 +108,64 @@ def normalize_url(url: str) -> str:
     return urlunsplit((scheme, netloc, parts.path or "/", parts.query, ""))
 
 
-def check_address(host: str, port: int, allow_private: bool) -> None:
-    """Refuse a host that resolves to an address outside the public internet."""
-    if allow_private:
-        return
+_NAT64 = ipaddress.ip_network("64:ff9b::/96")  # RFC 6052 well-known prefix: the IPv4 is the last 32 bits
+_NAT64_LOCAL = ipaddress.ip_network("64:ff9b:1::/48")  # RFC 8215, local-use translation: never public
+_SIIT = ipaddress.ip_network("::ffff:0:0:0/96")  # IPv4-translated (RFC 2765): ::ffff:0:a.b.c.d
+_COMPATIBLE = ipaddress.ip_network("::/96")  # deprecated IPv4-compatible: ::a.b.c.d
+
+
+def embedded_ipv4(ip: ipaddress.IPv6Address) -> list[ipaddress.IPv4Address]:
+    """The IPv4 addresses an IPv6 address carries, whichever form carries them."""
+    low32 = ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF)
+    out = []
+    if ip.ipv4_mapped is not None:
+        out.append(ip.ipv4_mapped)
+    if ip in _NAT64 or ip in _SIIT or (ip in _COMPATIBLE and int(ip) > 1):
+        out.append(low32)
+    if ip.sixtofour is not None:
+        out.append(ip.sixtofour)
+    if ip.teredo is not None:
+        out.extend(ip.teredo)  # (server, client): the client is the host reached
+    return out
+
+
+def is_public(ip: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
+    """On the public internet, and so is every IPv4 address it embeds."""
+    if not ip.is_global or ip.is_multicast:
+        return False
+    if isinstance(ip, ipaddress.IPv6Address):
+        if ip in _NAT64_LOCAL:
+            return False
+        return all(is_public(v4) for v4 in embedded_ipv4(ip))
+    return True
+
+
+def check_address(host: str, port: int, allow_private: bool) -> list[str]:
+    """The addresses `host` resolves to, once; refused when any is outside the public internet
+    (unless allowed). The connection then goes to one of these, not to a second lookup."""
     try:
         infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
     except (socket.gaierror, UnicodeError):
         raise FetchError(f"cannot resolve the host name {host}") from None
-    for info in infos:
-        ip = ipaddress.ip_address(str(info[4][0]).split("%")[0])
-        if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped:
-            ip = ip.ipv4_mapped
-        if not ip.is_global or ip.is_multicast:
-            raise AddressRefused(f"{host} is a loopback, private or local address ({ip}): refused "
-                             "(CITEBOT_FETCH_ALLOW_PRIVATE=1 allows it)")
+    addresses = list(dict.fromkeys(str(info[4][0]).split("%")[0] for info in infos))
+    if not allow_private:
+        for address in addresses:
+            ip = ipaddress.ip_address(address)
+            if not is_public(ip):
+                raise AddressRefused(f"{host} is a loopback, private or local address ({ip}): refused "
+                                     "(CITEBOT_FETCH_ALLOW_PRIVATE=1 allows it)")
+    if not addresses:
+        raise FetchError(f"cannot resolve the host name {host}")
+    return addresses
+
+
+MAX_ADDRESSES_TRIED = 3
+
+
+def _pinned(parts, address: str, port: int) -> str:
+    """The URL asked of one checked address: same scheme, path and query, the IP as its host."""
+    host = f"[{address}]" if ":" in address else address
+    return urlunsplit((parts.scheme, f"{host}:{port}", parts.path or "/", parts.query, ""))
 
 
 class Fetcher:
@@ -156,14 +219,35 @@ class Fetcher:
         parts = urlsplit(url)
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise FetchError(f"not an http(s) URL: {url}")
-        port = parts.port or (443 if parts.scheme == "https" else 80)
-        check_address(parts.hostname, port, self.config.allow_private)
-        timeout = self.config.timeout_s
-        deadline = time.monotonic() + timeout
         try:
-            with self._slot(parts.netloc), self.client.stream("GET", url, headers=headers) as r:
+            port = parts.port or (443 if parts.scheme == "https" else 80)
+        except ValueError:
+            raise FetchError(f"the port of {url} is not a number") from None
+        addresses = check_address(parts.hostname, port, self.config.allow_private)
+        # the name travels in the Host header and TLS SNI; the connection goes to the checked address
+        headers = {**headers, "Host": parts.netloc.rpartition("@")[2]}
+        extensions = {"sni_hostname": parts.hostname} if parts.scheme == "https" else {}
+        with self._slot(parts.netloc):
+            deadline = time.monotonic() + self.config.timeout_s  # the request starts now, not in the queue
+            for i, address in enumerate(addresses[:MAX_ADDRESSES_TRIED]):
+                try:
+                    return self._exchange(url, _pinned(parts, address, port), headers, extensions, accept,
+                                          max_bytes, deadline)
+                except _Unreachable as e:
+                    if i + 1 >= min(len(addresses), MAX_ADDRESSES_TRIED) or time.monotonic() > deadline:
+                        raise FetchError(f"cannot connect ({e.reason})") from None
+        raise FetchError("cannot connect")  # not reached: the loop returns or raises
+
+    def _exchange(self, url: str, target: str, headers: dict, extensions: dict, accept: frozenset[str] | None,
+                  max_bytes: int, deadline: float) -> Response:
+        """One GET of `target` (the checked address) for `url`, done by `deadline`."""
+        timeout = self.config.timeout_s
+        left = max(0.01, deadline - time.monotonic())
+        try:
+            with self.client.stream("GET", target, headers=headers, extensions=extensions,
+                                    timeout=httpx.Timeout(min(timeout, left))) as r:
                 self.requests += 1
-                resp = Response(str(r.url), r.status_code, {k.lower(): v for k, v in r.headers.items()})
+                resp = Response(url, r.status_code, {k.lower(): v for k, v in r.headers.items()})
                 if r.status_code in REDIRECTS or r.status_code == 304 or r.status_code >= 400:
                     return resp
                 if accept is not None and resp.media_type not in accept:
@@ -184,7 +268,7 @@ class Fetcher:
         except httpx.TimeoutException:
             raise FetchError(f"timed out after {timeout:g} s") from None
         except httpx.ConnectError as e:
-            raise FetchError(f"cannot connect ({str(e)[:120] or 'refused'})") from None
+            raise _Unreachable(str(e)[:120] or "refused") from None
         except httpx.HTTPError as e:
             raise FetchError(f"{type(e).__name__}: {str(e)[:120]}") from None
 
@@ -193,7 +277,10 @@ class Fetcher:
         """At most `per_host` requests at once to a host, spaced by its Crawl-delay."""
         with self._lock:
             sem = self._slots.setdefault(host, threading.BoundedSemaphore(self.config.per_host))
-        with sem:
+        wait = self.config.queue_timeout_s
+        if not sem.acquire(timeout=wait):
+            raise FetchError(f"waited over {wait:g} s for a free connection to the site (its other pages are slow)")
+        try:
             robots = self._robots.get(host)
             delay = 0.0
             if robots is not None and not isinstance(robots, FetchError):
@@ -206,6 +293,8 @@ class Fetcher:
                 if start > now:
                     time.sleep(start - now)
             yield
+        finally:
+            sem.release()
 
     # -- robots.txt ----------------------------------------------------------------------------
     @property
