@@ -3,11 +3,17 @@ deleted file's articles go).
 
 Like make and rsync, an unchanged size and mtime means unchanged: re-parsing a whole archive of
 scraped pages on every update would cost minutes.
+
+Mirroring removes only what is truly gone. An entry that is still there but cannot be read now (a
+link whose target volume is unmounted, a FIFO where a .txt was, a permission or I/O error), or a
+file inside a folder that cannot be listed, keeps its articles with one warning naming it: from
+a walk alone, "cannot be read" and "was deleted" look the same, and only one of them is news.
 """
 from __future__ import annotations
 
 import os
 import stat as stat_
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable, Iterator
 
@@ -61,6 +67,41 @@ def iter_files(paths: Iterable[str | Path]) -> Iterator[tuple[Path, str, Path]]:
             yield root, root.name, root
 
 
+@dataclass
+class Listing:
+    """A folder's article entries (sorted as `iter_files` gives them) and the folders under it that
+    could not be listed (path → why)."""
+    entries: list[tuple[Path, str]] = field(default_factory=list)
+    unlisted: dict[str, str] = field(default_factory=dict)
+
+
+def list_folder(root: Path) -> Listing:
+    """Every entry with an article suffix, not hidden, whatever it is now: a regular file, a link
+    (broken or not), a FIFO. Unlike `iter_files` nothing is left out silently: the caller decides
+    what an entry that is not a readable file means."""
+    out = Listing()
+
+    def unlisted(e: OSError) -> None:
+        out.unlisted[os.path.abspath(e.filename or root)] = e.strerror or str(e)
+
+    for folder, subfolders, names in os.walk(root, onerror=unlisted):
+        subfolders[:] = [d for d in subfolders if not d.startswith(".")]
+        for name in names:
+            if not name.startswith(".") and Path(name).suffix.lower() in SUFFIXES:
+                path = Path(folder) / name
+                out.entries.append((path, path.relative_to(root).as_posix()))
+    out.entries.sort()
+    return out
+
+
+def _why_unreadable(path: Path, error: Exception) -> str:
+    if os.path.islink(path) and not os.path.exists(path):
+        return "broken link (its target is missing or not mounted)"
+    if isinstance(error, OSError) and error.strerror:
+        return error.strerror
+    return str(error)
+
+
 def file_stamp(stat: os.stat_result) -> str:
     return f"{stat.st_size}:{stat.st_mtime_ns}"
 
@@ -84,19 +125,37 @@ class FileSource:
 
     def collect(self, known: Known, ctx: Context) -> Collected:
         """Reads every file whose stamp differs from the one it was indexed with. A file that
-        cannot be read now (or a JSONL file with a broken line) keeps its indexed articles."""
+        cannot be read now (or a JSONL file with a broken line) keeps its indexed articles; so does
+        every file of a folder that cannot be listed."""
         out = Collected(self.spec)
-        if not os.path.lexists(self.spec.location):
-            out.error = f"no such file or folder (`citebot index remove {self.spec.location}` drops its articles)"
+        location = self.spec.location
+        if not os.path.lexists(location):
+            out.error = f"no such file or folder (`citebot index remove {location}` drops its articles)"
             return out
+        if self.spec.kind is Kind.FOLDER and not os.path.isdir(location):
+            out.error = "not a folder now (a broken link, or a volume not mounted?)"
+            return out
+        in_folder = os.path.isdir(location)
+        if in_folder:
+            listing = list_folder(Path(location))
+            if os.path.abspath(location) in listing.unlisted:
+                out.error = f"cannot list the folder ({listing.unlisted[os.path.abspath(location)]})"
+                return out
+            entries = listing.entries
+        else:
+            listing, entries = Listing(), [(Path(location), Path(location).name)]
         excluded = set(self.spec.excluded)
-        for path, rel, _ in iter_files([self.spec.location]):
+        seen: set[str] = set()
+        for path, rel in entries:
             file = os.path.abspath(path)
+            seen.add(file)
             old_stamp, old_ids = known.items.get(file, (None, []))
 
             def take(ids: Iterable[str]) -> list[str]:
                 return [i for i in ids if ctx.claims.claim(i, file, path)]
 
+            if in_folder and not old_ids and not os.path.islink(path) and not path.is_file():
+                continue  # a FIFO or device in a folder that never gave an article: not an article file
             try:
                 stamp = file_stamp(path.stat())  # taken before reading: a file edited meanwhile is read again next time
                 if old_stamp == stamp:
@@ -110,10 +169,10 @@ class FileSource:
 
                 loaded = load_file(path, rel, record_problem)
             except (ArticleError, OSError) as e:
-                reason = e.strerror if isinstance(e, OSError) and e.strerror else str(e)
                 keep = take(old_ids)
                 out.kept.update(keep)
-                ctx.on_problem(f"{path}: {reason}, skipped" + (f" (its {len(keep)} indexed article(s) kept)" if keep else ""))
+                ctx.on_problem(f"{path}: {_why_unreadable(path, e)}, skipped"
+                               + (f" (its {len(keep)} indexed article(s) kept)" if keep else ""))
                 continue
             except Exception as e:  # a parser crashing on a hostile file must not stop the build
                 keep = take(old_ids)
@@ -129,4 +188,21 @@ class FileSource:
             if partial:  # a broken record: the articles it may have held stay as indexed
                 read = {a.id for a in loaded}
                 out.kept.update(take(i for i in old_ids if i not in read))
+        self._keep_unlisted(known, listing, seen, out, ctx)
         return out
+
+    @staticmethod
+    def _keep_unlisted(known: Known, listing: Listing, seen: set[str], out: Collected, ctx: Context) -> None:
+        """Indexed files the walk did not see: gone, unless a folder above them could not be
+        listed (then they keep their articles, one warning per folder)."""
+        held: dict[str, list[str]] = {}
+        for file, (_, ids) in known.items.items():
+            if file in seen or not ids:
+                continue
+            folder = next((d for d in listing.unlisted if file.startswith(d.rstrip(os.sep) + os.sep)), None)
+            if folder is not None:
+                held.setdefault(folder, []).extend(i for i in ids if ctx.claims.claim(i, file, file))
+        for folder, ids in sorted(held.items()):
+            out.kept.update(ids)
+            ctx.on_problem(f"{folder}: cannot list the folder ({listing.unlisted[folder]}), skipped "
+                           f"(its {len(ids)} indexed article(s) kept)")
