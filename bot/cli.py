@@ -31,7 +31,7 @@ def warn(message: str) -> None:
 
 def settings_or_exit():
     try:
-        return load_settings()
+        return load_settings(on_warning=warn)
     except SettingsError as e:
         fail(str(e), 2)
 
@@ -365,7 +365,7 @@ def bot() -> None:
 
     settings = settings_or_exit()
     try:
-        token = read_token(settings)
+        token = read_token(settings, on_warning=warn)
     except TokenError as e:
         fail(str(e), 2)
     redact.setup_logging()

@@ -47,22 +47,32 @@ def run_change(targets: List[str], as_json: bool, mode: str, prune: bool = False
     if report.query_model_error:
         warn(f"the question encoder could not be exported ({report.query_model_error}): questions will use the "
              "PyTorch model, which starts slower")
+    not_added = mode == "add" and (any(s.error for s in report.sources) or report.unresolved)
     if as_json:
         counts = report.counts()
         if mode == "add":
             counts.update(articles=report.articles, chunks=report.chunks,
-                          sources=[_source_json(s) for s in report.sources])
+                          sources=[_source_json(s) for s in report.sources], unresolved=report.unresolved)
         typer.echo(json.dumps(counts, ensure_ascii=False))
+        if not_added:
+            raise typer.Exit(1)
         return
     if mode == "add":
         for s in report.sources:
-            typer.echo(_added_line(s))
+            typer.echo(redact.scrub(_added_line(s)))  # titles from a feed: no escape codes
     verb = {"build": "built", "update": "updated", "add": "updated"}[mode]
     typer.echo(f"index {verb}: {report.articles} articles, {report.chunks} chunks in {cfg.index_dir} "
                f"(added {report.added}, changed {report.changed}, removed {report.removed}, "
                f"unchanged {report.unchanged}; {report.chunks_embedded} chunks embedded"
                + (f"; {report.expired} past {keep} days dropped" if report.expired else "") + ")")
     failed = [s for s in report.sources if s.error]
+    if not_added:
+        # what was asked for was not added (a URL whose body is neither a page nor a feed, a feed
+        # that does not parse): a script or the bot's /add must see it in the exit code
+        what = len(failed) + len(report.unresolved)
+        typer.echo(f"error: {what} source(s) could not be read, and a new one is not recorded: see the warnings "
+                   "above", err=True)
+        raise typer.Exit(1)
     if failed:
         typer.echo(f"{len(failed)} source(s) could not be read and kept their articles: see the warnings above",
                    err=True)

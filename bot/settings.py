@@ -2,9 +2,12 @@
 settings.example.env. A wrong value fails at start with a line naming the setting."""
 from __future__ import annotations
 
+import difflib
+import os
+import stat
 from pathlib import Path
 from urllib.parse import urlsplit
-from typing import Annotated, Literal
+from typing import Annotated, Callable, Literal, Mapping
 
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -64,6 +67,7 @@ class Settings(BaseSettings):
     keep_days: int = Field(0, ge=0, le=36500)  # articles older than this go at each update (0 = keep all)
     fetch_allow_private: bool = FetchConfig.allow_private
     fetch_timeout: float = Field(FetchConfig.timeout_s, gt=0, le=600, allow_inf_nan=False)
+    fetch_queue_timeout: float = Field(FetchConfig.queue_timeout_s, gt=0, le=3600, allow_inf_nan=False)
     fetch_max_mb: float = Field(FetchConfig.max_bytes / 2**20, gt=0, le=1024, allow_inf_nan=False)
     fetch_per_host: int = Field(FetchConfig.per_host, ge=1, le=16)
     fetch_user_agent: str = Field(FetchConfig.user_agent, min_length=1, max_length=300)
@@ -129,11 +133,76 @@ class Settings(BaseSettings):
 
     def fetch_config(self) -> FetchConfig:
         return FetchConfig(user_agent=self.fetch_user_agent, timeout_s=self.fetch_timeout,
+                           queue_timeout_s=self.fetch_queue_timeout,
                            max_bytes=int(self.fetch_max_mb * 2**20), per_host=self.fetch_per_host,
                            allow_private=self.fetch_allow_private)
 
 
-def load_settings(**overrides) -> Settings:
+ENV_FILE = ".env"
+PREFIX = "CITEBOT_"
+# settings whose value is a secret, or may carry one (a URL's user:password@)
+SECRET_SETTINGS = ("TELEGRAM_TOKEN", "QDRANT_API_KEY", "TELEGRAM_WEBHOOK_SECRET", "QDRANT_URL", "TELEGRAM_API_URL")
+
+
+def known_names() -> list[str]:
+    return [PREFIX + name.upper() for name in Settings.model_fields]
+
+
+def unknown_settings(names) -> str | None:
+    """One line naming every CITEBOT_ variable that is no setting, each with the closest one: a
+    misspelled CITEBOT_KEEP_DAY=5 would otherwise be ignored without a word."""
+    known = known_names()
+    unknown = sorted({n.upper() for n in names if n.upper().startswith(PREFIX)} - set(known))
+    if not unknown:
+        return None
+    parts = []
+    for name in unknown:
+        close = difflib.get_close_matches(name, known, n=1, cutoff=0.6)
+        parts.append(f"{name} (did you mean {close[0]}?)" if close else name)
+    return f"unknown setting(s) ignored: {', '.join(parts)}; settings.example.env lists them all"
+
+
+def readable_by_others(path: Path, what: str) -> str | None:
+    """A warning when a file holding a secret can be read (or written) by other users."""
+    try:
+        mode = stat.S_IMODE(path.stat().st_mode)
+    except OSError:
+        return None
+    if not mode & 0o077:
+        return None
+    return (f"{what} {path} holds a secret and other users may read it (mode {mode:04o}): "
+            f"`chmod 600 {path}`")
+
+
+def _env_file_warnings(path: Path) -> tuple[list[str], list[str]]:
+    """(the CITEBOT_ names the .env file sets, a warning when it holds a secret others may read)."""
+    if not path.is_file():
+        return [], []
+    from dotenv import dotenv_values
+
+    try:
+        values = dotenv_values(path, encoding="utf-8")
+    except (OSError, UnicodeDecodeError, ValueError):
+        return [], []
+    names = [k for k in values if k]
+    secret = any(values.get(k) and k.upper().removeprefix(PREFIX) in SECRET_SETTINGS
+                 and (not k.upper().endswith("_URL") or "@" in (values.get(k) or "")) for k in names)
+    exposed = readable_by_others(path, "the settings file") if secret else None
+    return names, [exposed] if exposed else []
+
+
+def settings_warnings(environ: Mapping[str, str] | None = None, env_file: str | Path = ENV_FILE) -> list[str]:
+    """What is worth a warning at start: unknown CITEBOT_ variables (environment and .env), and a
+    .env holding a secret that other users can read."""
+    environ = os.environ if environ is None else environ
+    names, warnings = _env_file_warnings(Path(env_file))
+    unknown = unknown_settings([*environ, *names])
+    return ([unknown] if unknown else []) + warnings
+
+
+def load_settings(on_warning: Callable[[str], None] | None = None, **overrides) -> Settings:
+    """The settings; a wrong value raises SettingsError naming it. `on_warning` hears what is
+    allowed but probably wrong (a misspelled name, a .env others can read)."""
     try:
         settings = Settings(**overrides)
     except ValidationError as e:
@@ -142,4 +211,9 @@ def load_settings(**overrides) -> Settings:
         raise SettingsError(f"setting {name}: {first['msg']}") from None
     if settings.qdrant_api_key is not None:  # never printed or logged from here on
         redact.register(settings.qdrant_api_key.get_secret_value())
+    redact.register_url(settings.qdrant_url)  # http://admin:password@host: the password, too
+    redact.register_url(settings.telegram_api_url)
+    if on_warning is not None:
+        for line in settings_warnings():
+            on_warning(line)
     return settings

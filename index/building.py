@@ -52,6 +52,7 @@ class BuildReport:
     query_model_error: str | None = None  # why questions will need PyTorch, when the export failed
     expired: int = 0  # articles dropped by retention (counted in `removed` when they were indexed)
     sources: list["SourceReport"] = field(default_factory=list)  # each source read, how it went
+    unresolved: list[str] = field(default_factory=list)  # targets neither a source nor a page or feed: skipped
 
     def counts(self) -> dict:
         return {k: v for k, v in asdict(self).items() if k in ("added", "changed", "removed", "unchanged", "chunks_embedded")}
@@ -166,6 +167,7 @@ class _Job:
     pruned: list[str] = field(default_factory=list)  # named paths that are gone, whose articles go
     adding: bool = False
     removing: bool = False
+    unresolved: list[str] = field(default_factory=list)  # set by _plan: targets that could not be resolved
 
 
 def build(paths: Iterable[str | Path], cfg: IndexConfig, embedder: EmbedderLike,
@@ -264,6 +266,7 @@ def _plan(job: _Job, recorded: list[SourceSpec], old_articles: dict[str, Article
             raise NotRecorded("no recorded sources to update: add one with `citebot index add SOURCE...`")
         return list(recorded), list(recorded), {}, set()
     resolved = resolve(job.targets, recorded, fetcher, problem)
+    job.unresolved = list(resolved.failed)
     if not resolved.specs:
         if job.adding or resolved.failed:
             raise NothingAdded("none of the sources could be read: nothing was changed")
@@ -337,6 +340,10 @@ def _build_locked(job: _Job, cfg: IndexConfig, store: Store, model: _Model, on_p
             change = refresh.collect()
         except SourceVanished as e:
             raise SourceMissing(f"{e} vanished while it was being read: nothing was changed") from None
+        if job.adding:  # a new source whose first read failed is not recorded: `add` reports it as not added
+            recorded_keys = {s.location for s in recorded}
+            new_failed = {o.spec.location for o in change.outcomes if o.error and o.spec.location not in recorded_keys}
+            after = [s for s in after if s.location not in new_failed]
         articles = change.articles
         report.seconds["load"] = time.perf_counter() - t0
         if not articles and not change.carried and not job.removing:
@@ -384,6 +391,7 @@ def _build_locked(job: _Job, cfg: IndexConfig, store: Store, model: _Model, on_p
         registry.write_status(cfg.index_dir, change.status, {s.location for s in after})
     report.seconds["store"] = time.perf_counter() - t3
     report.sources = [_source_report(o, manifest) for o in change.outcomes]
+    report.unresolved = list(job.unresolved)
     if embedder is not None:
         from .encoders.onnx_query import export_query_model
 
