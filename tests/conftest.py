@@ -68,8 +68,57 @@ FLOOD_ARTICLES = {f"flood{i}.json": {"id": f"flood-{i}", "title": f"Wend floods:
                                              "the station car park", "the old brewery"])}
 
 
+# Secrets the reliability tests hand to citebot (a bot token, a Qdrant API key, a password in a URL
+# setting): `no_leaks` fails a test whose output shows any of them, in any spelling.
+LEAK_TOKEN = "123456789:AAHleakTOKENleakTOKENleakTOKEN_0123"
+LEAK_API_KEY = "qdrant-key-LEAK-5f3a9c0d"
+LEAK_PASSWORD = "pw-LEAK-7d1e2b"
+
+
+def spellings(secret: str) -> set[str]:
+    """How a secret may come back: as is, percent-encoded (either case, once or twice), as a
+    form value, and a bot token's secret half alone."""
+    from urllib.parse import quote, quote_plus
+
+    once = quote(secret, safe="")
+    out = {secret, once, once.lower(), quote_plus(secret), quote(once, safe="")}
+    if ":" in secret and secret.split(":")[0].isdigit():
+        out.add(secret.partition(":")[2])
+    return out
+
+
+class Outputs:
+    """Everything a test saw citebot print, checked for secrets when the test ends."""
+
+    def __init__(self) -> None:
+        self.texts: list[str] = []
+        self.secrets: list[str] = [LEAK_TOKEN, LEAK_API_KEY, LEAK_PASSWORD]
+
+    def add(self, *texts: str | bytes) -> None:
+        for t in texts:
+            self.texts.append(t.decode("utf-8", "replace") if isinstance(t, bytes) else str(t or ""))
+
+    def leaks(self) -> list[str]:
+        return [f"{spelling!r} in {text[max(0, text.find(spelling) - 80):text.find(spelling) + 80]!r}"
+                for secret in self.secrets for spelling in spellings(secret)
+                for text in self.texts if spelling in text]
+
+
 @pytest.fixture
-def cli(monkeypatch, tmp_path):
+def no_leaks(capsys, caplog):
+    """The one check that no token, API key or URL password reaches any output of a test: what
+    the `cli` fixture returned, what a test adds (a subprocess's output), and everything captured
+    (capsys, caplog). Use it module-wide with `pytestmark = pytest.mark.usefixtures("no_leaks")`."""
+    seen = Outputs()
+    yield seen
+    out, err = capsys.readouterr()
+    seen.add(out, err, caplog.text)
+    leaks = seen.leaks()
+    assert not leaks, "a secret reached the output: " + "; ".join(leaks[:5])
+
+
+@pytest.fixture
+def cli(monkeypatch, tmp_path, request):
     """Run `citebot ...` in-process against an index in tmp_path; returns (exit code, stdout, stderr)."""
     from typer.testing import CliRunner
 
@@ -77,9 +126,12 @@ def cli(monkeypatch, tmp_path):
 
     monkeypatch.setenv("CITEBOT_INDEX_DIR", str(tmp_path / "index"))
     runner = CliRunner()
+    seen = request.getfixturevalue("no_leaks") if "no_leaks" in request.fixturenames else None
 
     def run(*args: str, input: str | None = None, env: dict | None = None):
         result = runner.invoke(app, list(args), input=input, env=env, catch_exceptions=False)
+        if seen is not None:
+            seen.add(result.stdout, result.stderr)
         return result.exit_code, result.stdout, result.stderr
 
     return run

@@ -13,6 +13,8 @@ from index.stores.local.generations import current_generation, open_current
 
 from conftest import REPO, write_articles
 
+pytestmark = pytest.mark.usefixtures("no_leaks")  # no token, API key or URL password in any output
+
 
 def _article(i: int, extra: str = "") -> dict:
     return {"id": f"art-{i}", "title": f"Harbour story {i}",
@@ -256,6 +258,7 @@ def test_terminal_escape_codes_in_articles_never_reach_the_terminal(cli, tmp_pat
     assert cli("index", "build", str(src))[0] == 0
     code, out, _ = cli("ask", "How many new moorings did the harbour board agree?")
     assert code == 0 and "12" in out and "\x1b" not in out and "\x07" not in out
+    assert "[2J" not in out and "pwned" not in out and "[31m" not in out  # whole sequences, not just ESC
 
 
 def test_nan_and_inf_settings_are_refused(cli):

@@ -6,6 +6,7 @@ import signal
 import socket
 import subprocess
 import sys
+import time
 import urllib.error
 import urllib.request
 
@@ -20,6 +21,21 @@ def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+def wait_listening(port: int, proc: subprocess.Popen, timeout: float = 60) -> None:
+    """Until the bot's webhook server accepts connections: setWebhook is sent before the server
+    listens, so a first POST right after it can be refused under load. Polled, bounded, never a
+    fixed sleep."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        assert proc.poll() is None, "the bot exited before its webhook server listened"
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=1):
+                return
+        except OSError:
+            time.sleep(0.05)
+    raise AssertionError(f"nothing listened on 127.0.0.1:{port} within {timeout:g} s")
 
 
 def _post(port: int, update: dict, secret: str) -> int:
@@ -58,7 +74,8 @@ def test_webhook_mode_answers_posted_updates(tmp_path, embedder):
         update = {"update_id": 1, "message": {"message_id": 5, "date": 0, "text": "When does the kite festival return?",
                                               "chat": {"id": 77, "type": "private", "first_name": "U"},
                                               "from": {"id": 77, "is_bot": False, "first_name": "U"}}}
-        assert api.wait_for(lambda: _post(port, {**update, "update_id": 0}, "wrong") == 403, 30, "the webhook server")
+        wait_listening(port, proc)
+        assert _post(port, {**update, "update_id": 0}, "wrong") == 403
         assert _post(port, update, SECRET) == 200
         reply = api.wait_messages(77)[0]
         assert "14 June" in visible_text(reply.text)
