@@ -54,6 +54,9 @@ class AnswerConfig:
     sure_confidence: float = 0.5  # an answer under this confidence is shown with a caution
     period_gap: float = 0.1       # a story outside the asked period this much closer (chunk cosine) than any
                                   # inside it: only a sure in-period answer is given (see pipeline.outside_period)
+    reader: bool = True           # the reader stage (read.py) orders, highlights and decides; off: the first stage does
+    reader_top: int = 8           # candidates the reader reads (each costs ~3 ms on 2 cores, int8)
+    reader_dir: str | None = None  # another reader model folder (None: the one shipped with citebot)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "fusion", _enum(Fusion, self.fusion, "fusion"))
@@ -74,6 +77,8 @@ class Candidate:
     best_lex: float = 0.0
     best_cue: float = 0.0
     sentences: list[tuple[int, int]] = field(default_factory=list)
+    reader: float | None = None  # the reader's probability that it answers (None: not read)
+    first_stage: float = 0.0     # its reranked relevance before the reader
 
 
 @dataclass(frozen=True)
