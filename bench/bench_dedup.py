@@ -1,9 +1,14 @@
 """Near-duplicate detection on the written test set (tests/dedup_cases.py): precision and recall
 over all pairs for MinHash (as citebot groups at index time: LSH candidates, containment check,
 closest copy's group) and for 64-bit simhash at several Hamming distances. Seconds to run; no
-model."""
+model.
+
+    .venv/bin/python bench/bench_dedup.py [--smoke]
+
+It is toy-sized already: --smoke (what the tests run) is the same run, accepted like every bench's."""
 from __future__ import annotations
 
+import argparse
 import hashlib
 import re
 import sys
@@ -34,6 +39,9 @@ def word_counts(text: str) -> dict[bytes, int]:
 
 
 def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--smoke", action="store_true", help="the same run (it takes seconds already)")
+    ap.parse_args()
     docs = documents()
     print(f"{len(docs)} documents, 8 stories: 6 versions of each wire text, 9 independent reports")
     for order, dated in (("in id order", lambda i: None), ("reversed", lambda i: f"2026-{1 + (len(docs) - i) // 28:02d}-"

@@ -1,6 +1,7 @@
 """Pushing one new article to many followers, through the fake Bot API on loopback.
 
     .venv/bin/python bench/bench_fanout.py [--followers 1000] [--flood-at N]
+    .venv/bin/python bench/bench_fanout.py --smoke   # 5 followers, one 429 (the tests run it)
 
 Indexes the sample articles, makes the bot's Application (PTB's AIORateLimiter and all) with N
 private chats following one topic, indexes a new article on that topic and times the watcher's
@@ -22,7 +23,9 @@ from pathlib import Path
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 REPO = Path(__file__).resolve().parent.parent
-sys.path[:0] = [str(REPO), str(REPO / "tests")]
+sys.path[:0] = [str(REPO), str(REPO / "tests"), str(REPO / "bench")]
+
+from machine import cpu_name  # noqa: E402
 
 TOKEN = "123456789:AAHbenchTOKENbenchTOKENbenchTOKEN12345"
 TOPIC = "Wendford zoo penguins"
@@ -67,7 +70,11 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--followers", type=int, default=1000)
     ap.add_argument("--flood-at", type=int, default=0, help="answer the N-th push with a 429 (0: never)")
+    ap.add_argument("--smoke", action="store_true",
+                    help="5 followers, the 3rd push answered with a 429: proves the bench runs")
     args = ap.parse_args()
+    if args.smoke:
+        args.followers, args.flood_at = 5, 3
 
     from conftest import SAMPLES, write_articles
     from fake_bot_api import FakeBotAPI
@@ -103,6 +110,7 @@ def main() -> None:
             api.stop()
     pushes = [s.at for s in api.sent if s.method == "sendMessage"]
     calls = collections.Counter(api.requests)
+    print(cpu_name())
     print(f"{args.followers} followers: {sent} messages pushed in {seconds:.1f} s = {sent / seconds:.1f} messages/s")
     print(f"Bot API calls: {dict(calls)}; 429s answered: {len(api.floods)}; rejected: {len(api.rejected)}")
     print(f"busiest second: {busiest_second(pushes)} sendMessage calls (Telegram allows about 30 a second)")

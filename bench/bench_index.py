@@ -1,6 +1,9 @@
 """Index build speed against the floor: the same chunks through a bare `model.encode` + FAISS add.
 
     .venv/bin/python bench/bench_index.py [--corpus squad|synthetic] [--articles N]
+    .venv/bin/python bench/bench_index.py --smoke   # 3 synthetic articles, in seconds (the tests run it)
+
+The squad corpus is ../shared/eval's five SQuAD articles; where that file is absent, the synthetic one.
 
 Prints chunks/s for both, their ratio, peak RSS and the index size. Figures, not assertions.
 """
@@ -20,6 +23,10 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(REPO / "bench"))
+
+from machine import cpu_name  # noqa: E402
+
 SQUAD = REPO.parent / "shared" / "eval" / "squad2-dev-5articles.json"
 
 
@@ -44,7 +51,10 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--corpus", choices=["squad", "synthetic"], default="squad")
     ap.add_argument("--articles", type=int, default=60, help="synthetic articles")
+    ap.add_argument("--smoke", action="store_true", help="3 synthetic articles: proves the bench runs")
     args = ap.parse_args()
+    if args.smoke:
+        args.corpus, args.articles = "synthetic", 3
 
     import faiss
 
@@ -80,7 +90,7 @@ def main() -> None:
 
     n = len(texts)
     peak_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(f"corpus: {args.corpus}, {len(articles)} articles, {n} chunks "
+    print(f"{cpu_name()}; corpus: {args.corpus if args.corpus != 'squad' or SQUAD.exists() else 'synthetic'}, {len(articles)} articles, {n} chunks "
           f"(avg {sum(map(len, texts)) / n:.0f} chars), model {embedder.name} {embedder.dtype}, "
           f"{os.cpu_count()} cores")
     print(f"model load:            {load_s:8.2f} s")

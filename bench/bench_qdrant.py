@@ -1,6 +1,7 @@
 """The qdrant store beside the local store, on one archive of about 10k chunks.
 
     .venv/bin/python bench/bench_qdrant.py [--chunks 10000] [--queries 100] [--batch 256]
+    .venv/bin/python bench/bench_qdrant.py --smoke   # every step at a toy size, in seconds (the tests run it)
 
 No Qdrant server runs on the developers' machines, so the qdrant store runs in qdrant-client's
 LOCAL MODE (`QdrantClient(path=...)`): the same API and the same points, searched by a pure-Python
@@ -10,7 +11,7 @@ speed (a server searches with HNSW and payload indexes, in Rust).
 
 It prints, for each store: the time to write the archive (the same Edit: the same articles, chunks
 and vectors, so embedding is left out), warm latency of the full answer path and of its dense and
-BM25 stages; whether both stores give the same top answer; for the qdrant store, the engine's
+BM25 stages (and every other stage of the answer path); whether both stores give the same top answer; for the qdrant store, the engine's
 hybrid search (prefetch dense + sparse, RRF in one request) against citebot's own fusion of the two
 lists (overlap of the fused top 30, and time); and the bytes a chunk takes, for sizing a cluster.
 
@@ -38,7 +39,7 @@ sys.path.insert(0, str(REPO / "bench"))
 from machine import cpu_name  # noqa: E402
 
 from bench_scale import (BULK_QUESTIONS, CHUNKS_PER_ARTICLE, SAMPLE_QUESTIONS, SAMPLES, FittedGaussian,  # noqa: E402
-                         ms, write_bulk)
+                         ms, stage_lines, write_bulk)
 
 
 
@@ -88,19 +89,17 @@ def archive(work: Path, n_chunks: int, embedder):
     return real_cfg, lambda kind: Edit({**shape, "store": kind}, [], True, fresh, chunks, vectors, sentence_vectors)
 
 
-def timed(retriever, questions, n: int) -> dict:
-    for q in questions[:8]:
+def timed(retriever, questions, n: int, warm: int = 8) -> dict:
+    for q in questions[:warm]:
         retriever.answer(q)  # warm-up: caches, term counts
-    full, dense, bm25, tops = [], [], [], []
+    full, stages, tops = [], [], []
     for i in range(n):
         t = time.perf_counter()
         ans = retriever.answer(questions[i % len(questions)])
         full.append(time.perf_counter() - t)
-        if "dense" in ans.timings:  # a question about a period the archive lacks stops before searching
-            dense.append(ans.timings["dense"])
-            bm25.append(ans.timings["bm25"])
+        stages.append(ans.timings)  # every TIMING_KEYS stage; 0 where it did not run
         tops.append((ans.hits[0].article_id, ans.hits[0].extract) if ans.hits else None)
-    return {"full": full, "dense": dense, "bm25": bm25, "tops": tops}
+    return {"full": full, "stages": stages, "tops": tops}
 
 
 def rarest_terms(reader, question: str, n_chunks: int) -> list[str]:
@@ -152,7 +151,12 @@ def main() -> None:
     ap.add_argument("--chunks", type=int, default=10_000)
     ap.add_argument("--queries", type=int, default=100, help="warm questions timed per store")
     ap.add_argument("--batch", type=int, default=256, help="points per qdrant write request")
+    ap.add_argument("--smoke", action="store_true",
+                    help="every step at a toy size (the samples and one bulk article, a few questions): proves the bench runs; "
+                         "its figures mean nothing")
     args = ap.parse_args()
+    if args.smoke:
+        args.chunks, args.queries = 60, 6
 
     from index.answer import AnswerConfig, Retriever
     from index.config import IndexConfig, QdrantConfig
@@ -183,15 +187,14 @@ def main() -> None:
             manifest = store.write(None, edit)
             written = time.perf_counter() - t
             retriever = Retriever(cfg.index_dir, qenc, embedder.name, AnswerConfig(), store=store)
-            results[name] = timed(retriever, questions, args.queries)
+            results[name] = timed(retriever, questions, args.queries, 2 if args.smoke else 8)
             print(f"\n{name}: {manifest['chunks']:,} chunks ({manifest['articles']:,} articles) written in "
                   f"{written:.1f} s")
             print(f"  warm full answer path  {ms(results[name]['full'])}")
-            print(f"    dense                {ms(results[name]['dense'])}")
-            print(f"    BM25                 {ms(results[name]['bm25'])}")
+            print("\n".join(stage_lines(results[name]["stages"], {"bm25": "BM25"})))
             if store.kind == "qdrant":
                 reader = retriever.reader()
-                h = hybrid_vs_client(reader, qenc, questions[:40], manifest["chunks"])
+                h = hybrid_vs_client(reader, qenc, questions[:4 if args.smoke else 40], manifest["chunks"])
                 print(f"  engine RRF (prefetch dense 80 + sparse 40, one request) vs citebot's fusion of the two "
                       f"lists: top-30 overlap {h['overlap']:.2f}, same first candidate {h['same_top']:.0%}; "
                       f"engine {ms(h['engine'])}, two searches + fusion {ms(h['client'])}")

