@@ -1,10 +1,10 @@
 """The reader's training data, assembled from open sources (`make reader-data`; written under
 data/reader/, never committed).
 
-Recipe (every input is checked against the SHA-256 recorded in its MANIFEST.json):
-1. Reading comprehension with unanswerable questions: SQuAD 2.0 / 1.1 *train* slices from public
-   GitHub copies (CC BY-SA 4.0), converted to `raw/qa.jsonl` (see MANIFEST.json for repo, commit,
-   path, SHA-256). Each answerable question gives a positive passage (a chunk-sized, sentence-
+Recipe:
+1. Open reading-comprehension sets (sources.py names each file's repository, commit, path,
+   SHA-256 and licence): a SQuAD 2.0 *train* slice with its unanswerable questions, SQuADShifts'
+   Wikipedia, Reddit and Amazon sets, COVID-QA; converted to `raw/qa.jsonl`. Each answerable question gives a positive passage (a chunk-sized, sentence-
    aligned window holding the answer) and a negative from the same article that does not hold it;
    each unanswerable one a negative from its own paragraph (SQuAD 2.0's near misses).
 2. Near misses made by rule: a year, figure or name of a question that its passage states is
@@ -177,6 +177,75 @@ def wikinews_split(article_id: str) -> str:
     return "heldout" if int(hashlib.sha1(article_id.encode()).hexdigest(), 16) % 5 == 0 else "train"
 
 
+# Questions made from a news sentence by rule: the asked-for part becomes its wh-word in place
+# ("Skylark Air has ordered how many new jets?"). Clumsy English, but a real question about a news
+# passage: without them every (question, news passage) pair the reader saw was a negative (the
+# archive's hard negatives), and it learned that a news story never answers a question.
+_ASK = (
+    (re.compile(r"(?:£|\$|€)\s?\d[\d,.]*(?:\s?(?:million|billion|bn|m|thousand))?"), "how much"),
+    (re.compile(r"\b\d[\d,.]*(?:\s(?:million|billion|thousand))?(?=\s+[a-z]+)"), "how many"),
+    (re.compile(r"\b(?:on|in)\s+(?:(?:January|February|March|April|May|June|July|August|September|October|"
+                r"November|December)(?:\s+\d{1,2})?,?\s+)?(?:1[89]\d\d|20[0-2]\d)\b"), "when"),
+    (re.compile(r"^(?:[A-Z][a-z]+\s){2,3}(?=(?:said|announced|told|has|had|was|is|will|won|became)\b)"), "who "),
+)
+
+
+def question_from(sentence: str, rng: random.Random) -> tuple[str, tuple[int, int]] | None:
+    """A wh-question made from one sentence, and the span (in the sentence) of what it asks for."""
+    s = sentence.strip()
+    if not (40 <= len(s) <= 220) or s.endswith("?") or '"' in s:
+        return None
+    options = [(m, wh) for pattern, wh in _ASK for m in pattern.finditer(s)]
+    if not options:
+        return None
+    m, wh = rng.choice(options)
+    q = (s[:m.start()] + wh + s[m.end():]).rstrip(" .!") + "?"
+    q = q[0].upper() + q[1:]
+    return re.sub(r"\s+", " ", q), (m.start(), m.end())
+
+
+def wikinews_questions(path: Path, exclude: set[str], rng: random.Random, limit: int) -> Iterator[Example]:
+    """Rule-made questions over Wikinews passages of the training split: the passage that holds
+    the sentence answers (its sentence in bold), a window of the same article that lacks it does
+    not, nor does the same passage when the question's year or figure is changed."""
+    n = 0
+    for line in path.open(encoding="utf-8"):
+        r = json.loads(line)
+        if r["id"] in exclude or wikinews_split(r["id"]) != "train" or len(r["text"]) < 600:
+            continue
+        if rng.random() < 0.5:
+            continue
+        text = r["text"][:6000]
+        spans = sentence_spans(text, "en")
+        ws = windows(text, spans)
+        if len(ws) < 2:
+            continue
+        i, j = rng.choice(ws)
+        k = rng.randrange(i, j)
+        made = question_from(text[spans[k][0]:spans[k][1]], rng)
+        if made is None:
+            continue
+        q, (a, b) = made
+        t, sp = passage(text, spans, i, j)
+        off = spans[i][0]
+        start = spans[k][0] - off
+        yield Example(q, r["title"], t, sp, 1, k - i, (start + a, start + b), "wikinews-question", r["id"],
+                      r.get("published"))
+        others = [(x, y) for x, y in ws if not x <= k < y]
+        if others:
+            x, y = rng.choice(others)
+            t2, sp2 = passage(text, spans, x, y)
+            yield Example(q, r["title"], t2, sp2, 0, kind="wikinews-question-other", article=r["id"],
+                          date=r.get("published"))
+        swapped = swap(q, t, rng)
+        if swapped:
+            yield Example(swapped, r["title"], t, sp, 0, kind="wikinews-question-swap", article=r["id"],
+                          date=r.get("published"))
+        n += 1
+        if n >= limit:
+            break
+
+
 def wikinews_examples(path: Path, exclude: set[str], rng: random.Random, limit: int) -> Iterator[Example]:
     """Headline -> lead: the headline as the question, the article's first window as the answer."""
     n = 0
@@ -235,11 +304,11 @@ def mine_archive(index_dir: Path, model: str, examples: list[Example], per_quest
     """For questions whose answer lies outside the archive, the passages citebot's own answer path
     (reader off) ranks first in it: exactly what a large archive offers in place of an answer.
     `allowed(article_id)`: which archive articles may be trained on (the training split only)."""
-    from ..answer import Retriever
+    from ..answer import AnswerConfig, Retriever
     from ..encoders.onnx_query import load_query_encoder
 
     encoder = load_query_encoder(index_dir, model, "auto", None)
-    retriever = Retriever(index_dir, encoder, model)
+    retriever = Retriever(index_dir, encoder, model, AnswerConfig(reader=False))
     reader = retriever.reader()
     chosen = [e for e in examples if e.label == 1 and e.kind == "squad"]
     rng.shuffle(chosen)
@@ -286,6 +355,17 @@ def check_no_eval_text(examples: Iterable[Example], paragraphs: list[str]) -> No
                 raise ValueError(f"evaluation text in the training data ({e.kind}, {e.article}): {s[:80]}…")
 
 
+def largest_index(folder: Path) -> Path | None:
+    """The index with the most articles among `folder`/*/index (make eval's cached archives)."""
+    best, most = None, -1
+    for gen in Path(folder).glob("*/index"):
+        for manifest in gen.glob("gen-*/manifest.json"):
+            n = int(json.loads(manifest.read_text()).get("articles") or 0)
+            if n > most:
+                best, most = gen, n
+    return best
+
+
 def date_question_articles(folder: Path) -> set[str]:
     out: set[str] = set()
     for p in folder.glob("date-questions*.jsonl"):
@@ -310,15 +390,24 @@ def read(path: Path) -> list[Example]:
     return out
 
 
-def verify_manifest(raw: Path) -> None:
-    """Each raw file must have the SHA-256 its MANIFEST.json records (the recipe is reproducible)."""
-    manifest = raw / "MANIFEST.json"
-    if not manifest.exists():
-        return
-    for entry in json.loads(manifest.read_text()):
-        f = raw / entry["file"]
-        if f.exists() and hashlib.sha256(f.read_bytes()).hexdigest() != entry["sha256"]:
-            raise ValueError(f"{f} does not match the SHA-256 in {manifest}")
+def news_weighted(examples: list[Example], rng: random.Random) -> list[Example]:
+    """The set of the last training stage: news questions weigh more (the rule-made Wikinews
+    questions four times, their near misses twice), beside every headline/lead pair, every hard
+    negative from the archive and a sample of the rest, so that the reader keeps what it learned
+    from the QA sets while it learns that a news passage can answer a question."""
+    by: dict[str, list[Example]] = {}
+    for e in examples:
+        by.setdefault(e.kind, []).append(e)
+    out = by.get("wikinews-question", []) * 4
+    out += (by.get("wikinews-question-other", []) + by.get("wikinews-question-swap", [])) * 2
+    out += by.get("wikinews-lead", []) + by.get("wikinews-swap", []) + by.get("hard-archive", [])
+    rest = [e for k in ("squad", "squad-same-article", "swap", "squad-impossible") for e in by.get(k, [])]
+    rng.shuffle(rest)
+    lexical = list(by.get("hard-lexical", []))
+    rng.shuffle(lexical)
+    out += rest[:9000] + lexical[:6000]
+    rng.shuffle(out)
+    return out
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -328,25 +417,34 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--examples", type=Path, default=Path("examples/eval"))
     ap.add_argument("--out", type=Path, default=Path("data/reader"))
     ap.add_argument("--wikinews", type=int, default=6000, help="headline/lead articles to use")
+    ap.add_argument("--wikinews-questions", type=int, default=5000, help="articles to make a question from")
     ap.add_argument("--cap", action="append", default=["squadshifts-reddit=3000", "squadshifts-amazon=3000"],
                     help="DATASET=N: at most N questions of that data set of raw/qa.jsonl")
     ap.add_argument("--hard", type=int, default=1, help="lexical hard negatives per positive")
     ap.add_argument("--archive", type=Path, help="an index of the Wikinews archive to mine hard negatives from")
+    ap.add_argument("--archive-from", type=Path, help="...or the largest index under this folder (make eval's cache)")
     ap.add_argument("--archive-model", default="all-MiniLM-L6-v2")
     ap.add_argument("--archive-questions", type=int, default=8000)
     ap.add_argument("--seed", type=int, default=13)
     args = ap.parse_args(argv)
     rng = random.Random(args.seed)
-    verify_manifest(args.raw)
     examples: list[Example] = []
     qa = args.raw / "qa.jsonl"
+    if not qa.exists():
+        from .sources import convert
+
+        print(f"open QA sets converted: {convert(args.raw)}")
     if qa.exists():
         caps = {k: int(v) for k, v in (c.split("=", 1) for c in args.cap)}
         examples += list(squad_examples(qa, rng, caps))
     wikinews = args.eval_data / "wikinews-en.jsonl"
     if wikinews.exists():
-        examples += list(wikinews_examples(wikinews, date_question_articles(args.examples), rng, args.wikinews))
+        held = date_question_articles(args.examples)
+        examples += list(wikinews_examples(wikinews, held, rng, args.wikinews))
+        examples += list(wikinews_questions(wikinews, held, rng, args.wikinews_questions))
     examples += lexical_negatives(examples, args.hard, rng)
+    if args.archive is None and args.archive_from is not None:
+        args.archive = largest_index(args.archive_from)
     if args.archive:
         held = date_question_articles(args.examples)
         ok = (lambda a: a.startswith("enwikinews-") and wikinews_split(a) == "train" and a not in held)
@@ -361,6 +459,8 @@ def main(argv: list[str] | None = None) -> None:
     rng.shuffle(train)
     write(train, args.out / "train.jsonl")
     write(valid, args.out / "valid.jsonl")
+    write(news_weighted(train, rng), args.out / "news" / "train.jsonl")
+    write(valid, args.out / "news" / "valid.jsonl")
     kinds: dict[str, int] = {}
     for e in examples:
         kinds[e.kind] = kinds.get(e.kind, 0) + 1
