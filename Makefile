@@ -10,7 +10,7 @@ DEMO_INDEX := data/index
 EVAL_DATA ?= ../shared/eval
 EVAL_SIZES ?= 0,2000,all
 
-.PHONY: run test install bench eval clean
+.PHONY: run test install bench eval reader-data train-reader clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -51,6 +51,22 @@ eval: install
 		--dates examples/eval/date-questions.jsonl \
 		--dates examples/eval/date-questions-test.jsonl --distractors $(SAMPLES) \
 		--distractors $(EVAL_DATA)/wikinews-en.jsonl --sizes $(EVAL_SIZES) $(EVAL_ARGS)
+
+# The reader (index/reader/): its training data, from the open QA files named in
+# index/reader/sources.py (put them in data/reader/raw/) and the Wikinews archive in EVAL_DATA, with
+# hard negatives mined from the largest archive `make eval` built; then about an hour of training on
+# the CPU (checkpointed: run it again to resume), exported to index/reader/weights/.
+reader-data: install
+	$(BIN)/python -m index.reader.data --eval-data $(EVAL_DATA) --archive-from data/eval-cache
+
+# three stages, each resumable: the whole set; again with titles and dates drawn at random; the
+# news-weighted set (see the model card in index/reader/weights/)
+train-reader: install
+	$(BIN)/python -m index.reader.train --minutes 70 --checkpoint data/reader/stage1.pt --out data/reader/stage1
+	$(BIN)/python -m index.reader.train --init data/reader/stage1.pt --checkpoint data/reader/stage2.pt \
+		--epochs 0.5 --minutes 20 --lr 3e-5 --out data/reader/stage2
+	$(BIN)/python -m index.reader.train --data data/reader/news --init data/reader/stage2.pt \
+		--checkpoint data/reader/stage3.pt --minutes 14 --lr 3e-5
 
 clean:
 	rm -rf $(VENV) data .pytest_cache

@@ -30,7 +30,8 @@ def check_question(question: str, max_chars: int) -> str | None:
 def answer_config(settings: Settings, **overrides):
     from index.answer import AnswerConfig
 
-    return AnswerConfig(**{"k": settings.top_k, "min_confidence": settings.min_score, **overrides})
+    return AnswerConfig(**{"k": settings.top_k, "min_confidence": settings.min_score,
+                           "reader": settings.reader == "on", "reader_top": settings.reader_top, **overrides})
 
 
 def make_retriever(settings: Settings, on_problem=None, **overrides):

@@ -280,6 +280,9 @@ def eval_(file: Path = typer.Argument(..., exists=True, dir_okay=False, help="A 
                                                              "(JSONL, for bench/fit_abstention.py)."),
           fusion: Optional[str] = typer.Option(None, help="rrf | dense | bm25"),
           rerank: bool = typer.Option(True, help="Rerank candidates by their best sentence."),
+          reader: Optional[bool] = typer.Option(None, "--reader/--no-reader",
+                                                help="The reader stage (default: CITEBOT_READER)."),
+          reader_top: Optional[int] = typer.Option(None, help="Candidates the reader reads."),
           picker: Optional[str] = typer.Option(None, help="Best-sentence picker: hybrid | dense | lexical | first"),
           lexical_weight: Optional[float] = typer.Option(None, help="Weight of question-word overlap."),
           cue_weight: Optional[float] = typer.Option(None, help="Weight of the answer-type cue."),
@@ -293,7 +296,7 @@ def eval_(file: Path = typer.Argument(..., exists=True, dir_okay=False, help="A 
     """Answer recall, highlights, article hits, refusals, dates and latency, at one or more archive sizes."""
     from index.encoders.factory import load_encoder as load_embedder
     from index.evaluation import (QuestionSet, Recorder, answerable_jsonl, archive_config, build_archive, date_questions,
-                                  refusal_questions, run_sets, squad_articles)
+                                  names_year, refusal_questions, run_sets, squad_articles)
     from index.stores.base import IndexError_
 
     settings = settings_or_exit()
@@ -304,7 +307,10 @@ def eval_(file: Path = typer.Argument(..., exists=True, dir_okay=False, help="A 
         fail(f"{file}: not a SQuAD-format file ({e})")
     cut = (lambda xs: xs[:limit]) if limit else (lambda xs: xs)
     sets = [QuestionSet(file.stem, "answerable", cut([q for q in squad if not q.impossible and q.answers])),
-            QuestionSet(f"{file.stem} unanswerable", "refuse", cut([q.text for q in squad if q.impossible]))]
+            QuestionSet(f"{file.stem} unanswerable", "refuse", cut([q.text for q in squad if q.impossible])),
+            # a year in a question is often what it asks about, not when the answer was published
+            QuestionSet(f"{file.stem} naming a year", "answerable",
+                        cut([q for q in squad if not q.impossible and q.answers and names_year(q.text)]))]
     for path in questions:
         sets.append(QuestionSet(path.stem, "answerable", cut(answerable_jsonl(path))))
     for path in offtopic or [EXAMPLES / "eval" / "offtopic-dev.jsonl"]:
@@ -316,7 +322,8 @@ def eval_(file: Path = typer.Argument(..., exists=True, dir_okay=False, help="A 
                                        dense_weight=dense_weight, article_weight=article_weight,
                                        dense_candidates=dense_candidates,
                                        extract_chars=extract_chars, rerank_depth=rerank_depth,
-                                       min_confidence=min_confidence).items() if v is not None}
+                                       min_confidence=min_confidence, reader=reader,
+                                       reader_top=reader_top).items() if v is not None}
     from index.answer import AnswerConfig
 
     try:

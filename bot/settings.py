@@ -50,6 +50,9 @@ class Settings(BaseSettings):
     top_k: int = Field(AnswerConfig.k, ge=1, le=20)
     # the abstention model's confidence (0-1) under which the answer is "not found"; None = its fitted threshold
     min_score: float | None = Field(None, ge=0.0, le=1.0, allow_inf_nan=False)
+    # the reader (a cross-encoder shipped with citebot) orders, highlights and decides; off: the first stage does
+    reader: Literal["on", "off"] = "on" if AnswerConfig.reader else "off"
+    reader_top: int = Field(AnswerConfig.reader_top, ge=1, le=50)
     max_question_chars: int = Field(1000, ge=10, le=4000)
 
     telegram_token: SecretStr | None = None

@@ -100,6 +100,11 @@ def date_questions(path: Path) -> list[DateQuestion]:
             for r in _jsonl(path)]
 
 
+def names_year(question: str) -> bool:
+    """Whether a question names a year ("the 1966 final", "in 1898")."""
+    return re.search(r"\b(1[0-9]\d\d|20\d\d)s?\b", question) is not None
+
+
 def _norm(s: str) -> str:
     return re.sub(r"\s+", " ", s).strip().lower()
 

@@ -53,8 +53,8 @@ def test_eval_command_prints_one_table_for_every_set_and_size(cli, tmp_path):
     assert code == 0, err
     table = json.loads(out)
     (size, results), = table.items()
-    assert set(results) == {"squad2-dev-5articles", "squad2-dev-5articles unanswerable", "off: absent",
-                            "off: date-bound", "all"}
+    assert set(results) == {"squad2-dev-5articles", "squad2-dev-5articles unanswerable",
+                            "squad2-dev-5articles naming a year", "off: absent", "off: date-bound", "all"}
     m = results["squad2-dev-5articles"]
     assert m["questions"] == 6
     for key in ("answer_recall@1", "answer_recall@3", "answer_recall@5", "article_hit@1", "article_hit@5",

@@ -28,6 +28,7 @@ from .compose import is_cut, lead_sentence, overlaps, window
 from .cues import AnswerType, answer_type
 from .dates import question_dates
 from .fusion import fuse
+from .read import read_candidates
 from . import reference
 from .records import Answer, AnswerConfig, Candidate, Fusion, Period
 from .reference import Reference
@@ -42,6 +43,9 @@ DUPLICATE_SLACK = 4
 # the newest relevant story is scored even when older ones on the subject outrank it everywhere
 RECENT_WINDOWS = (30, 120, 365)
 RECENT_CANDIDATES = 10
+# the answer's timings (seconds), the same keys on every return (Answer.timings)
+TIMING_KEYS = ("period", "embed", "dense", "bm25", "rerank", "reader", "compose")
+ANYWHERE_CANDIDATES = 20  # for a question naming a year: the archive's best, searched without the period
 
 
 class Retriever:
@@ -55,7 +59,16 @@ class Retriever:
         self.model = model if model is not None else embedder.name
         self.config = config
         self.abstention = load_model(model_file(self.model))
-        self.threshold = config.min_confidence if config.min_confidence is not None else self.abstention.threshold
+        self.reading = None
+        if config.reader:
+            from ..reader.model import load_reader
+
+            self.reading = load_reader(config.reader_dir)  # ReaderUnavailable (a ModelError) when broken
+        # (threshold, sure) of each decider: the reader's probability, or the abstention model's
+        own = config.min_confidence
+        self.decide_first_stage = (own if own is not None else self.abstention.threshold, config.sure_confidence)
+        self.decide_reader = (own if own is not None else self.reading.threshold, self.reading.sure) \
+            if self.reading is not None else None
         self._reader: IndexReader | None = None
         self._pointer: str | None = None
         self._df: dict[str, int] = {}
@@ -88,8 +101,8 @@ class Retriever:
             if found is None:
                 self._reference = reference.NEUTRAL  # the probes' own answers need none
 
-                def best_of(question: str):
-                    f = self.answer(question, k=1).features
+                def best_of(question: str):  # what the first stage reaches: the reader is not asked
+                    f = self.answer(question, k=1, first_stage_only=True).features
                     return (f["score"], f["cos"], f["chunk_cos"]) if f else None
 
                 found = reference.measure(best_of)
@@ -118,13 +131,14 @@ class Retriever:
 
     # -- the answer path ------------------------------------------------------------------
     def answer(self, question: str, k: int | None = None, offset: int = 0, focus: str | None = None,
-               now: dt.date | None = None) -> Answer:
+               now: dt.date | None = None, first_stage_only: bool = False) -> Answer:
         """`focus`: for a follow-up asked together with the previous question, the follow-up's
         own words, which then decide the highlighted sentence. `now`: what "last week" is
-        relative to (today by default)."""
+        relative to (today by default). `first_stage_only`: without the reader (what the
+        archive's reference measures)."""
         cfg = self.config
         k = k or cfg.k
-        timings: dict[str, float] = {}
+        timings = dict.fromkeys(TIMING_KEYS, 0.0)  # every key on every return: 0 for a stage that did not run
         t = time.perf_counter()
         reader = self.reader()
         dates = question_dates(question, now)
@@ -133,8 +147,8 @@ class Retriever:
         if period is not None:
             allowed = reader.chunks_in_period(period.start, period.end, () if period.relative else period.years)
             if not len(allowed):  # the archive holds nothing from then at all
-                return Answer(question, False, [], 0.0, period=period, reason="period_empty",
-                              timings={"period": time.perf_counter() - t})
+                timings["period"] = time.perf_counter() - t
+                return Answer(question, False, [], 0.0, period=period, reason="period_empty", timings=timings)
         timings["period"] = time.perf_counter() - t
 
         t = time.perf_counter()
@@ -162,11 +176,20 @@ class Retriever:
         if dates.recency and period is None:
             seen = {cid for cid, _ in top}
             top += [(cid, sc) for cid, sc in self._recent(reader, qv, bm25_terms, now) if cid not in seen]
+        # A year in a question is often what it asks about ("What did Curie discover in 1898?"),
+        # not when the answer was published: with the reader to judge, undated passages are read
+        # though they do not repeat the year. A dated story from another time stays out.
+        # the reader knows English (its vocabulary and training): other questions are decided by the first stage
+        reading = self.reading if self.reading is not None and lang == "en" and not first_stage_only else None
+        undated_too = reading is not None and period is not None and not period.relative
+        if undated_too:
+            seen = {cid for cid, _ in top}
+            top += [(cid, sc) for cid, sc in self._anywhere(reader, qv, bm25_terms) if cid not in seen]
         rows = reader.chunk_rows([cid for cid, _ in top])
         dense_rank = {cid: r for r, (cid, _) in enumerate(dense)}
         lexical_rank = {cid: r for r, (cid, _) in enumerate(lexical)}
         cands = [Candidate(rows[cid], score, dense_rank.get(cid), lexical_rank.get(cid)) for cid, score in top
-                 if cid in rows and placed_in_period(rows[cid], period)]
+                 if cid in rows and (placed_in_period(rows[cid], period) or undated_too and not rows[cid].dated)]
         focus_text = focus or dates.rest
         focus_terms = query_terms(focus, detect(focus)) if focus else qterms
         idf_q = self._idf_of(reader, focus_terms)
@@ -178,6 +201,10 @@ class Retriever:
         if cfg.rerank:
             cands.sort(key=lambda c: -c.score)
         timings["rerank"] = time.perf_counter() - t
+        t = time.perf_counter()
+        if reading is not None:  # it reads the question as asked, its year included
+            cands = read_candidates(reading, focus or question, cands, cfg.reader_top)
+        timings["reader"] = time.perf_counter() - t
 
         t = time.perf_counter()
         # a few more than asked for: copies of one wire story merge into one hit ("also: …"); for
@@ -191,14 +218,17 @@ class Retriever:
         if not ranked:
             return Answer(question, False, [], 0.0, timings=timings, period=period,
                           reason="nothing_in_period" if period else "not_relevant")
-        best = cands[0] if cfg.rerank else max(cands, key=lambda c: c.score)
+        best = cands[0] if cfg.rerank or reading is not None else max(cands, key=lambda c: c.score)
         # names and figures are looked for without the time expression: "May 2019" is the period,
-        # not a name the extract must hold
+        # not a name the extract must hold. (With the reader deciding, the evidence is only reported,
+        # so the archive's reference is not measured for it.)
         ev = self._evidence(dates.rest, lang, reader, best, cands, ranked[0], dense, qterms,
-                            support.get(best.row.article_rowid, 0.0), self.reference())
-        confidence = self.abstention.probability(ev)
-        found = confidence >= self.threshold
-        sure = confidence >= cfg.sure_confidence and bool(best.row.dated)
+                            support.get(best.row.article_rowid, 0.0),
+                            reference.NEUTRAL if reading is not None else self.reference())
+        confidence = best.reader if best.reader is not None else self.abstention.probability(ev)
+        threshold, sure_at = self.decide_reader if best.reader is not None else self.decide_first_stage
+        found = confidence >= threshold
+        sure = confidence >= sure_at and bool(best.row.dated)
         # a sure, dated in-period answer stands whatever lies outside the period: no search for it
         elsewhere = self._outside_period(reader, qv, period, dense) if period is not None and not (
             found and sure) else None
@@ -216,8 +246,9 @@ class Retriever:
         reason = None if found else ("nothing_in_period" if period else "not_relevant")
         answered = found and bool(hits)
         return Answer(question, answered, hits, ranked[0].score, ranked, timings, confidence, period,
-                      reason, {**ev.as_dict(), "chunk_cos": best.dense},
-                      tentative=answered and confidence < cfg.sure_confidence,
+                      reason, {**ev.as_dict(), "chunk_cos": best.dense, "first_stage": best.first_stage,
+                               "reader": -1.0 if best.reader is None else best.reader},
+                      tentative=answered and confidence < sure_at,
                       elsewhere=None if answered else elsewhere)
 
     def _score(self, reader: IndexReader, question: str, qv: np.ndarray, idf_q: dict[str, float],
@@ -260,6 +291,14 @@ class Retriever:
             for cid, sc in fuse(dense, lexical, cfg.fusion, cfg.rrf_k, cfg.dense_weight)[:RECENT_CANDIDATES]:
                 out.setdefault(cid, sc)
         return list(out.items())
+
+    def _anywhere(self, reader: IndexReader, qv: np.ndarray, bm25_terms: list[str]) -> list[tuple[int, float]]:
+        """The best candidates of the whole archive, fused, for a question whose period filter
+        would hide an undated passage that answers it without naming the year."""
+        cfg = self.config
+        dense = reader.dense_search(qv, ANYWHERE_CANDIDATES, None) if cfg.fusion != Fusion.BM25 else []
+        lexical = reader.bm25_search(bm25_terms, ANYWHERE_CANDIDATES, None) if cfg.fusion != Fusion.DENSE else []
+        return fuse(dense, lexical, cfg.fusion, cfg.rrf_k, cfg.dense_weight)[:ANYWHERE_CANDIDATES]
 
     def _outside_period(self, reader: IndexReader, qv: np.ndarray, period: Period,
                         dense: list[tuple[int, float]]) -> str | None:

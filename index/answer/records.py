@@ -54,7 +54,8 @@ class AnswerConfig:
     sure_confidence: float = 0.5  # an answer under this confidence is shown with a caution
     period_gap: float = 0.1       # a story outside the asked period this much closer (chunk cosine) than any
                                   # inside it: only a sure in-period answer is given (see pipeline.outside_period)
-    reader: bool = True           # the reader stage (read.py) orders, highlights and decides; off: the first stage does
+    reader: bool = False          # the reader stage (read.py) orders, highlights and decides; off: the first stage does
+                                  # (off by default until a reader beats the first stage on news: see the model card)
     reader_top: int = 8           # candidates the reader reads (each costs ~3 ms on 2 cores, int8)
     reader_dir: str | None = None  # another reader model folder (None: the one shipped with citebot)
 
