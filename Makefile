@@ -52,20 +52,20 @@ eval: install
 		--dates examples/eval/date-questions-test.jsonl --distractors $(SAMPLES) \
 		--distractors $(EVAL_DATA)/wikinews-en.jsonl --sizes $(EVAL_SIZES) $(EVAL_ARGS)
 
-# The reader (index/reader/): its training data, from the open QA files named in
-# index/reader/sources.py (put them in data/reader/raw/) and the Wikinews archive in EVAL_DATA, with
+# The reader (citebot/index/reader/): its training data, from the open QA files named in
+# citebot/tools/reader_sources.py (put them in data/reader/raw/) and the Wikinews archive in EVAL_DATA, with
 # hard negatives mined from the largest archive `make eval` built; then about an hour of training on
-# the CPU (checkpointed: run it again to resume), exported to index/reader/weights/.
+# the CPU (checkpointed: run it again to resume), exported to citebot/index/reader/weights/.
 reader-data: install
-	$(BIN)/python -m index.reader.data --eval-data $(EVAL_DATA) --archive-from data/eval-cache
+	$(BIN)/python -m citebot.tools.reader_data --eval-data $(EVAL_DATA) --archive-from data/eval-cache
 
 # three stages, each resumable: the whole set; again with titles and dates drawn at random; the
-# news-weighted set (see the model card in index/reader/weights/)
+# news-weighted set (see the model card in citebot/index/reader/weights/)
 train-reader: install
-	$(BIN)/python -m index.reader.train --minutes 70 --checkpoint data/reader/stage1.pt --out data/reader/stage1
-	$(BIN)/python -m index.reader.train --init data/reader/stage1.pt --checkpoint data/reader/stage2.pt \
+	$(BIN)/python -m citebot.tools.reader_train --minutes 70 --checkpoint data/reader/stage1.pt --out data/reader/stage1
+	$(BIN)/python -m citebot.tools.reader_train --init data/reader/stage1.pt --checkpoint data/reader/stage2.pt \
 		--epochs 0.5 --minutes 20 --lr 3e-5 --out data/reader/stage2
-	$(BIN)/python -m index.reader.train --data data/reader/news --init data/reader/stage2.pt \
+	$(BIN)/python -m citebot.tools.reader_train --data data/reader/news --init data/reader/stage2.pt \
 		--checkpoint data/reader/stage3.pt --minutes 14 --lr 3e-5
 
 clean:

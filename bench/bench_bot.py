@@ -44,9 +44,9 @@ def main() -> None:
 
     from fake_bot_api import FakeBotAPI
 
-    from index.building import build
-    from index.config import IndexConfig
-    from index.encoders.factory import load_encoder as load_embedder
+    from citebot.index.building import build
+    from citebot.index.config import IndexConfig
+    from citebot.index.encoders.factory import load_encoder as load_embedder
 
     with tempfile.TemporaryDirectory() as tmp:
         cfg = IndexConfig(index_dir=Path(tmp) / "index")
@@ -55,7 +55,7 @@ def main() -> None:
         env = {k: v for k, v in os.environ.items() if not k.startswith("CITEBOT_")}
         env.update(CITEBOT_TELEGRAM_TOKEN=TOKEN, CITEBOT_TELEGRAM_API_URL=api.base_url,
                    CITEBOT_INDEX_DIR=str(cfg.index_dir), CITEBOT_RATE_LIMIT_PER_MINUTE="0")
-        proc = subprocess.Popen([sys.executable, "-m", "bot", "bot"], cwd=tmp, env=env,
+        proc = subprocess.Popen([sys.executable, "-m", "citebot", "bot"], cwd=tmp, env=env,
                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         try:
             api.wait_for(lambda: "getUpdates" in api.requests, 120, "the bot to poll")

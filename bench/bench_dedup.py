@@ -20,8 +20,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from dedup_cases import documents, precision_recall  # noqa: E402
 
-from index.records import Article  # noqa: E402
-from index.sources import dedup  # noqa: E402
+from citebot.index.records import Article  # noqa: E402
+from citebot.index import duplicates
+from citebot.index.answer.copies import collapse_duplicates  # noqa: E402
 
 
 def simhash(features: dict[bytes, int]) -> int:
@@ -47,17 +48,17 @@ def main() -> None:
     for order, dated in (("in id order", lambda i: None), ("reversed", lambda i: f"2026-{1 + (len(docs) - i) // 28:02d}-"
                                                                                     f"{1 + (len(docs) - i) % 28:02d}")):
         arts = [Article(id=d.id, title=d.id, text=d.text, dated=dated(i)) for i, d in enumerate(docs)]
-        dedup.group_batch(arts)
+        duplicates.group_batch(arts)
         group = {a.id: a.dup_group for a in arts}
         p, r, true, said = precision_recall(docs, lambda a, b: group[a.id] == group[b.id])
         print(f"MinHash + LSH, grouped {order:<12}  precision {p:.3f}  recall {r:.3f}  ({true} true pairs, {said} said)")
-    sigs = {d.id: dedup.signature(d.text) for d in docs}
-    p, r, true, said = precision_recall(docs, lambda a, b: dedup.is_copy(sigs[a.id], sigs[b.id]))
+    sigs = {d.id: duplicates.signature(d.text) for d in docs}
+    p, r, true, said = precision_recall(docs, lambda a, b: duplicates.is_copy(sigs[a.id], sigs[b.id]))
     print(f"MinHash containment, every pair       precision {p:.3f}  recall {r:.3f}  ({said} said)")
     for t in (0.5, 0.7, 0.8):
-        p, r, _, said = precision_recall(docs, lambda a, b: dedup.jaccard(sigs[a.id], sigs[b.id]) >= t)
+        p, r, _, said = precision_recall(docs, lambda a, b: duplicates.jaccard(sigs[a.id], sigs[b.id]) >= t)
         print(f"MinHash Jaccard >= {t}                 precision {p:.3f}  recall {r:.3f}  ({said} said)")
-    for name, features in (("3-shingles", lambda t: dict.fromkeys(dedup.shingles(t, 3), 1)),
+    for name, features in (("3-shingles", lambda t: dict.fromkeys(duplicates.shingles(t, 3), 1)),
                            ("word counts", word_counts)):
         hashes = {d.id: simhash(features(d.text)) for d in docs}
         for k in (3, 6, 10, 14):

@@ -45,9 +45,9 @@ def busiest_second(times: list[float]) -> int:
 
 
 async def fan_out(settings, retriever, api, followers: int, add_article) -> tuple[int, float]:
-    from bot.telegram.app import build_application
-    from bot.telegram.context import Follow
-    from bot.telegram.watch import Watcher
+    from citebot.bot.telegram.app import build_application
+    from citebot.bot.telegram.context import Follow
+    from citebot.bot.telegram.watch import Watcher
 
     app = build_application(settings, retriever, TOKEN)
     await app.initialize()
@@ -79,12 +79,12 @@ def main() -> None:
     from conftest import SAMPLES, write_articles
     from fake_bot_api import FakeBotAPI
 
-    from bot import redact
-    from bot.answering import make_retriever
-    from bot.settings import load_settings
-    from index.building import build
-    from index.config import IndexConfig
-    from index.encoders.factory import load_encoder as load_embedder
+    from citebot.bot import redact
+    from citebot.bot.answering import make_retriever
+    from citebot.bot.settings import load_settings
+    from citebot.index.building import build
+    from citebot.index.config import IndexConfig
+    from citebot.index.encoders.factory import load_encoder as load_embedder
 
     redact.setup_logging()
     with tempfile.TemporaryDirectory() as tmp:

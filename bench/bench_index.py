@@ -58,12 +58,12 @@ def main() -> None:
 
     import faiss
 
-    from index.building import build, chunk_articles
-    from index.text.chunking import embedding_input
-    from index.config import IndexConfig
-    from index.encoders.factory import load_encoder as load_embedder
-    from index.loading import load_articles
-    from index.stores.local.generations import current_generation, generation_size
+    from citebot.index.building import build, chunk_articles
+    from citebot.index.text.chunking import embedding_input
+    from citebot.index.config import IndexConfig
+    from citebot.index.encoders.factory import load_encoder as load_embedder
+    from citebot.index.loading import load_articles
+    from citebot.index.stores.local.generations import current_generation, generation_size
 
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)

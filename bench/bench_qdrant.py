@@ -50,12 +50,12 @@ def archive(work: Path, n_chunks: int, embedder):
 
     import numpy as np
 
-    from index.building import build, chunk_articles
-    from index.config import IndexConfig
-    from index.loading import load_articles
-    from index.records import Chunk
-    from index.stores.base import Edit
-    from index.stores.factory import open_store
+    from citebot.index.building import build, chunk_articles
+    from citebot.index.config import IndexConfig
+    from citebot.index.loading import load_articles
+    from citebot.index.records import Chunk
+    from citebot.index.stores.base import Edit
+    from citebot.index.stores.factory import open_store
 
     real_cfg = IndexConfig(index_dir=work / "real-index")
     build([SAMPLES], real_cfg, embedder, on_problem=lambda m: None)
@@ -104,7 +104,7 @@ def timed(retriever, questions, n: int, warm: int = 8) -> dict:
 
 def rarest_terms(reader, question: str, n_chunks: int) -> list[str]:
     """The question's BM25 terms as the answer path picks them (rarest 8, none in > 10% of chunks)."""
-    from index.text.terms import query_terms
+    from citebot.index.text.terms import query_terms
 
     df = reader.doc_freq(query_terms(question))
     limit = max(5000, n_chunks // 10)
@@ -113,8 +113,8 @@ def rarest_terms(reader, question: str, n_chunks: int) -> list[str]:
 
 def hybrid_vs_client(reader, qenc, questions, n_chunks: int, depth: int = 30) -> dict:
     """Engine RRF (one request) against citebot's fusion of the two lists (two requests)."""
-    from index.answer.fusion import fuse
-    from index.answer.records import AnswerConfig, Fusion
+    from citebot.index.answer.fusion import fuse
+    from citebot.index.answer.records import AnswerConfig, Fusion
 
     cfg = AnswerConfig()
     overlap, same_top, engine_s, client_s = [], 0, [], []
@@ -137,7 +137,7 @@ def hybrid_vs_client(reader, qenc, questions, n_chunks: int, depth: int = 30) ->
 def chunk_bytes(reader, n: int = 200) -> dict:
     """Payload, dense and sparse bytes of a chunk point, as a server stores them (JSON payload on
     disk, float32 vector, sparse (u32 index, f32 value) pairs)."""
-    from index.stores import qdrant
+    from citebot.index.stores import qdrant
 
     points = list(reader.scroll(qdrant.kind_filter(qdrant.CHUNK), payload=True, vectors=True, limit=n))
     payload = statistics.mean(len(json.dumps(p.payload)) for p in points)
@@ -158,12 +158,12 @@ def main() -> None:
     if args.smoke:
         args.chunks, args.queries = 60, 6
 
-    from index.answer import AnswerConfig, Retriever
-    from index.config import IndexConfig, QdrantConfig
-    from index.encoders.factory import load_encoder as load_embedder
-    from index.encoders.onnx_query import load_query_encoder
-    from index.stores.factory import open_store
-    from index.stores.qdrant import close_connections
+    from citebot.index.answer import AnswerConfig, Retriever
+    from citebot.index.config import IndexConfig, QdrantConfig
+    from citebot.index.encoders.factory import load_encoder as load_embedder
+    from citebot.index.encoders.onnx_query import load_query_encoder
+    from citebot.index.stores.factory import open_store
+    from citebot.index.stores.qdrant import close_connections
 
     embedder = load_embedder()
     with tempfile.TemporaryDirectory(prefix="citebot-qdrant-") as tmp:

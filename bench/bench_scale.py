@@ -126,7 +126,7 @@ def stage_lines(timings: list[dict], labels: dict[str, str] | None = None) -> li
     """Median and p95 of every answer-path stage (TIMING_KEYS), read with .get: a stage that did
     not run on an answer (a question whose period the archive lacks stops before searching; the
     reader reads English questions only) counts 0 there."""
-    from index.answer.pipeline import TIMING_KEYS
+    from citebot.index.answer.pipeline import TIMING_KEYS
 
     labels = labels or {}
     return [f"    {labels.get(key, key):<20} {ms([t.get(key, 0.0) for t in timings])}" for key in TIMING_KEYS]
@@ -136,7 +136,7 @@ SERVE = ("import atexit, runpy, sys\n"
          "atexit.register(lambda: sys.stderr.write('VmHWM ' + open('/proc/self/status').read()"
          ".split('VmHWM:')[1].split()[0] + '\\n'))\n"
          "sys.argv = ['citebot', 'ask', '--json']\n"
-         "runpy.run_module('bot', run_name='__main__')\n")
+         "runpy.run_module('citebot', run_name='__main__')\n")
 
 
 def serve(index_dir: Path, questions: list[str]) -> tuple[float, float, float]:
@@ -162,14 +162,14 @@ def serve(index_dir: Path, questions: list[str]) -> tuple[float, float, float]:
 
 def real_slice(tmp: Path, embedder, squad: bool = True):
     """The real articles, indexed by citebot itself; their sources, reader and questions."""
-    from index.building import build
-    from index.config import IndexConfig
-    from index.stores.local.generations import open_current
+    from citebot.index.building import build
+    from citebot.index.config import IndexConfig
+    from citebot.index.stores.local.generations import open_current
 
     sources = [SAMPLES]
     questions = list(SAMPLE_QUESTIONS)
     if squad and SQUAD.exists():
-        from index.evaluation import squad_articles
+        from citebot.tools.evaluation import squad_articles
 
         articles, qs = squad_articles(SQUAD)
         squad = tmp / "squad.jsonl"
@@ -186,12 +186,12 @@ def write_index(index_dir: Path, sources: list[Path], real, embedder, gaussian, 
     citebot, vectors drawn from the fitted Gaussian); returns (chunk ids, vectors) for exact search."""
     import numpy as np
 
-    from index.building import _manifest, chunk_articles
-    from index.config import IndexConfig
-    from index.loading import load_articles
-    from index.records import Chunk
-    from index.stores.local.generations import SEGMENTS, publish
-    from index.stores.local.segments import SegmentWriter
+    from citebot.index.building import _manifest, chunk_articles
+    from citebot.index.config import IndexConfig
+    from citebot.index.loading import load_articles
+    from citebot.index.records import Chunk
+    from citebot.index.stores.local.generations import SEGMENTS, publish
+    from citebot.index.stores.local.segments import SegmentWriter
 
     cfg = IndexConfig(index_dir=index_dir, faiss_index=faiss_spec)
     articles = load_articles(sources, print)
@@ -235,7 +235,7 @@ def ivf_recall(approx, kind: str, ids, vecs, queries, note: str) -> None:
     """Recall@20 against exact search and latency at several nprobe values, the default among them."""
     import faiss
 
-    from index.stores.local.vectors import ivf_probes
+    from citebot.index.stores.local.vectors import ivf_probes
 
     ivf = faiss.extract_index_ivf(faiss.downcast_index(approx).index)
     print(f"  approximate {kind} vs exact search, recall@20 over {len(queries)} real questions ({note}):")
@@ -267,12 +267,12 @@ def main() -> None:
 
     import faiss
 
-    from index.building import build
-    from index.encoders.factory import load_encoder as load_embedder
-    from index.encoders.onnx_query import load_query_encoder, query_model_dir
-    from index.answer import Retriever
-    from index.stores.local.generations import current_generation, generation_size, read_manifest
-    from index.stores.local.vectors import build_faiss, choose_kind
+    from citebot.index.building import build
+    from citebot.index.encoders.factory import load_encoder as load_embedder
+    from citebot.index.encoders.onnx_query import load_query_encoder, query_model_dir
+    from citebot.index.answer import Retriever
+    from citebot.index.stores.local.generations import current_generation, generation_size, read_manifest
+    from citebot.index.stores.local.vectors import build_faiss, choose_kind
 
     embedder = load_embedder()
     work = Path(tempfile.mkdtemp(prefix="citebot-scale-"))
@@ -356,7 +356,7 @@ def main() -> None:
 
         with tempfile.TemporaryDirectory() as tmp:
             env = {**os.environ, "CITEBOT_INDEX_DIR": str(Path(tmp) / "index")}
-            citebot = [sys.executable, "-m", "bot"]
+            citebot = [sys.executable, "-m", "citebot"]
             if args.smoke:  # the real slice is the samples alone: served as it is, not built again
                 env["CITEBOT_INDEX_DIR"] = str(real_dir)
             else:

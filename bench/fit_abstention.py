@@ -38,7 +38,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from index.answer.abstain import FEATURES, AbstentionModel, fitted_file  # noqa: E402
+from citebot.index.answer.abstain import FEATURES, AbstentionModel, fitted_file  # noqa: E402
 
 MAX_WRONGLY_REFUSED = 0.05
 # Only signals whose direction holds for any archive are fitted. The rest are measured and kept in
@@ -157,7 +157,7 @@ def main() -> None:
     for name, weight in sorted(zip(FITTED, w_fit), key=lambda t: -abs(t[1])):
         print(f"  {name:<14} {weight:+.3f}")
 
-    from index.answer.abstain import Evidence
+    from citebot.index.answer.abstain import Evidence
 
     probs = np.array([model.probability(Evidence(**{f: r.get(f, 0.0) for f in FEATURES})) for r in rows])
     best = None

@@ -28,7 +28,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from index.reader.model import WEIGHTS  # noqa: E402
+from citebot.index.reader.model import WEIGHTS  # noqa: E402
 
 MAX_WRONGLY_REFUSED = 0.04  # under the 5% promised, for the margin between dev and unseen questions
 CAUTIONED = 0.15

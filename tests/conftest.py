@@ -32,7 +32,7 @@ def _isolated_settings(monkeypatch, tmp_path):
 
 @pytest.fixture(scope="session")
 def embedder():
-    from index.encoders.factory import load_encoder as load_embedder
+    from citebot.index.encoders.factory import load_encoder as load_embedder
 
     return load_embedder()
 
@@ -122,7 +122,7 @@ def cli(monkeypatch, tmp_path, request):
     """Run `citebot ...` in-process against an index in tmp_path; returns (exit code, stdout, stderr)."""
     from typer.testing import CliRunner
 
-    from bot.cli import app
+    from citebot.bot.cli import app
 
     monkeypatch.setenv("CITEBOT_INDEX_DIR", str(tmp_path / "index"))
     runner = CliRunner()

@@ -4,13 +4,13 @@ import datetime as dt
 import numpy as np
 import pytest
 
-from index.answer.abstain import FALLBACK, AbstentionModel, Evidence, evidence, question_names
-from index.answer.compose import is_cut, lead_sentence, overlaps, window
-from index.answer.cues import AnswerType, answer_type, cue
-from index.answer.dates import question_dates
-from index.answer.fusion import fuse, reciprocal_rank_fusion
-from index.answer.records import AnswerConfig, Fusion, Picker
-from index.answer.scoring import best_sentence, chunk_score, overlap, score_sentences
+from citebot.index.answer.abstain import FALLBACK, AbstentionModel, Evidence, evidence, question_names
+from citebot.index.answer.compose import is_cut, lead_sentence, overlaps, window
+from citebot.index.answer.cues import AnswerType, answer_type, cue
+from citebot.index.answer.dates import question_dates
+from citebot.index.answer.fusion import fuse, reciprocal_rank_fusion
+from citebot.index.answer.records import AnswerConfig, Fusion, Picker
+from citebot.index.answer.scoring import best_sentence, chunk_score, overlap, score_sentences
 
 
 # --- fusion -------------------------------------------------------------------------------------------
@@ -138,7 +138,7 @@ def test_evidence_measures_coverage_names_and_margin():
 
 
 def test_the_model_is_a_logistic_function_of_standardised_evidence():
-    from index.answer.abstain import FEATURES
+    from citebot.index.answer.abstain import FEATURES
 
     rest = len(FEATURES) - 1
     model = AbstentionModel(weights=(1.0,) + (0.0,) * rest, bias=0.0, mean=(0.5,) + (0.0,) * rest,
@@ -204,7 +204,7 @@ def test_the_lead_of_a_latest_story_is_its_first_sentence_about_the_subject():
 def test_an_undated_passage_answers_for_a_period_only_when_it_names_the_year():
     from types import SimpleNamespace
 
-    from index.answer.pipeline import placed_in_period
+    from citebot.index.answer.pipeline import placed_in_period
 
     period = question_dates("What magnitude was the earthquake in 1994?", NOW).period
     undated = SimpleNamespace(dated=None, text="The 1994 Northridge earthquake had a magnitude of 6.7.")
@@ -218,7 +218,7 @@ def test_an_undated_passage_answers_for_a_period_only_when_it_names_the_year():
 def test_article_support_is_each_articles_share_of_the_dense_candidates():
     from types import SimpleNamespace
 
-    from index.answer.pipeline import article_support
+    from citebot.index.answer.pipeline import article_support
 
     rows = [SimpleNamespace(article_rowid=a) for a in (1, 1, 1, 2)]
     assert article_support(rows) == {1: 0.75, 2: 0.25}
@@ -226,10 +226,10 @@ def test_article_support_is_each_articles_share_of_the_dense_candidates():
 
 
 def test_a_tentative_answer_opens_with_a_caution_in_every_front_end():
-    from bot.render import TENTATIVE, answer_to_json, answer_to_text
-    from bot.telegram_html import answer_messages
-    from index.answer.records import Answer
-    from index.records import Hit
+    from citebot.bot.render import TENTATIVE, answer_to_json, answer_to_text
+    from citebot.bot.telegram_html import answer_messages
+    from citebot.index.answer.records import Answer
+    from citebot.index.records import Hit
 
     hit = Hit(article_id="a", chunk_id=1, title="Kite day", source="Post", url=None, published="2025-06-14",
               path=None, score=0.6, extract="Kites flew on Sunday.", highlight_start=0, highlight_end=21)
@@ -242,9 +242,9 @@ def test_a_tentative_answer_opens_with_a_caution_in_every_front_end():
 
 
 def test_not_found_for_a_period_names_the_closest_story_elsewhere_in_every_language():
-    from bot.render import not_found
-    from bot.telegram.texts import not_found_text
-    from index.answer.records import Answer, Period
+    from citebot.bot.render import not_found
+    from citebot.bot.telegram.texts import not_found_text
+    from citebot.index.answer.records import Answer, Period
 
     period = Period("2020-01-01", "2020-12-31", "2020", years=(2020,))
     answer = Answer("q", False, [], 0.0, period=period, reason="nothing_in_period", elsewhere="2019-04-15")
@@ -258,7 +258,7 @@ def test_not_found_for_a_period_names_the_closest_story_elsewhere_in_every_langu
 
 
 def test_the_highlight_counts_the_cue_more_than_ranking_does():
-    from index.answer.scoring import SentenceScore, highlight
+    from citebot.index.answer.scoring import SentenceScore, highlight
 
     about = SentenceScore((0, 10), cos=0.6, lex=0.8, cue=0.0, score=1.16)
     answer = SentenceScore((11, 20), cos=0.55, lex=0.2, cue=1.0, score=0.84)
@@ -269,7 +269,7 @@ def test_the_highlight_counts_the_cue_more_than_ranking_does():
 def test_each_embedding_model_has_its_own_abstention_weights():
     """Cosines live on each model's own scale: e5 has its fitted weights, whatever alias names it;
     the default model and any model never fitted use the default model's."""
-    from index.answer.abstain import MODEL_FILE, load_model, model_file
+    from citebot.index.answer.abstain import MODEL_FILE, load_model, model_file
 
     assert model_file(None) == model_file("all-MiniLM-L6-v2") == model_file("sentence-transformers/all-MiniLM-L6-v2") \
         == model_file("some/unfitted-model") == MODEL_FILE

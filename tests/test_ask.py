@@ -8,9 +8,9 @@ from conftest import SAMPLES, SEED_ARTICLE, SEED_QUESTIONS, needs_seed
 
 @pytest.fixture(scope="module")
 def sample_index_dir(tmp_path_factory):
-    from index.building import build
-    from index.config import IndexConfig
-    from index.encoders.factory import load_encoder as load_embedder
+    from citebot.index.building import build
+    from citebot.index.config import IndexConfig
+    from citebot.index.encoders.factory import load_encoder as load_embedder
 
     cfg = IndexConfig(index_dir=tmp_path_factory.mktemp("ask") / "index")
     build([SAMPLES] + ([SEED_ARTICLE] if SEED_ARTICLE.exists() else []), cfg, load_embedder(), on_problem=print)
@@ -24,7 +24,7 @@ def sample_index(cli, sample_index_dir):
 
 
 def _article_texts():
-    from index.loading import load_articles
+    from citebot.index.loading import load_articles
 
     paths = [SAMPLES] + ([SEED_ARTICLE] if SEED_ARTICLE.exists() else [])
     return {a.id: a.text for a in load_articles(paths, print)}

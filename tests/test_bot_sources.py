@@ -34,7 +34,7 @@ def test_an_admin_adds_a_url_from_the_chat_and_the_bot_refreshes_its_feed_on_its
                    CITEBOT_INDEX_DIR=str(tmp_path / "index"), CITEBOT_ADMIN_USERS=str(ADMIN),
                    CITEBOT_REFRESH_MINUTES="0.05", CITEBOT_FETCH_ALLOW_PRIVATE="1", PYTHONUNBUFFERED="1")
         with open(log_path, "wb") as log:
-            proc = subprocess.Popen([sys.executable, "-m", "bot", "bot"], cwd=REPO, env=env, stdout=log,
+            proc = subprocess.Popen([sys.executable, "-m", "citebot", "bot"], cwd=REPO, env=env, stdout=log,
                                     stderr=subprocess.STDOUT)
         api.wait_for(lambda: "getUpdates" in api.requests or proc.poll() is not None, 120, "the bot to poll")
         assert proc.poll() is None, log_path.read_text()

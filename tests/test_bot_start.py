@@ -1,9 +1,9 @@
 """`citebot bot` fails at start, in one clear line, without a usable token; and never echoes it."""
 import pytest
 
-from bot.settings import load_settings
-from bot.telegram import TokenError, read_token
-from bot.telegram.context import Window
+from citebot.bot.settings import load_settings
+from citebot.bot.telegram import TokenError, read_token
+from citebot.bot.telegram.context import Window
 
 
 def test_missing_token_is_one_clear_line(cli):
@@ -53,9 +53,9 @@ WRONG = "123456789:AAHwrongTOKENdoNotLeakItAnywhere_99"
 
 @pytest.fixture(scope="module")
 def tiny_index(tmp_path_factory):
-    from index.building import build
-    from index.config import IndexConfig
-    from index.encoders.factory import load_encoder as load_embedder
+    from citebot.index.building import build
+    from citebot.index.config import IndexConfig
+    from citebot.index.encoders.factory import load_encoder as load_embedder
 
     tmp = tmp_path_factory.mktemp("start")
     src = write_articles(tmp / "src", {"a.json": {"id": "a", "title": "Kite day", "text": "Kites flew on Sunday."}})
@@ -70,7 +70,7 @@ def _start_bot(index_dir, token: str, api_url: str, **settings) -> tuple[int, st
     env = {k: v for k, v in os.environ.items() if not k.startswith("CITEBOT_")}
     env.update(HF_HUB_OFFLINE="1", CITEBOT_TELEGRAM_TOKEN=token, CITEBOT_TELEGRAM_API_URL=api_url,
                CITEBOT_INDEX_DIR=str(index_dir), **{f"CITEBOT_{k.upper()}": v for k, v in settings.items()})
-    proc = subprocess.run([sys.executable, "-m", "bot", "bot"], env=env, capture_output=True, text=True, timeout=120)
+    proc = subprocess.run([sys.executable, "-m", "citebot", "bot"], env=env, capture_output=True, text=True, timeout=120)
     return proc.returncode, proc.stdout + proc.stderr
 
 

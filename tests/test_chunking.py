@@ -1,7 +1,7 @@
 """Chunks are verbatim, sentence-bounded slices that the model never truncates."""
-from index.text.chunking import chunk_article, embedding_input
-from index.records import Article
-from index.text.sentences import sentence_spans
+from citebot.index.text.chunking import chunk_article, embedding_input
+from citebot.index.records import Article
+from citebot.index.text.sentences import sentence_spans
 
 
 def _article(text: str) -> Article:
@@ -41,9 +41,9 @@ def test_title_and_chunk_fit_the_model_window(embedder):
 
 
 def test_a_very_long_title_never_pushes_the_text_out_of_the_model_input(embedder):
-    from index.building import chunk_articles
-    from index.config import IndexConfig
-    from index.records import Article
+    from citebot.index.building import chunk_articles
+    from citebot.index.config import IndexConfig
+    from citebot.index.records import Article
 
     title = "Extraordinarily-hyphenated-headline-words-that-tokenize-badly " * 40
     art = Article(id="t", title=title, text=" ".join(f"Sentence number {i} is here." for i in range(80)))

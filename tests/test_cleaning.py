@@ -1,6 +1,6 @@
 """Scraped-page furniture goes; every sentence of the article stays, once; metadata is lifted."""
-from index.text.cleaning import clean_article_text
-from index.text.dates import to_iso_date
+from citebot.index.text.cleaning import clean_article_text
+from citebot.index.text.dates import to_iso_date
 
 from conftest import SEED_ARTICLE, needs_seed
 

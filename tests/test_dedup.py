@@ -3,8 +3,9 @@ from __future__ import annotations
 
 import itertools
 
-from index.records import Article
-from index.sources import dedup
+from citebot.index.records import Article
+from citebot.index import duplicates
+from citebot.index.answer.copies import collapse_duplicates
 
 from conftest import write_articles
 from dedup_cases import documents, is_true_pair, precision_recall
@@ -12,7 +13,7 @@ from dedup_cases import documents, is_true_pair, precision_recall
 
 def _grouped(docs, dated=lambda i: None) -> dict[str, str]:
     arts = [Article(id=d.id, title=d.id, text=d.text, dated=dated(i)) for i, d in enumerate(docs)]
-    dedup.group_batch(arts)
+    duplicates.group_batch(arts)
     return {a.id: a.dup_group for a in arts}
 
 
@@ -23,17 +24,17 @@ def test_wire_copies_are_grouped_and_independent_reports_of_the_same_event_are_n
         precision, recall, true_pairs, _ = precision_recall(docs, lambda a, b: group[a.id] == group[b.id])
         assert true_pairs == 120
         assert precision == 1.0 and recall >= 0.95, (precision, recall)
-    sigs = {d.id: dedup.signature(d.text) for d in docs}
+    sigs = {d.id: duplicates.signature(d.text) for d in docs}
     for a, b in itertools.combinations(docs, 2):
         if a.story == b.story and not is_true_pair(a, b):  # the hard cases: the same event, other words
-            assert not dedup.is_copy(sigs[a.id], sigs[b.id]), (a.id, b.id)
+            assert not duplicates.is_copy(sigs[a.id], sigs[b.id]), (a.id, b.id)
 
 
 def test_signatures_survive_a_round_trip_and_empty_text_matches_nothing():
-    sig = dedup.signature("The Kestrel Bridge was closed on Tuesday after engineers found a crack.")
-    assert dedup.jaccard(sig, dedup.Signature.from_bytes(sig.to_bytes())) == 1.0
-    empty = dedup.signature("")
-    assert dedup.band_keys(empty) == [] and not dedup.is_copy(sig, empty)
+    sig = duplicates.signature("The Kestrel Bridge was closed on Tuesday after engineers found a crack.")
+    assert duplicates.jaccard(sig, duplicates.Signature.from_bytes(sig.to_bytes())) == 1.0
+    empty = duplicates.signature("")
+    assert duplicates.band_keys(empty) == [] and not duplicates.is_copy(sig, empty)
 
 
 def _doc(story: str, name: str) -> str:
@@ -41,9 +42,9 @@ def _doc(story: str, name: str) -> str:
 
 
 def test_an_answer_shows_a_story_once_from_its_earliest_copy_with_the_others_as_also(cli, tmp_path, embedder):
-    from bot.answering import make_retriever
-    from bot.settings import load_settings
-    from index.stores.local.generations import open_current
+    from citebot.bot.answering import make_retriever
+    from citebot.bot.settings import load_settings
+    from citebot.index.stores.local.generations import open_current
 
     src = write_articles(tmp_path / "src", {
         "gazette.json": {"id": "gazette", "title": "Kestrel Bridge shut after crack found", "source": "Aln Gazette",
@@ -72,7 +73,7 @@ def test_an_answer_shows_a_story_once_from_its_earliest_copy_with_the_others_as_
     assert len([a for a in shown if a in ("wire", "gazette", "press")]) == 1
     story = next(h for h in hits if h.article_id in ("wire", "gazette", "press"))
     assert story.article_id == "wire"  # the earliest copy
-    assert dedup.collapse_duplicates(list(hits), retriever.reader()) == hits  # nothing left to merge
+    assert collapse_duplicates(list(hits), retriever.reader()) == hits  # nothing left to merge
     also = story.extra["also"]
     assert {a["source"] for a in also} == {"Aln Gazette", "Northern Press", "Coastwire"} - {story.source}
     assert set(also[0]) == {"article_id", "title", "source", "url", "published"}

@@ -14,9 +14,9 @@ DISTRACTORS = 150  # a slice of the archive: enough real news text to meet its c
 
 @pytest.fixture(scope="module")
 def archive(tmp_path_factory):
-    from index.config import IndexConfig
-    from index.encoders.factory import load_encoder as load_embedder
-    from index.evaluation import build_archive, squad_articles
+    from citebot.index.config import IndexConfig
+    from citebot.index.encoders.factory import load_encoder as load_embedder
+    from citebot.tools.evaluation import build_archive, squad_articles
 
     if not WIKINEWS.exists():
         pytest.skip("../shared/eval/wikinews-en.jsonl is absent")
@@ -27,9 +27,9 @@ def archive(tmp_path_factory):
 
 
 def test_every_extract_of_a_whole_eval_run_is_contiguous_source_text(archive):
-    from index.answer import AnswerConfig, Retriever
-    from index.encoders.factory import load_encoder as load_embedder
-    from index.evaluation import QuestionSet, Recorder, answerable_jsonl, run_sets
+    from citebot.index.answer import AnswerConfig, Retriever
+    from citebot.index.encoders.factory import load_encoder as load_embedder
+    from citebot.tools.evaluation import QuestionSet, Recorder, answerable_jsonl, run_sets
 
     index_dir, sources, questions = archive
     rec = Recorder(Retriever(index_dir, load_embedder(), config=AnswerConfig(k=5)), sources=sources)

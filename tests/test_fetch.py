@@ -6,9 +6,9 @@ import time
 
 import pytest
 
-from index.config import FetchConfig
-from index.sources.feeds import looks_like_feed, parse_feed
-from index.sources.fetch import PAGE_TYPES, AddressRefused, Fetcher, FetchError, check_address, normalize_url
+from citebot.index.config import FetchConfig
+from citebot.index.sources.feeds import looks_like_feed, parse_feed
+from citebot.index.sources.fetch import PAGE_TYPES, AddressRefused, Fetcher, FetchError, check_address, normalize_url
 
 from local_site import LocalSite, atom, page
 
@@ -108,7 +108,7 @@ def test_feeds_are_told_from_pages_by_their_content(site):
 
 
 def test_the_fetch_settings_reach_the_fetcher_and_every_setting_is_documented(monkeypatch):
-    from bot.settings import Settings, SettingsError, load_settings
+    from citebot.bot.settings import Settings, SettingsError, load_settings
 
     from conftest import REPO
 
@@ -137,7 +137,7 @@ def test_a_sites_crawl_delay_spaces_the_requests(site):
 
 
 def test_a_home_page_with_no_article_points_to_its_feed():
-    from index.sources.pages import alternate_feed
+    from citebot.index.sources.pages import alternate_feed
 
     head = '<html><head><link rel="alternate" type="application/rss+xml" title="News" href="/rss.xml"></head></html>'
     assert alternate_feed(head, "https://example.org/") == "https://example.org/rss.xml"

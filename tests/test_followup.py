@@ -1,4 +1,4 @@
-from bot.followup import contextualize
+from citebot.bot.followup import contextualize
 
 
 def test_short_follow_ups_lean_on_the_previous_question():

@@ -10,9 +10,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from index.stores.base import IncompatibleIndex
-from index.stores.local.generations import current_generation, open_current
-from index.text.terms import stem
+from citebot.index.stores.base import IncompatibleIndex
+from citebot.index.stores.local.generations import current_generation, open_current
+from citebot.index.text.terms import stem
 
 from conftest import REPO, SAMPLES, change_remove_add, write_articles
 
@@ -101,8 +101,8 @@ def test_an_update_does_not_reread_files_whose_size_and_mtime_are_unchanged(cli,
 
 
 def test_an_update_writes_only_a_small_segment_and_compacts_when_they_pile_up(cli, tmp_path):
-    from index.stores.local.store import MAX_SEGMENTS
-    from index.stores.local.generations import SEGMENTS, read_manifest
+    from citebot.index.stores.local.store import MAX_SEGMENTS
+    from citebot.index.stores.local.generations import SEGMENTS, read_manifest
 
     src = write_articles(tmp_path / "src", {f"{i}.json": _article(i) for i in range(6)})
     assert cli("index", "build", str(src))[0] == 0
@@ -165,7 +165,7 @@ def test_a_build_killed_half_way_leaves_the_old_index_serving(cli, tmp_path):
                          for i in range(60))
     write_articles(src, {f"big{i}.json": {"id": f"big{i}", "title": f"Big {i}", "text": long_text} for i in range(8)})
     env = {**os.environ, "CITEBOT_INDEX_DIR": str(tmp_path / "index"), "HF_HUB_OFFLINE": "1"}
-    proc = subprocess.Popen([sys.executable, "-m", "bot", "index", "build", str(src)], env=env, cwd=REPO,
+    proc = subprocess.Popen([sys.executable, "-m", "citebot", "index", "build", str(src)], env=env, cwd=REPO,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.time() + 120
     writing = lambda: list((tmp_path / "index" / "segments").glob(".tmp-*"))  # the new segment, half written
@@ -182,7 +182,7 @@ def test_a_build_killed_half_way_leaves_the_old_index_serving(cli, tmp_path):
 
 
 def test_an_ivf_index_serves_a_large_segment_and_small_updates_stay_exact(cli, tmp_path):
-    from index.stores.local.generations import read_manifest
+    from citebot.index.stores.local.generations import read_manifest
 
     towns = ["Ashby", "Brindle", "Carrow", "Dunmore", "Elsworth", "Fenwick", "Garston", "Holloway", "Ickford",
              "Jarrow"]

@@ -2,9 +2,9 @@
 recorded in an index."""
 import pytest
 
-from index.text.languages import detect, from_locale
-from index.text.sentences import sentence_spans
-from index.text.terms import ANALYZER, content_stems, query_terms, stems, uk_stem
+from citebot.index.text.languages import detect, from_locale
+from citebot.index.text.sentences import sentence_spans
+from citebot.index.text.terms import ANALYZER, content_stems, query_terms, stems, uk_stem
 
 
 def test_languages_are_told_apart_by_script_then_letters_and_short_words():
@@ -67,7 +67,7 @@ def test_russian_and_ukrainian_sentences_are_split_by_razdel():
 
 
 def test_the_analyzer_is_recorded_and_another_is_refused():
-    from index.stores.base import IncompatibleIndex, check_compatible
+    from citebot.index.stores.base import IncompatibleIndex, check_compatible
 
     manifest = {"format": 5, "model": "m", "analyzer": ANALYZER}
     check_compatible(manifest, "m", 5)

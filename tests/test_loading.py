@@ -2,7 +2,7 @@
 import json
 import os
 
-from index.loading import load_articles
+from citebot.index.loading import load_articles
 
 from conftest import SAMPLES, write_articles
 
@@ -111,7 +111,7 @@ def test_what_is_not_a_text_file_is_refused_without_blocking(tmp_path):
 
 
 def test_a_file_over_the_limit_is_refused_by_what_is_read(tmp_path, monkeypatch):
-    import index.sources.files as files
+    import citebot.index.sources.files as files
 
     monkeypatch.setattr(files, "MAX_FILE_BYTES", 1000)
     folder = write_articles(tmp_path / "in", {"big.txt": "Big\n\n" + "word " * 400})

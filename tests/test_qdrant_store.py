@@ -15,13 +15,13 @@ from conftest import REPO, change_remove_add, write_articles
 
 pytest.importorskip("qdrant_client")
 
-from index.config import IndexConfig, QdrantConfig  # noqa: E402
-from index.stores import qdrant  # noqa: E402
-from index.stores.base import StoreUnavailable  # noqa: E402
-from index.stores.qdrant import connection as qdrant_connection  # noqa: E402
-from index.stores.qdrant import reader as qdrant_reader  # noqa: E402
-from index.stores.factory import open_store  # noqa: E402
-from index.text.terms import stem  # noqa: E402
+from citebot.index.config import IndexConfig, QdrantConfig  # noqa: E402
+from citebot.index.stores import qdrant  # noqa: E402
+from citebot.index.stores.base import StoreUnavailable  # noqa: E402
+from citebot.index.stores.qdrant import connection as qdrant_connection  # noqa: E402
+from citebot.index.stores.qdrant import reader as qdrant_reader  # noqa: E402
+from citebot.index.stores.factory import open_store  # noqa: E402
+from citebot.index.text.terms import stem  # noqa: E402
 
 API_KEY = "qk-test-7f3a9c1e5b"
 TOWNS = ["Wendford", "Ashcombe", "Brackley", "Carrow", "Dunmere", "Eastling", "Fallow", "Grimsby", "Hythe", "Ixworth"]
@@ -94,7 +94,7 @@ def test_build_ask_and_status(cli, tmp_path):
 def test_the_same_answers_as_the_local_store(cli, tmp_path, embedder, monkeypatch):
     """Candidates, rows, sentences, term counts, periods and dates: what the answer path reads is
     the same on both stores, and so are its answers (asked twice: the reader's caches change nothing)."""
-    from index.answer import Retriever
+    from citebot.index.answer import Retriever
 
     src = write_articles(tmp_path / "src", {f"{i}.json": _article(i) for i in range(4)})
     assert cli("index", "build", str(src))[0] == 0
@@ -161,13 +161,13 @@ def test_update_one_changed_one_removed_one_added_equals_a_rebuild(cli, tmp_path
 
 KILLER = """
 import os, signal, sys
-from index.stores import qdrant
+from citebot.index.stores import qdrant
 target, after = sys.argv[1], int(sys.argv[2])
 calls = []
 if target == "switch":
     qdrant.QdrantStore._switch = lambda *a, **k: os.kill(os.getpid(), signal.SIGKILL)
 else:
-    from index.stores.qdrant.writing import Writer
+    from citebot.index.stores.qdrant.writing import Writer
     apply = Writer.apply
     def dying(self, ops):
         if len(calls) == after:
@@ -175,7 +175,7 @@ else:
         calls.append(1)
         apply(self, ops)
     Writer.apply = dying
-from bot.cli import main
+from citebot.bot.cli import main
 sys.argv = ["citebot", "index"] + sys.argv[3:]
 main()
 """
@@ -246,8 +246,8 @@ def test_a_killed_update_leaves_each_article_whole_and_a_rerun_completes_it(cli,
 
 def test_an_alias_switch_while_a_reader_asks(tmp_path, embedder):
     """Every answer comes whole from the old collection or the new one, never a mix or an error."""
-    from index.answer import AnswerConfig, Retriever
-    from index.building import build
+    from citebot.index.answer import AnswerConfig, Retriever
+    from citebot.index.building import build
 
     versions = {
         "old": {f"{i}.json": _article(i) for i in range(3)},

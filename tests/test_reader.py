@@ -8,12 +8,12 @@ from pathlib import Path
 
 import pytest
 
-from index.answer.read import passage_of, read_candidates
-from index.answer.records import Candidate
-from index.reader.data import Example, check_no_eval_text, eval_paragraphs, read, swap, windows
-from index.reader.inputs import Passage, encode, sentence_scores
-from index.reader.model import WEIGHTS, Reader, Reading, ReaderUnavailable, sha256
-from index.stores.base import ChunkRow
+from citebot.index.answer.read import passage_of, read_candidates
+from citebot.index.answer.records import Candidate
+from citebot.tools.reader_data import Example, check_no_eval_text, eval_paragraphs, read, swap, windows
+from citebot.index.reader.inputs import Passage, encode, sentence_scores
+from citebot.index.reader.model import WEIGHTS, Reader, Reading, ReaderUnavailable, sha256
+from citebot.index.stores.base import ChunkRow
 
 SHARED_EVAL = Path(__file__).resolve().parents[1].parent / "shared" / "eval"
 TRAM = Passage("Tram line approved", "Councillors voted 38 to 11. The line will cost £310 million. Work starts in 2026.",
@@ -48,7 +48,7 @@ def tiny_reader(tmp_path_factory) -> Path:
     """A reader with tiny random weights, exported exactly as training exports one."""
     from transformers import BertConfig
 
-    from index.reader.train import build, export
+    from citebot.tools.reader_train import build, export
 
     config = BertConfig(vocab_size=tokenizer().get_vocab_size(), hidden_size=32, num_hidden_layers=2,
                         num_attention_heads=2, intermediate_size=64, max_position_embeddings=256)

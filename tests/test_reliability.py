@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from index.stores.local.generations import current_generation, open_current
+from citebot.index.stores.local.generations import current_generation, open_current
 
 from conftest import REPO, write_articles
 
@@ -56,7 +56,7 @@ def test_a_mistyped_folder_removes_nothing_unless_prune_says_so(cli, tmp_path, t
 
 
 def test_a_folder_that_vanishes_during_an_update_changes_nothing(cli, tmp_path, two_folders, monkeypatch):
-    import index.sources.files as files
+    import citebot.index.sources.files as files
 
     a, b = two_folders
     write_articles(a, {"new.json": _article(9)})
@@ -73,7 +73,7 @@ def test_a_folder_that_vanishes_during_an_update_changes_nothing(cli, tmp_path, 
 
 
 def test_a_file_that_fails_to_read_keeps_its_articles(cli, tmp_path, two_folders, monkeypatch):
-    import index.sources.files as files
+    import citebot.index.sources.files as files
 
     a, b = two_folders
     broken = b / "2.json"
@@ -115,7 +115,7 @@ def test_duplicate_ids_are_settled_the_same_way_by_build_and_update(cli, tmp_pat
 # --- one writer at a time ----------------------------------------------------------------------------
 
 def test_a_second_writer_waits_or_is_refused_at_once(cli, tmp_path):
-    from index.locking import writer_lock
+    from citebot.index.locking import writer_lock
 
     src = write_articles(tmp_path / "src", {"0.json": _article(0)})
     assert cli("index", "build", str(src))[0] == 0
@@ -148,7 +148,7 @@ def test_two_concurrent_updates_both_end_cleanly_and_both_changes_are_served(cli
     procs = []
     for i in (1, 2):
         write_articles(src, {f"{i}.json": _article(i)})
-        procs.append(subprocess.Popen([sys.executable, "-m", "bot", "index", "update", str(src)], env=env, cwd=REPO,
+        procs.append(subprocess.Popen([sys.executable, "-m", "citebot", "index", "update", str(src)], env=env, cwd=REPO,
                                       stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True))
     results = [p.communicate(timeout=300) for p in procs]
     assert [p.returncode for p in procs] == [0, 0], results
@@ -190,7 +190,7 @@ def test_a_changed_byte_is_found_by_index_check(cli, tmp_path):
 def test_a_full_disk_is_one_line_and_the_old_index_serves(cli, tmp_path, monkeypatch):
     import errno
 
-    from index.stores.local import segments as segment
+    from citebot.index.stores.local import segments as segment
 
     src = write_articles(tmp_path / "src", {"0.json": _article(0)})
     assert cli("index", "build", str(src))[0] == 0
@@ -209,7 +209,7 @@ def test_a_full_disk_is_one_line_and_the_old_index_serves(cli, tmp_path, monkeyp
 
 
 def test_an_invalid_faiss_factory_string_is_refused_before_embedding(cli, tmp_path, monkeypatch):
-    import index.building as building
+    import citebot.index.building as building
 
     src = write_articles(tmp_path / "src", {"0.json": _article(0)})
     monkeypatch.setattr(building, "_embed", lambda *a: pytest.fail("embedded before checking the FAISS setting"))
@@ -220,7 +220,7 @@ def test_an_invalid_faiss_factory_string_is_refused_before_embedding(cli, tmp_pa
 def test_a_failed_query_model_export_is_said_and_its_debris_cleared(cli, tmp_path, monkeypatch):
     import torch
 
-    from index.encoders.onnx_query import FOLDER
+    from citebot.index.encoders.onnx_query import FOLDER
 
     src = write_articles(tmp_path / "src", {"0.json": _article(0)})
     debris = tmp_path / "index" / FOLDER / ".tmp-killed"

@@ -19,8 +19,8 @@ from urllib.parse import quote
 import pytest
 
 from conftest import LEAK_API_KEY, LEAK_PASSWORD, LEAK_TOKEN, REPO, write_articles
-from index.config import FetchConfig
-from index.sources.fetch import AddressRefused, Fetcher, FetchError, check_address
+from citebot.index.config import FetchConfig
+from citebot.index.sources.fetch import AddressRefused, Fetcher, FetchError, check_address
 from local_site import LocalSite, page, rss
 
 pytestmark = pytest.mark.usefixtures("no_leaks")
@@ -48,7 +48,7 @@ def _closed_port() -> int:
 # --- secrets in every spelling -------------------------------------------------------------------
 
 def test_every_spelling_of_a_secret_is_scrubbed():
-    from bot import redact
+    from citebot.bot import redact
 
     redact.register(LEAK_TOKEN)
     redact.register(LEAK_API_KEY)
@@ -66,7 +66,7 @@ def test_every_spelling_of_a_secret_is_scrubbed():
 def test_library_log_records_are_scrubbed_on_the_root_handlers(caplog):
     """python-telegram-bot, httpx or any library logs through the root handlers; the filter there
     scrubs message, arguments and traceback before any formatter sees them."""
-    from bot import redact
+    from citebot.bot import redact
 
     redact.register(LEAK_TOKEN)
     redact.install_filter()  # caplog's handler is on the root logger now
@@ -84,9 +84,9 @@ def test_library_log_records_are_scrubbed_on_the_root_handlers(caplog):
 
 @pytest.fixture(scope="module")
 def tiny_index(tmp_path_factory):
-    from index.building import build
-    from index.config import IndexConfig
-    from index.encoders.factory import load_encoder
+    from citebot.index.building import build
+    from citebot.index.config import IndexConfig
+    from citebot.index.encoders.factory import load_encoder
 
     tmp = tmp_path_factory.mktemp("bot")
     src = write_articles(tmp / "src", {"a.json": {"id": "a", "title": "Kite day", "text": "Kites flew on Sunday."}})
@@ -100,7 +100,7 @@ def _bot(index_dir, api_url: str, cwd, **settings) -> tuple[int, str]:
     env.update(HF_HUB_OFFLINE="1", CITEBOT_TELEGRAM_TOKEN=LEAK_TOKEN, CITEBOT_TELEGRAM_API_URL=api_url,
                CITEBOT_INDEX_DIR=str(index_dir), PYTHONPATH=str(REPO),
                **{f"CITEBOT_{k.upper()}": v for k, v in settings.items()})
-    proc = subprocess.run([sys.executable, "-m", "bot", "bot"], env=env, cwd=cwd, capture_output=True, text=True,
+    proc = subprocess.run([sys.executable, "-m", "citebot", "bot"], env=env, cwd=cwd, capture_output=True, text=True,
                           timeout=120)
     return proc.returncode, proc.stdout + proc.stderr
 
@@ -218,7 +218,7 @@ def test_the_webhook_test_waits_for_the_server_to_listen():
 # --- control characters from outside -------------------------------------------------------------
 
 def test_escape_sequences_go_whole_and_text_keeps_its_shape():
-    from index.text.controls import one_line, strip_controls
+    from citebot.index.text.controls import one_line, strip_controls
 
     assert strip_controls("Harbour \x1b[2Jnews") == "Harbour news"
     assert strip_controls("Evil\x1b]0;pwned\x07 Post") == "Evil Post"
@@ -229,7 +229,7 @@ def test_escape_sequences_go_whole_and_text_keeps_its_shape():
 
 
 def test_escape_codes_in_a_feed_reach_neither_the_index_nor_the_terminal(cli, site, tmp_path):
-    from index.stores.local.generations import open_current
+    from citebot.index.stores.local.generations import open_current
 
     item = site.put("/harbour.html", page("Harbour \x1b[2Jmoorings", [
         "The harbour board agreed twelve new moorings on Monday, after a long debate.",
@@ -265,8 +265,8 @@ def test_a_server_error_text_loses_its_control_characters(site):
 
 
 def test_only_http_links_become_links_in_telegram():
-    from bot.telegram_html import citation_html
-    from index.records import Hit
+    from citebot.bot.telegram_html import citation_html
+    from citebot.index.records import Hit
 
     hit = Hit("a", 1, "Moorings \x1b[2Jagreed", "Bay\x1b]0;pwned\x07 Post", "javascript:alert(document.cookie)",
               "2026-03-02", "a.json", 1.0, "The board agreed.", 0, 17)
@@ -383,7 +383,7 @@ def _story(i: int) -> dict:
 
 
 def _indexed(index_dir) -> set[str]:
-    from index.stores.local.generations import open_current
+    from citebot.index.stores.local.generations import open_current
 
     reader = open_current(index_dir)
     try:
@@ -427,7 +427,7 @@ def test_a_txt_replaced_by_a_fifo_keeps_its_articles(cli, tmp_path):
 
 
 def test_a_permission_error_keeps_its_articles(cli, tmp_path, monkeypatch):
-    import index.sources.files as files
+    import citebot.index.sources.files as files
 
     src = write_articles(tmp_path / "src", {"a.json": _story(0), "b.json": _story(1)})
     assert cli("index", "build", str(src))[0] == 0
@@ -494,8 +494,8 @@ def test_a_misspelled_setting_is_named_with_the_closest_one(cli):
 
 
 def test_a_secret_file_others_can_read_gets_one_warning(cli, tmp_path):
-    from bot.settings import load_settings
-    from bot.telegram import read_token
+    from citebot.bot.settings import load_settings
+    from citebot.bot.telegram import read_token
 
     env_file = tmp_path / ".env"  # the tests run in tmp_path: this is the .env citebot reads
     env_file.write_text(f"CITEBOT_TELEGRAM_TOKEN={LEAK_TOKEN}\n")

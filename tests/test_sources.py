@@ -15,7 +15,7 @@ import time
 
 import pytest
 
-from index.stores.local.generations import current_generation, open_current
+from citebot.index.stores.local.generations import current_generation, open_current
 
 from conftest import REPO, write_articles
 from local_site import LocalSite, page, rss
@@ -235,7 +235,7 @@ def test_a_refresh_killed_while_fetching_leaves_the_index_serving(cli, tmp_path,
     site.put("/news/lifeboat.html", LIFEBOAT, delay=20)
     _feed(site, ["ferry", "lifeboat"], etag='"b"')
     env = {**os.environ, "CITEBOT_INDEX_DIR": str(tmp_path / "index"), "CITEBOT_FETCH_TIMEOUT": "30"}
-    proc = subprocess.Popen([sys.executable, "-m", "bot", "index", "update"], cwd=REPO, env=env,
+    proc = subprocess.Popen([sys.executable, "-m", "citebot", "index", "update"], cwd=REPO, env=env,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         deadline = time.monotonic() + 60

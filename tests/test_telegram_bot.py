@@ -27,9 +27,9 @@ HOSTILE = {"id": "hostile", "title": "Fish & Chips <Deluxe> *special* _offer_",
 @pytest.fixture(scope="module")
 def bot_env(tmp_path_factory):
     """Index the samples (+ the seed article when present), start the fake API and `citebot bot`."""
-    from index.building import build
-    from index.config import IndexConfig
-    from index.encoders.factory import load_encoder as load_embedder
+    from citebot.index.building import build
+    from citebot.index.config import IndexConfig
+    from citebot.index.encoders.factory import load_encoder as load_embedder
 
     tmp = tmp_path_factory.mktemp("bot")
     extra = write_articles(tmp / "extra", {"hostile.json": HOSTILE, **FLOOD_ARTICLES})
@@ -44,7 +44,7 @@ def bot_env(tmp_path_factory):
                CITEBOT_INDEX_DIR=str(cfg.index_dir), CITEBOT_ALLOWED_USERS=",".join(map(str, ALLOWED)),
                CITEBOT_RATE_LIMIT_PER_MINUTE="30", PYTHONUNBUFFERED="1")
     log = open(log_path, "wb")
-    proc = subprocess.Popen([sys.executable, "-m", "bot", "bot"], cwd=tmp, env=env, stdout=log, stderr=subprocess.STDOUT)
+    proc = subprocess.Popen([sys.executable, "-m", "citebot", "bot"], cwd=tmp, env=env, stdout=log, stderr=subprocess.STDOUT)
     try:
         api.wait_for(lambda: "getUpdates" in api.requests or proc.poll() is not None, 120, "the bot to poll")
         assert proc.poll() is None, log_path.read_text()
@@ -226,8 +226,8 @@ def test_start_help_and_sources(bot_env):
 
 
 def test_a_new_index_is_served_without_a_restart(bot_env):
-    from index.building import build
-    from index.encoders.factory import load_encoder as load_embedder
+    from citebot.index.building import build
+    from citebot.index.encoders.factory import load_encoder as load_embedder
 
     api = bot_env["api"]
     extra = write_articles(Path(bot_env["cfg"].index_dir).parent / "later",

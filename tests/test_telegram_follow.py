@@ -59,7 +59,7 @@ class Bot:
     def start(self) -> "Bot":
         polls = self.api.requests.count("getUpdates")
         with open(self.log_path, "ab") as log:
-            self.proc = subprocess.Popen([sys.executable, "-m", "bot", "bot"], cwd=self.log_path.parent, env=self.env,
+            self.proc = subprocess.Popen([sys.executable, "-m", "citebot", "bot"], cwd=self.log_path.parent, env=self.env,
                                          stdout=log, stderr=subprocess.STDOUT)
         self.api.wait_for(lambda: self.api.requests.count("getUpdates") > polls or self.proc.poll() is not None,
                           120, "the bot to poll")
@@ -85,9 +85,9 @@ class Bot:
 
 @pytest.fixture(scope="module")
 def env(tmp_path_factory):
-    from index.building import build
-    from index.config import IndexConfig
-    from index.encoders.factory import load_encoder as load_embedder
+    from citebot.index.building import build
+    from citebot.index.config import IndexConfig
+    from citebot.index.encoders.factory import load_encoder as load_embedder
 
     tmp = tmp_path_factory.mktemp("follow")
     embedder = load_embedder()
@@ -132,7 +132,7 @@ def test_a_followed_topic_gets_a_new_article_once_and_an_unrelated_one_never(env
     assert reply.startswith("Following “snowy owl sightings”")
     seen = bot.watched()
     folder = write_articles(tmp / "owl", {"owl.json": OWL, "bakery.json": BAKERY, "old-owl.json": OLD_OWL})
-    cli = subprocess.run([sys.executable, "-m", "bot", "index", "update", str(folder)], cwd=REPO,
+    cli = subprocess.run([sys.executable, "-m", "citebot", "index", "update", str(folder)], cwd=REPO,
                          env={**bot.env, "CITEBOT_TELEGRAM_TOKEN": ""}, capture_output=True, text=True, timeout=300)
     assert cli.returncode == 0, cli.stderr
     added = time.monotonic()

@@ -50,8 +50,8 @@ def _post(port: int, update: dict, secret: str) -> int:
 
 
 def test_webhook_mode_answers_posted_updates(tmp_path, embedder):
-    from index.building import build
-    from index.config import IndexConfig
+    from citebot.index.building import build
+    from citebot.index.config import IndexConfig
 
     src = write_articles(tmp_path / "src", {"kite.json": {"id": "kite", "title": "Kite festival returns",
                                                           "text": "The kite festival returns to Wendford beach on 14 June, "
@@ -64,7 +64,7 @@ def test_webhook_mode_answers_posted_updates(tmp_path, embedder):
     env.update(HF_HUB_OFFLINE="1", CITEBOT_TELEGRAM_TOKEN=TOKEN, CITEBOT_TELEGRAM_API_URL=api.base_url,
                CITEBOT_INDEX_DIR=str(cfg.index_dir), CITEBOT_TELEGRAM_WEBHOOK_URL="https://bot.example.invalid/telegram",
                CITEBOT_TELEGRAM_WEBHOOK_SECRET=SECRET, CITEBOT_TELEGRAM_WEBHOOK_PORT=str(port))
-    proc = subprocess.Popen([sys.executable, "-m", "bot", "bot"], cwd=tmp_path, env=env,
+    proc = subprocess.Popen([sys.executable, "-m", "citebot", "bot"], cwd=tmp_path, env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     try:
         api.wait_for(lambda: "setWebhook" in api.requests or proc.poll() is not None, 120, "setWebhook")

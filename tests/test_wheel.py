@@ -30,8 +30,8 @@ def wheel(tmp_path_factory) -> Path:
 
 def test_the_wheel_holds_what_the_package_reads_at_run_time(wheel):
     names = set(zipfile.ZipFile(wheel).namelist())
-    for needed in ("index/answer/abstain_model.json", "index/answer/probes.txt", "index/reader/weights/reader.onnx",
-                   "index/reader/weights/reader.json", "index/reader/weights/tokenizer.json"):
+    for needed in ("citebot/index/answer/abstain_model.json", "citebot/index/answer/probes.txt", "citebot/index/reader/weights/reader.onnx",
+                   "citebot/index/reader/weights/reader.json", "citebot/index/reader/weights/tokenizer.json"):
         assert needed in names, f"{needed} is missing from the wheel"
 
 
@@ -46,7 +46,7 @@ def test_a_fresh_install_of_the_wheel_indexes_and_answers(wheel, tmp_path):
     cli = env_dir / "bin" / "citebot"
     run_env = {**os.environ, "CITEBOT_INDEX_DIR": str(tmp_path / "index"), "HF_HUB_OFFLINE": "1"}
     run_env.pop("PYTHONPATH", None)
-    where = subprocess.run([py, "-c", "import index.reader.model as m; print(m.__file__)"], capture_output=True,
+    where = subprocess.run([py, "-c", "import citebot.index.reader.model as m; print(m.__file__)"], capture_output=True,
                            text=True, env=run_env, cwd=tmp_path, check=True).stdout
     assert str(site) in where  # the installed copy, not this checkout
     subprocess.run([cli, "index", "build", str(ROOT / "examples" / "articles")], check=True, capture_output=True,

@@ -1,0 +1,48 @@
+"""What both front ends share around the answer path: building the retriever from the settings
+and turning away questions that are empty or too long before they cost a search."""
+from __future__ import annotations
+
+from .settings import Settings
+
+
+def readable(text: str) -> tuple[str, str | None]:
+    """The question as valid text: bytes that were not UTF-8 (kept by Python as lone surrogates in
+    argv and in batch lines) become U+FFFD, with a note saying so, instead of a crash later."""
+    try:
+        text.encode("utf-8")
+        return text, None
+    except UnicodeEncodeError:
+        fixed = text.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+        fixed = fixed.encode("utf-8", "replace").decode("utf-8")  # surrogates that were not bytes
+        return fixed, "the question held bytes that are not UTF-8 text; they were replaced by �"
+
+
+def check_question(question: str, max_chars: int) -> str | None:
+    """A one-line hint when the question cannot be asked as it is; None when it can."""
+    if not question or not question.strip():
+        return "Ask a question in words, e.g. “Why was the bridge closed?”"
+    if len(question) > max_chars:
+        return (f"That question is {len(question):,} characters long; please ask it in at most "
+                f"{max_chars:,} (one question, not a whole article).")
+    return None
+
+
+def answer_config(settings: Settings, **overrides):
+    from citebot.index.answer import AnswerConfig
+
+    return AnswerConfig(**{"k": settings.top_k, "min_confidence": settings.min_score,
+                           "reader": settings.reader == "on", "reader_top": settings.reader_top, **overrides})
+
+
+def make_retriever(settings: Settings, on_problem=None, **overrides):
+    """Checks the index first (instant, clear message), then loads the model once; `on_problem`
+    hears when questions must fall back to the slower PyTorch encoder."""
+    from citebot.index.encoders.onnx_query import load_query_encoder
+    from citebot.index.answer import Retriever
+    from citebot.index.stores.factory import open_store
+
+    store = open_store(settings.index_config())
+    store.open(settings.embedding_model).close()
+    embedder = load_query_encoder(settings.index_dir, settings.embedding_model, settings.embedding_dtype, on_problem)
+    return Retriever(settings.index_dir, embedder, settings.embedding_model, answer_config(settings, **overrides),
+                     store=store)

@@ -1,0 +1,179 @@
+"""`citebot index build|update|add|remove|sources`: the commands that change what is indexed and
+say where it comes from. Registered on the `index` group of cli.py; like cli.py they only parse,
+call index/ and print."""
+from __future__ import annotations
+
+import datetime as dt
+import json
+from typing import List, Optional
+
+import typer
+
+from . import redact
+from .cli import NO_WAIT, _progress_bar, fail, index_app, settings_or_exit, warn
+
+KEEP_DAYS = typer.Option(None, "--keep-days", min=0, help="Drop articles older than N days (0 = keep all; "
+                                                          "default CITEBOT_KEEP_DAYS).")
+SOURCES_HELP = "Files, folders, or URLs of web pages or RSS/Atom feeds."
+
+
+def run_change(targets: List[str], as_json: bool, mode: str, prune: bool = False, wait: bool = True,
+               keep_days: Optional[int] = None) -> None:
+    """Build, update or add; the model loads only if something new must be embedded."""
+    from citebot.index.building import add, build, check_updatable
+    from citebot.index.encoders.base import ModelError
+    from citebot.index.encoders.factory import load_encoder as load_embedder
+    from citebot.index.stores.base import IndexError_
+
+    settings = settings_or_exit()
+    cfg = settings.index_config()
+    keep = settings.keep_days if keep_days is None else keep_days
+    bar, progress = _progress_bar()
+    try:
+        if mode == "update":
+            check_updatable(cfg)  # before anything is read: a mismatch is said at once
+        model = lambda: load_embedder(cfg.model, cfg.dtype)  # noqa: E731
+        common = dict(on_problem=warn, progress=progress, wait=wait, on_wait=warn, keep_days=keep,
+                      fetch=settings.fetch_config())
+        if mode == "add":
+            report = add(targets, cfg, model, **common)
+        else:
+            report = build(targets, cfg, model, incremental=mode == "update", prune=prune, **common)
+    except (IndexError_, ModelError) as e:
+        fail(str(e))
+    finally:
+        if bar is not None:
+            bar.stop()
+    if report.query_model_error:
+        warn(f"the question encoder could not be exported ({report.query_model_error}): questions will use the "
+             "PyTorch model, which starts slower")
+    not_added = mode == "add" and (any(s.error for s in report.sources) or report.unresolved)
+    if as_json:
+        counts = report.counts()
+        if mode == "add":
+            counts.update(articles=report.articles, chunks=report.chunks,
+                          sources=[_source_json(s) for s in report.sources], unresolved=report.unresolved)
+        typer.echo(json.dumps(counts, ensure_ascii=False))
+        if not_added:
+            raise typer.Exit(1)
+        return
+    if mode == "add":
+        for s in report.sources:
+            typer.echo(redact.scrub(_added_line(s)))  # titles from a feed: no escape codes
+    verb = {"build": "built", "update": "updated", "add": "updated"}[mode]
+    typer.echo(f"index {verb}: {report.articles} articles, {report.chunks} chunks in {cfg.index_dir} "
+               f"(added {report.added}, changed {report.changed}, removed {report.removed}, "
+               f"unchanged {report.unchanged}; {report.chunks_embedded} chunks embedded"
+               + (f"; {report.expired} past {keep} days dropped" if report.expired else "") + ")")
+    failed = [s for s in report.sources if s.error]
+    if not_added:
+        # what was asked for was not added (a URL whose body is neither a page nor a feed, a feed
+        # that does not parse): a script or the bot's /add must see it in the exit code
+        what = len(failed) + len(report.unresolved)
+        typer.echo(f"error: {what} source(s) could not be read, and a new one is not recorded: see the warnings "
+                   "above", err=True)
+        raise typer.Exit(1)
+    if failed:
+        typer.echo(f"{len(failed)} source(s) could not be read and kept their articles: see the warnings above",
+                   err=True)
+    elif report.problems:
+        typer.echo(f"{len(report.problems)} file(s), page(s) or record(s) skipped: see the warnings above", err=True)
+
+
+def _source_json(s) -> dict:
+    return {"location": s.location, "kind": s.kind, "title": s.title, "read": s.read, "error": s.error,
+            "expired": s.expired, "failed_items": s.failed_items, "items": s.items}
+
+
+def _date(iso: Optional[str]) -> Optional[str]:
+    from .render import human_date
+
+    return human_date(iso)
+
+
+def _added_line(s) -> str:
+    if s.error:
+        return f"{s.kind} {s.location}: not read ({s.error})"
+    if s.kind == "page" and s.items:
+        item = s.items[0]
+        return f"page {s.location}: “{item['title']}”" + (f" · {_date(item['published'])}" if item["published"] else "")
+    title = f" “{s.title}”" if s.title else ""
+    line = f"{s.kind} {s.location}{title}: {s.read} article(s) read"
+    dated = sorted((i for i in s.items if i["published"]), key=lambda i: i["published"], reverse=True)
+    if dated:
+        line += f", the latest “{dated[0]['title']}” · {_date(dated[0]['published'])}"
+    return line
+
+
+@index_app.command("add")
+def index_add(sources: List[str] = typer.Argument(..., help=SOURCES_HELP),
+              as_json: bool = typer.Option(False, "--json", help="Print what was added as JSON."),
+              keep_days: Optional[int] = KEEP_DAYS, no_wait: bool = NO_WAIT) -> None:
+    """Record sources and index them beside what is indexed; `index update` then refreshes them."""
+    run_change(sources, as_json, "add", wait=not no_wait, keep_days=keep_days)
+
+
+@index_app.command("remove")
+def index_remove(targets: List[str] = typer.Argument(..., help="Recorded sources (path or URL) to drop with all "
+                                                               "their articles, or article ids, URLs or files."),
+                 as_json: bool = typer.Option(False, "--json", help="Print the counts as JSON."),
+                 no_wait: bool = NO_WAIT) -> None:
+    """Drop sources or single articles; a removed article is not indexed again by a refresh."""
+    from citebot.index.building import remove
+    from citebot.index.stores.base import IndexError_
+
+    settings = settings_or_exit()
+    try:
+        report = remove(targets, settings.index_config(), on_problem=warn, wait=not no_wait, on_wait=warn)
+    except IndexError_ as e:
+        fail(str(e))
+    if as_json:
+        typer.echo(json.dumps({"removed": report.removed, "articles": report.articles}))
+        return
+    typer.echo(f"removed {report.removed} article(s); {report.articles} remain in {settings.index_dir}")
+
+
+@index_app.command("sources")
+def index_sources(as_json: bool = typer.Option(False, "--json", help="Print as JSON.")) -> None:
+    """Each recorded source: kind, articles, newest article, last refresh and its error."""
+    from citebot.index.building import list_sources
+    from citebot.index.stores.base import IndexError_
+
+    settings = settings_or_exit()
+    try:
+        rows = list_sources(settings.index_config())
+    except IndexError_ as e:
+        fail(str(e))
+    if as_json:
+        typer.echo(json.dumps(rows, ensure_ascii=False))
+        return
+    if not rows:
+        typer.echo("no recorded sources: add one with `citebot index add SOURCE...`")
+        return
+    for r in rows:
+        state = "ok" if not r["last_error"] else f"failing: {r['last_error']}"
+        if not r["last_error"] and r["failed_items"]:
+            state = f"ok, {r['failed_items']} item(s) failed"
+        title = f" “{r['title']}”" if r["title"] else ""
+        typer.echo(redact.scrub(
+            f"{r['kind']:<7}{r['articles']:>6} articles  newest {r['newest'] or '—':<10}  "
+            f"refreshed {_ago(r['last_refresh'])}  {state}\n        {r['location']}{title}"))
+
+
+def _ago(iso: Optional[str]) -> str:
+    """'3 min ago', '5 h ago', '2 days ago' or 'never'."""
+    if not iso:
+        return "never"
+    try:
+        then = dt.datetime.fromisoformat(iso)
+    except ValueError:
+        return iso
+    seconds = (dt.datetime.now(dt.timezone.utc) - then).total_seconds()
+    if seconds < 90:
+        return "just now"
+    if seconds < 90 * 60:
+        return f"{seconds / 60:.0f} min ago"
+    if seconds < 36 * 3600:
+        return f"{seconds / 3600:.0f} h ago"
+    return f"{seconds / 86400:.0f} days ago"
+

@@ -1,0 +1,163 @@
+"""How an answer looks: the JSON object (question, answer_found, results), and plain or coloured terminal text.
+(Telegram's HTML rendering lives with the bot.)"""
+from __future__ import annotations
+
+import datetime as dt
+import re
+
+from citebot.index.text.controls import one_line, strip_controls
+
+NOT_FOUND = "Not found: nothing in the indexed articles answers that."
+ELSEWHERE = "The closest story on it in the archive is from {date}."
+TENTATIVE = "These passages may not answer the question: check them before you rely on them."
+
+
+def not_found(answer) -> str:
+    """Why there is no answer, naming the period when the question named one: never another
+    year's story in place of the one asked about."""
+    period = getattr(answer, "period", None)
+    if period is None:
+        return NOT_FOUND
+    if getattr(answer, "reason", None) == "period_empty":
+        return f"Not found: the indexed articles have nothing from {period.label}."
+    text = f"Not found: nothing in the indexed articles from {period.label} answers that."
+    elsewhere = getattr(answer, "elsewhere", None)
+    return text + (f" {ELSEWHERE.format(date=human_date(elsewhere))}" if elsewhere else "")
+
+
+def hit_to_json(hit, rank: int) -> dict:
+    return {
+        "rank": rank, "score": hit.score, "title": one_line(hit.title), "source": one_line(hit.source),
+        "url": one_line(hit.url), "published": hit.published, "path": hit.path, "article_id": hit.article_id,
+        "chunk_id": hit.chunk_id, "extract": hit.extract, "highlight": hit.highlight,
+        "highlight_start": hit.highlight_start, "highlight_end": hit.highlight_end,
+        "author": one_line(hit.extra.get("author")), "cut_start": hit.extra.get("cut_start", False),
+        "cut_end": hit.extra.get("cut_end", False), "also": hit.extra.get("also", []),
+    }
+
+
+def answer_to_json(answer, offset: int = 0) -> dict:
+    obj = {"question": answer.question, "answer_found": answer.answer_found,
+           "results": [hit_to_json(h, offset + i + 1) for i, h in enumerate(answer.hits)]}
+    if answer.period is not None:
+        obj["period"] = {"start": answer.period.start, "end": answer.period.end, "label": answer.period.label}
+    if not answer.answer_found:
+        obj["message"] = not_found(answer)
+        if getattr(answer, "elsewhere", None):
+            obj["elsewhere"] = answer.elsewhere
+    obj["confidence"] = round(float(answer.confidence), 3)
+    obj["tentative"] = bool(answer.tentative)
+    return obj
+
+
+def human_date(iso: str | None) -> str | None:
+    if not iso:
+        return None
+    try:
+        d = dt.date.fromisoformat(iso[:10])
+    except ValueError:
+        return iso
+    return f"{d.day} {d.strftime('%b %Y')}"
+
+
+def citation_parts(hit) -> list[str]:
+    """title · source (or author) · date · url — whichever are known."""
+    parts = [hit.title]
+    who = hit.source or hit.extra.get("author")
+    if who:
+        parts.append(who)
+    date = human_date(hit.published)
+    if date:
+        parts.append(date)
+    if hit.url:
+        parts.append(hit.url)
+    return parts
+
+
+def also_line(hit) -> str | None:
+    """The other outlets that ran the same story: "also: Source B, Source C"."""
+    also = hit.extra.get("also") or []
+    names = list(dict.fromkeys(a.get("source") or a.get("title") or a.get("article_id") for a in also))
+    return "also: " + ", ".join(n for n in names if n) if names else None
+
+
+def extract_pieces(hit) -> tuple[str, str, str, str, str]:
+    """(lead ellipsis, before, highlight, after, tail ellipsis) — the text stays verbatim."""
+    e = hit.extract
+    return ("…" if hit.extra.get("cut_start") else "", e[:hit.highlight_start], hit.highlight,
+            e[hit.highlight_end:], "…" if hit.extra.get("cut_end") else "")
+
+
+def flatten(text: str) -> str:
+    """Paragraph breaks inside an extract become spaces (the words stay verbatim); control
+    characters and whole escape sequences (in a title or source indexed before they were
+    cleaned at the door) never reach the screen."""
+    return strip_controls(re.sub(r"\s+", " ", text))
+
+
+def is_web_link(url: str | None) -> bool:
+    """Only http(s) URLs become links: a `javascript:` or `data:` URL from an article is text."""
+    return bool(url) and url.strip().lower().startswith(("http://", "https://"))
+
+
+def answer_to_text(answer, offset: int = 0, markup: bool = False) -> str:
+    """Numbered extracts with the best sentence marked, each followed by its citation line.
+    With `markup`, rich console markup (bold highlight); otherwise **highlight** in plain text."""
+    if not answer.answer_found:
+        return not_found(answer)
+    from rich.markup import escape
+
+    blocks = []
+    for i, hit in enumerate(answer.hits, offset + 1):
+        lead, before, high, after, tail = extract_pieces(hit)
+        if markup:
+            body = (f"{lead}{escape(flatten(before))}[bold yellow]{escape(flatten(high))}[/]"
+                    f"{escape(flatten(after))}{tail}")
+            cite = "[dim]— " + escape(flatten(" · ".join(citation_parts(hit)))) + "[/]"
+        else:
+            body = f"{lead}{flatten(before)}**{flatten(high)}**{flatten(after)}{tail}"
+            cite = "— " + flatten(" · ".join(citation_parts(hit)))
+        also = also_line(hit)
+        if also:
+            cite += "\n   " + (f"[dim]{escape(flatten(also))}[/]" if markup else flatten(also))
+        blocks.append(f"{i}. «{body}»\n   {cite}")
+    if answer.tentative and offset == 0:
+        blocks.insert(0, f"[italic]{TENTATIVE}[/]" if markup else TENTATIVE)
+    return "\n\n".join(blocks)
+
+
+def eval_table(table: dict[str, dict], title: str) -> None:
+    """One table for every archive size and question set of `citebot eval`."""
+    from rich.console import Console
+    from rich.table import Table
+
+    t = Table(title=title)
+    for col in ("archive", "set", "n", "r@1", "r@3", "r@5", "hl@1", "art@1", "art@5", "MRR", "refused", "other"):
+        t.add_column(col, justify="left" if col in ("archive", "set") else "right")
+    for size, results in table.items():
+        first = True
+        for name, m in results.items():
+            if m["kind"] == "summary":
+                continue
+            row = [size if first else "", name, str(m["questions"])]
+            first = False
+            if m["kind"] == "answerable":
+                row += [f"{m[key]:.3f}" for key in ("answer_recall@1", "answer_recall@3", "answer_recall@5",
+                                                     "highlight_recall@1", "article_hit@1", "article_hit@5",
+                                                     "mrr@5")]
+                row += [f"{m['refused']:.1%}", f"{m.get('tentative', 0):.1%} cautioned"]
+            elif m["kind"] == "refuse":
+                row += [""] * 7 + [f"{m['refused']:.1%}", f"{m.get('refused_or_tentative', 0):.1%} with cautions"]
+            else:
+                # dates: strictly right under r@1, right article under art@1
+                row += [f"{m['right']:.3f}", "", "", "", f"{m.get('right_article', 0):.3f}", "", "",
+                        f"{m['refused_naming_period']:.1%}", f"{m['other_period']} other period"]
+            t.add_row(*row)
+        s = results["all"]
+        t.add_row("", f"{s['queries']} questions: p50 {s['latency_median_ms']:.1f} ms, p95 "
+                      f"{s['latency_p95_ms']:.1f} ms; spliced extracts {s['spliced_extracts']} of "
+                      f"{s['extracts_checked']}", *[""] * 10, end_section=True)
+    console = Console()
+    if not console.is_terminal:
+        console = Console(width=170)  # a file or a pipe: every column whole
+    console.print(t)

@@ -1,0 +1,601 @@
+"""The reader's training data, assembled from open sources (`make reader-data`; written under
+data/reader/, never committed).
+
+Recipe:
+1. Open reading-comprehension sets (sources.py names each file's repository, commit, path,
+   SHA-256 and licence): a SQuAD 2.0 *train* slice with its unanswerable questions, SQuADShifts'
+   Wikipedia, Reddit and Amazon sets, COVID-QA; converted to `raw/qa.jsonl`. Each answerable question gives a positive passage (a chunk-sized, sentence-
+   aligned window holding the answer) and a negative from the same article that does not hold it;
+   each unanswerable one a negative from its own paragraph (SQuAD 2.0's near misses).
+2. Near misses made by rule: a year, figure or name of a question that its passage states is
+   swapped for another (so "the 2024 election" is not answered from 2004).
+3. Wikinews (CC BY 2.5, the archive the evaluation indexes beside its questions): headline ->
+   lead as a news-style positive; only articles of the training split (by article id, see
+   `wikinews_split`) and never one a date question asks about.
+4. Hard negatives: for each question, the passages of *other* articles that a lexical search over
+   the whole pool ranks first (TF-IDF), and, when an archive is given, those citebot's own answer
+   path ranks first (`mine_archive`): exactly the confusions of a large archive.
+
+Evaluation data never feeds training: no SQuAD dev or XQuAD paragraph may appear in the output
+(`check_no_eval_text` fails the run otherwise; a test checks it on the written file).
+"""
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import random
+import re
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Callable, Iterable, Iterator
+
+import numpy as np
+
+from ..index.text.dates import lead_date
+from ..index.text.sentences import sentence_spans
+
+WINDOW_WORDS = 95  # about the 128 word pieces of a chunk
+EVAL_TITLES = {"Normans", "Computational_complexity_theory", "Southern_California", "Sky_(United_Kingdom)",
+               "Victoria_(Australia)"}
+_YEAR = re.compile(r"\b(1[5-9]\d\d|20[0-3]\d)\b")
+_NUMBER = re.compile(r"\b\d[\d,.]*\b")
+_NAME = re.compile(r"\b[A-Z][a-z]+(?:\s+[A-Z][a-z]+)*\b")
+
+
+@dataclass
+class Example:
+    question: str
+    title: str
+    text: str
+    sentences: list[tuple[int, int]]
+    label: int                          # 1: the passage answers the question
+    answer_sentence: int = -1           # index in `sentences` of the answering one
+    answer_span: tuple[int, int] | None = None  # the answer's characters in `text`
+    kind: str = ""                      # which rule made it (for the figures per kind)
+    article: str = ""                   # the article it comes from (splits, exclusions)
+    date: str | None = None
+
+
+# -- passages -------------------------------------------------------------------------------
+def windows(text: str, spans: list[tuple[int, int]], words: int = WINDOW_WORDS) -> list[tuple[int, int]]:
+    """Sentence-aligned windows of about `words` words, each starting at a sentence, as the
+    chunker makes them: (first sentence index, last sentence index + 1)."""
+    out, i = [], 0
+    while i < len(spans):
+        j, n = i, 0
+        while j < len(spans) and (j == i or n + len(text[spans[j][0]:spans[j][1]].split()) <= words):
+            n += len(text[spans[j][0]:spans[j][1]].split())
+            j += 1
+        out.append((i, j))
+        if j >= len(spans):
+            break
+        i = max(i + 1, j - 1)  # one sentence of overlap
+    return out
+
+
+def passage(text: str, spans: list[tuple[int, int]], first: int, last: int) -> tuple[str, list[tuple[int, int]]]:
+    start, end = spans[first][0], spans[last - 1][1]
+    return text[start:end], [(a - start, b - start) for a, b in spans[first:last]]
+
+
+def window_holding(text: str, spans: list[tuple[int, int]], at: int, rng: random.Random
+                   ) -> tuple[str, list[tuple[int, int]], int, int] | None:
+    """A window holding the character `at`, its start chosen at random among those that hold it:
+    the answer is not always in the first sentence. Returns text, spans, sentence index, offset."""
+    k = next((i for i, (a, b) in enumerate(spans) if a <= at < b), None)
+    if k is None:
+        return None
+    holding = [(i, j) for i, j in windows(text, spans) if i <= k < j]
+    if not holding:
+        return None
+    i, j = rng.choice(holding)
+    t, sp = passage(text, spans, i, j)
+    return t, sp, k - i, spans[i][0]
+
+
+# -- sources ---------------------------------------------------------------------------------
+def dataset_of(question_id: str) -> str:
+    """'squad', or the prefix raw/qa.jsonl gives other sets' ids ('squadshifts-reddit:…')."""
+    return question_id.split(":", 1)[0] if ":" in question_id else "squad"
+
+
+def squad_examples(path: Path, rng: random.Random, caps: dict[str, int] | None = None) -> Iterator[Example]:
+    """SQuAD-format train questions (raw/qa.jsonl): positives, same-article negatives and
+    SQuAD 2.0's unanswerable questions. `caps`: at most this many questions of a data set (the
+    review and forum sets are far from news; a sample of them is enough)."""
+    by_title: dict[str, list[dict]] = {}
+    rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    rows = [r for r in rows if r["title"] not in EVAL_TITLES]
+    rng.shuffle(rows)
+    taken: dict[str, int] = {}
+    kept = []
+    for r in rows:
+        ds = dataset_of(r["id"])
+        if caps and ds in caps and taken.get(ds, 0) >= caps[ds]:
+            continue
+        taken[ds] = taken.get(ds, 0) + 1
+        kept.append(r)
+    rows = kept
+    for r in rows:
+        by_title.setdefault(r["title"], []).append(r)
+    spans_of: dict[str, list[tuple[int, int]]] = {}
+    for title, qs in by_title.items():
+        contexts = list(dict.fromkeys(r["context"] for r in qs))
+        for c in contexts:
+            if c not in spans_of:
+                spans_of[c] = sentence_spans(c, "en")
+        for r in qs:
+            c = r["context"]
+            spans = spans_of[c]
+            others = [o for o in contexts if o != c]
+            if r.get("impossible"):
+                i, j = rng.choice(windows(c, spans))
+                t, sp = passage(c, spans, i, j)
+                yield Example(r["question"], title, t, sp, 0, kind="squad-impossible", article=title)
+                continue
+            ans = r["answers"][0]
+            got = window_holding(c, spans, ans["answer_start"], rng)
+            if got is None:
+                continue
+            t, sp, k, off = got
+            a, b = ans["answer_start"] - off, ans["answer_start"] - off + len(ans["text"])
+            if t[a:b] != ans["text"]:
+                continue
+            yield Example(r["question"], title, t, sp, 1, k, (a, b), "squad", title)
+            if others and rng.random() < 0.5:  # the same article, another paragraph: on the subject, not the answer
+                o = rng.choice(others)
+                i, j = rng.choice(windows(o, spans_of[o]))
+                t2, sp2 = passage(o, spans_of[o], i, j)
+                if ans["text"].lower() not in t2.lower():
+                    yield Example(r["question"], title, t2, sp2, 0, kind="squad-same-article", article=title)
+            swapped = swap(r["question"], t, rng)
+            if swapped and rng.random() < 0.5:
+                yield Example(swapped, title, t, sp, 0, kind="swap", article=title)
+
+
+def swap(question: str, text: str, rng: random.Random) -> str | None:
+    """The question with one year, figure or name that the passage states changed for one it does
+    not state: a near miss the passage cannot answer."""
+    for pattern, make in ((_YEAR, lambda y: str(int(y) + rng.choice([-20, -10, -4, -2, -1, 1, 2, 3, 10]))),
+                          (_NUMBER, lambda n: n.replace(n[0], str((int(n[0]) + rng.randint(1, 8)) % 10 or 1), 1)),
+                          (_NAME, None)):
+        found = [m for m in pattern.finditer(question) if m.group(0) in text and m.start() > 0]
+        if not found:
+            continue
+        m = rng.choice(found)
+        if make is None:
+            return None  # names are swapped across articles (swap_names), which know other names
+        new = make(m.group(0))
+        if new in text:
+            continue
+        return question[:m.start()] + new + question[m.end():]
+    return None
+
+
+def date_of(article: dict) -> str | None:
+    """The article's date as the index would give it: its own, or the one its lead states."""
+    return article.get("published") or lead_date(article["text"][:600])
+
+
+def wikinews_split(article_id: str) -> str:
+    """'train' or 'heldout' by a hash of the article id: a fifth is never trained on."""
+    return "heldout" if int(hashlib.sha1(article_id.encode()).hexdigest(), 16) % 5 == 0 else "train"
+
+
+# Questions made from a news sentence by rule: the asked-for part becomes its wh-word in place
+# ("Skylark Air has ordered how many new jets?"). Clumsy English, but a real question about a news
+# passage: without them every (question, news passage) pair the reader saw was a negative (the
+# archive's hard negatives), and it learned that a news story never answers a question.
+_ASK = (
+    (re.compile(r"(?:£|\$|€)\s?\d[\d,.]*(?:\s?(?:million|billion|bn|m|thousand))?"), "how much"),
+    (re.compile(r"(?<![\d-])\b\d[\d,.]*(?:\s(?:million|billion|thousand))?(?=\s+[a-z]+)"), "how many"),
+    (re.compile(r"\b(?:on|in)\s+(?:(?:January|February|March|April|May|June|July|August|September|October|"
+                r"November|December)(?:\s+\d{1,2})?,?\s+)?(?:1[89]\d\d|20[0-2]\d)\b"), "when"),
+    (re.compile(r"^(?:[A-Z][a-z]+\s){2,3}(?=(?:said|announced|told|has|had|was|is|will|won|became)\b)"), "who "),
+)
+
+
+def question_from(sentence: str, rng: random.Random) -> tuple[str, tuple[int, int]] | None:
+    """A wh-question made from one sentence, and the span (in the sentence) of what it asks for."""
+    s = sentence.strip()
+    if not (40 <= len(s) <= 220) or s.endswith("?") or '"' in s:
+        return None
+    options = [(m, wh) for pattern, wh in _ASK for m in pattern.finditer(s)]
+    if not options:
+        return None
+    m, wh = rng.choice(options)
+    q = (s[:m.start()] + wh + s[m.end():]).rstrip(" .!") + "?"
+    q = q[0].upper() + q[1:]
+    return re.sub(r"\s+", " ", q), (m.start(), m.end())
+
+
+def wikinews_questions(path: Path, exclude: set[str], rng: random.Random, limit: int,
+                       per_article: int = 2) -> Iterator[Example]:
+    """Rule-made questions over Wikinews passages of the training split: the passage that holds
+    the sentence answers (its sentence in bold), a window of the same article that lacks it does
+    not, nor does the same passage when the question's year or figure is changed. Up to
+    `per_article` questions an article, from different windows; `limit` articles at most."""
+    n = 0
+    for line in path.open(encoding="utf-8"):
+        r = json.loads(line)
+        if r["id"] in exclude or wikinews_split(r["id"]) != "train" or len(r["text"]) < 600:
+            continue
+        text = r["text"][:6000]
+        spans = sentence_spans(text, "en")
+        ws = windows(text, spans)
+        if len(ws) < 2:
+            continue
+        made_here = 0
+        for i, j in rng.sample(ws, len(ws)):
+            order = list(range(i, j))
+            rng.shuffle(order)
+            made, k = None, -1
+            for k in order:
+                made = question_from(text[spans[k][0]:spans[k][1]], rng)
+                if made:
+                    break
+            if made is None:
+                continue
+            q, (a, b) = made
+            t, sp = passage(text, spans, i, j)
+            start = spans[k][0] - spans[i][0]
+            yield Example(q, r["title"], t, sp, 1, k - i, (start + a, start + b), "wikinews-question", r["id"],
+                          date_of(r))
+            others = [(x, y) for x, y in ws if not x <= k < y]
+            if others:
+                x, y = rng.choice(others)
+                t2, sp2 = passage(text, spans, x, y)
+                yield Example(q, r["title"], t2, sp2, 0, kind="wikinews-question-other", article=r["id"],
+                              date=date_of(r))
+            swapped = swap(q, t, rng)
+            if swapped:
+                yield Example(swapped, r["title"], t, sp, 0, kind="wikinews-question-swap", article=r["id"],
+                              date=date_of(r))
+            made_here += 1
+            if made_here >= per_article:
+                break
+        n += 1 if made_here else 0
+        if n >= limit:
+            break
+
+
+# How people ask a news archive: the question carries when it was reported ("..., according to news
+# from April 2025?", "... last week?") or asks for the news on a subject ("What is the latest on
+# ...?"). The period itself is the answer path's job (dates.py narrows the search to it); the reader
+# must only not take such words for part of what is asked. Before these, the reader scored the
+# date questions' answering passages at a median of 0.12 against 0.95 for SQuAD-style questions.
+_MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August", "September",
+           "October", "November", "December")
+_WHEN_TAILS = (", according to news from {month} {year}", " in {month} {year}", ", as reported in {year}",
+               ", in the report of {month} {year}", " in {year}", " last week", " this month", " recently",
+               ", according to the latest reports")
+_TOPIC_FORMS = ("What is the latest on {h}?", "What news was there about {h}?", "What was reported about {h}?",
+                "What happened: {h}?", "Any news on {h}?", "Tell me about {h}")
+
+
+def framed_question(question: str, date: str | None, rng: random.Random, headline: bool) -> str:
+    """`question` as a news reader would put it: a headline becomes a request for the news on it,
+    a question gets a reporting time (its article's own month or year, or a relative one)."""
+    if headline:
+        h = question.strip().rstrip(".")
+        if h and h.split()[0].lower() in {"the", "a", "an"}:
+            h = h[0].lower() + h[1:]
+        q = rng.choice(_TOPIC_FORMS).format(h=h)
+        if date and q.endswith("?") and rng.random() < 0.5:
+            q = q[:-1] + f" in {date[:4]}?"
+        return q
+    tails = [t for t in _WHEN_TAILS if date or "{" not in t]
+    tail = rng.choice(tails)
+    if date:
+        tail = tail.format(month=_MONTHS[int(date[5:7]) - 1], year=date[:4])
+    return question.rstrip(" ?") + tail + "?"
+
+
+def framed(examples: list[Example], rng: random.Random, share: float = 0.6) -> list[Example]:
+    """Copies of the Wikinews questions and headline pairs (positives, their negatives and their
+    hard negatives alike, so the framing tells nothing) with the question framed as a news reader
+    asks it. A negative keeps its label: a framed question is no more answerable than the bare one."""
+    by_question: dict[str, list[Example]] = {}
+    for e in examples:
+        by_question.setdefault(e.question, []).append(e)
+    out = []
+    for q, group in by_question.items():
+        kinds = {e.kind for e in group}
+        headline = bool(kinds & {"wikinews-lead", "wikinews-swap"})
+        if not (headline or kinds & {"wikinews-question", "wikinews-question-swap"}) or rng.random() > share:
+            continue
+        own = next((e for e in group if e.kind.startswith("wikinews")), group[0])
+        date = own.date
+        if date is None and rng.random() < 0.5:  # most Wikinews leads state no date: give the story one
+            date = f"{rng.randint(2004, 2025)}-{rng.randint(1, 12):02d}-{rng.randint(1, 28):02d}"
+        new = framed_question(q, date, rng, headline)
+        out += [Example(new, e.title, e.text, e.sentences, e.label, e.answer_sentence, e.answer_span,
+                        e.kind + "-framed", e.article, e.date or (date if e.article == own.article else None))
+                for e in group]
+    return out
+
+
+_STOP = set("what which when where who whom whose why how does did do is was were are the a an of in on "
+            "for to by with from at as and or that this these those it its into about".split())
+
+
+def loosened(examples: list[Example], rng: random.Random, n: int) -> list[Example]:
+    """Positives whose question lost one content word that its passage states: a question put in
+    other words shares fewer words with its answer (the paraphrased dev questions say "the Windows
+    maker" where the passage says "Microsoft"), and a reader that needs every word to match refuses
+    it. Only positives: a looser question about the same fact is still answered by the passage."""
+    pos = [e for e in examples if e.label == 1 and e.kind in ("squad", "wikinews-question")]
+    rng.shuffle(pos)
+    out = []
+    for e in pos:
+        words = e.question.rstrip("?").split()
+        shared = [i for i, w in enumerate(words) if i > 0 and w.lower().strip(",.") not in _STOP
+                  and len(w) > 3 and w.lower().strip(",.") in e.text.lower()]
+        if len(shared) < 2:
+            continue
+        drop = rng.choice(shared)
+        q = " ".join(w for i, w in enumerate(words) if i != drop) + "?"
+        out.append(Example(q, e.title, e.text, e.sentences, 1, e.answer_sentence, e.answer_span,
+                           e.kind + "-loosened", e.article, e.date))
+        if len(out) >= n:
+            break
+    return out
+
+
+def wikinews_examples(path: Path, exclude: set[str], rng: random.Random, limit: int) -> Iterator[Example]:
+    """Headline -> lead: the headline as the question, the article's first window as the answer."""
+    n = 0
+    for line in path.open(encoding="utf-8"):
+        r = json.loads(line)
+        if r["id"] in exclude or wikinews_split(r["id"]) != "train" or len(r["text"]) < 300:
+            continue
+        text = r["text"]
+        spans = sentence_spans(text[:2000], "en")
+        if len(spans) < 2:
+            continue
+        i, j = windows(text, spans)[0]
+        t, sp = passage(text, spans, i, j)
+        # the title goes in as the question, so the passage's header must not give it away
+        yield Example(r["title"], "", t, sp, 1, 0, None, "wikinews-lead", r["id"], date_of(r))
+        swapped = swap(r["title"], t, rng)
+        if swapped:
+            yield Example(swapped, "", t, sp, 0, kind="wikinews-swap", article=r["id"], date=date_of(r))
+        n += 1
+        if n >= limit:
+            break
+
+
+# -- hard negatives ----------------------------------------------------------------------------
+def lexical_negatives(examples: list[Example], per_question: int, rng: random.Random) -> list[Example]:
+    """For each positive, the passages of other articles a TF-IDF search ranks first."""
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
+    pool = {(e.article, e.text): e for e in examples}
+    docs = list(pool.values())
+    vec = TfidfVectorizer(stop_words="english", sublinear_tf=True, min_df=2, max_df=0.3)
+    m = vec.fit_transform([d.title + " " + d.text for d in docs])
+    positives = [e for e in examples if e.label == 1]
+    q = vec.transform([e.question for e in positives])
+    out = []
+    step = 500
+    for s in range(0, len(positives), step):
+        sims = (q[s:s + step] @ m.T).toarray()
+        for row, e in zip(sims, positives[s:s + step]):
+            taken = 0
+            top = np.argpartition(-row, 20)[:20]
+            for idx in top[np.argsort(-row[top])]:
+                d = docs[idx]
+                if d.article == e.article or row[idx] <= 0:
+                    continue
+                out.append(Example(e.question, d.title, d.text, d.sentences, 0, kind="hard-lexical",
+                                   article=d.article, date=d.date))
+                taken += 1
+                if taken >= per_question:
+                    break
+    return out
+
+
+def mine_archive(index_dir: Path, model: str, examples: list[Example], per_question: int, limit: int,
+                 allowed: Callable[[str], bool], rng: random.Random) -> list[Example]:
+    """For questions whose answer lies outside the archive, the passages citebot's own answer path
+    (reader off) ranks first in it: exactly what a large archive offers in place of an answer.
+    `allowed(article_id)`: which archive articles may be trained on (the training split only)."""
+    from ..index.answer import AnswerConfig, Retriever
+    from ..index.encoders.onnx_query import load_query_encoder
+
+    encoder = load_query_encoder(index_dir, model, "auto", None)
+    retriever = Retriever(index_dir, encoder, model, AnswerConfig(reader=False))
+    reader = retriever.reader()
+    chosen = [e for e in examples if e.label == 1 and e.kind == "squad"]
+    rng.shuffle(chosen)
+    out = []
+    for e in chosen[:limit]:
+        ans = retriever.answer(e.question, k=per_question + 2)
+        taken = 0
+        for hit in ans.ranked:
+            if not allowed(hit.article_id):
+                continue
+            row = reader.chunk_rows([hit.chunk_id]).get(hit.chunk_id)
+            if row is None:
+                continue
+            spans = [(a - row.start, b - row.start) for (a, b), _ in reader.sentences([row.id]).get(row.id, [])]
+            out.append(Example(e.question, row.title, row.text, spans or [(0, len(row.text))], 0,
+                               kind="hard-archive", article=row.article_id, date=row.dated))
+            taken += 1
+            if taken >= per_question:
+                break
+    return out
+
+
+# -- checks and output ----------------------------------------------------------------------------
+def eval_paragraphs(shared: Path) -> list[str]:
+    """Every paragraph of the evaluation sets (SQuAD dev, XQuAD): never training text."""
+    out = []
+    for name in ("squad2-dev-5articles.json", "xquad-dev5-en.json", "xquad-dev5-ru.json"):
+        p = shared / name
+        if p.exists():
+            for art in json.loads(p.read_text(encoding="utf-8"))["data"]:
+                out += [par["context"] for par in art["paragraphs"]]
+    return out
+
+
+def check_no_eval_text(examples: Iterable[Example], paragraphs: list[str]) -> None:
+    """Fails when a training passage is (a piece of) an evaluation paragraph."""
+    keys = {re.sub(r"\s+", " ", p[:200]).strip() for p in paragraphs}
+    keys |= {re.sub(r"\s+", " ", s).strip() for p in paragraphs for s in re.split(r"(?<=[.!?])\s+", p)
+             if len(s) > 60}
+    for e in examples:
+        t = re.sub(r"\s+", " ", e.text)
+        for s in re.split(r"(?<=[.!?])\s+", t):
+            if len(s) > 60 and s.strip() in keys:
+                raise ValueError(f"evaluation text in the training data ({e.kind}, {e.article}): {s[:80]}…")
+
+
+def largest_index(folder: Path) -> Path | None:
+    """The index with the most articles among `folder`/*/index (make eval's cached archives)."""
+    best, most = None, -1
+    for gen in Path(folder).glob("*/index"):
+        for manifest in gen.glob("gen-*/manifest.json"):
+            n = int(json.loads(manifest.read_text()).get("articles") or 0)
+            if n > most:
+                best, most = gen, n
+    return best
+
+
+def date_question_articles(folder: Path) -> set[str]:
+    out: set[str] = set()
+    for p in folder.glob("date-questions*.jsonl"):
+        out |= {json.loads(line).get("article_id") for line in p.read_text().splitlines() if line.strip()}
+    return {a for a in out if a}
+
+
+def write(examples: list[Example], path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("w", encoding="utf-8") as fh:
+        for e in examples:
+            fh.write(json.dumps(asdict(e), ensure_ascii=False) + "\n")
+
+
+def read(path: Path) -> list[Example]:
+    out = []
+    for line in path.open(encoding="utf-8"):
+        d = json.loads(line)
+        d["sentences"] = [tuple(s) for s in d["sentences"]]
+        d["answer_span"] = tuple(d["answer_span"]) if d["answer_span"] else None
+        out.append(Example(**d))
+    return out
+
+
+def news_weighted(examples: list[Example], rng: random.Random) -> list[Example]:
+    """The set of the last training stage: news questions weigh more (the rule-made Wikinews
+    questions twice, plain and framed as a news reader asks), beside every headline/lead pair,
+    every hard negative from the archive, loosened questions and a sample of the rest, so that the
+    reader keeps what it learned from the QA sets while it learns that a news passage can answer
+    a question however it is asked."""
+    by: dict[str, list[Example]] = {}
+    for e in examples:
+        by.setdefault(e.kind, []).append(e)
+    news = [e for k, v in by.items() if k.startswith("wikinews-question") for e in v]
+    out = news * 2
+    out += [e for k, v in by.items() if k.startswith(("wikinews-lead", "wikinews-swap")) for e in v]
+    out += [e for k, v in by.items() if k.endswith("-framed") and k.startswith("hard") for e in v]
+    out += by.get("hard-archive", []) + [e for k, v in by.items() if k.endswith("-loosened") for e in v]
+    rest = [e for k in ("squad", "squad-same-article", "swap", "squad-impossible") for e in by.get(k, [])]
+    rng.shuffle(rest)
+    lexical = list(by.get("hard-lexical", []))
+    rng.shuffle(lexical)
+    out += rest[:14000] + lexical[:8000]
+    rng.shuffle(out)
+    return out
+
+
+def from_sources(args, wikinews: Path, held: set[str], rng: random.Random) -> list[Example]:
+    """Every example of the recipe, from the raw files, Wikinews and the archive."""
+    examples: list[Example] = []
+    qa = args.raw / "qa.jsonl"
+    if not qa.exists():
+        from .reader_sources import convert
+
+        print(f"open QA sets converted: {convert(args.raw)}")
+    if qa.exists():
+        caps = {k: int(v) for k, v in (c.split("=", 1) for c in args.cap)}
+        examples += list(squad_examples(qa, rng, caps))
+    if wikinews.exists():
+        examples += list(wikinews_examples(wikinews, held, rng, args.wikinews))
+        examples += list(wikinews_questions(wikinews, held, rng, args.wikinews_questions))
+    examples += lexical_negatives(examples, args.hard, rng)
+    if args.archive is None and args.archive_from is not None:
+        args.archive = largest_index(args.archive_from)
+    if args.archive:
+        ok = (lambda a: a.startswith("enwikinews-") and wikinews_split(a) == "train" and a not in held)
+        examples += mine_archive(args.archive, args.archive_model, examples, 1, args.archive_questions, ok, rng)
+    return examples + framed(examples, rng) + loosened(examples, rng, args.loosened)
+
+
+def made_again(args, wikinews: Path, held: set[str], rng: random.Random) -> tuple[list[Example], list[Example]]:
+    """An earlier run's examples with the Wikinews questions made again by this code (and framed,
+    loosened): the slow steps (QA conversion, archive mining) are kept, and so is the split."""
+    keep = (lambda e: not e.kind.startswith("wikinews-question") and not e.kind.endswith(("-framed", "-loosened")))
+    train = [e for e in read(args.previous / "train.jsonl") if keep(e)]
+    valid = [e for e in read(args.previous / "valid.jsonl") if keep(e)]
+    valid_articles = {e.article for e in valid}
+    made = list(wikinews_questions(wikinews, held | valid_articles, rng, args.wikinews_questions))
+    pool = made + [e for e in train if e.kind == "wikinews-lead"]
+    made += [e for e in lexical_negatives(pool, args.hard, rng) if e.question in {m.question for m in made}]
+    train += made
+    train += framed(train, rng) + loosened(train, rng, args.loosened)
+    return train, valid + framed(valid, rng)
+
+
+def main(argv: list[str] | None = None) -> None:
+    ap = argparse.ArgumentParser(description="Assemble the reader's training data under data/reader/.")
+    ap.add_argument("--raw", type=Path, default=Path("data/reader/raw"))
+    ap.add_argument("--eval-data", type=Path, default=Path("../shared/eval"))
+    ap.add_argument("--examples", type=Path, default=Path("examples/eval"))
+    ap.add_argument("--out", type=Path, default=Path("data/reader"))
+    ap.add_argument("--wikinews", type=int, default=6000, help="headline/lead articles to use")
+    ap.add_argument("--wikinews-questions", type=int, default=5000, help="articles to make a question from")
+    ap.add_argument("--cap", action="append", default=["squadshifts-reddit=3000", "squadshifts-amazon=3000"],
+                    help="DATASET=N: at most N questions of that data set of raw/qa.jsonl")
+    ap.add_argument("--hard", type=int, default=1, help="lexical hard negatives per positive")
+    ap.add_argument("--archive", type=Path, help="an index of the Wikinews archive to mine hard negatives from")
+    ap.add_argument("--archive-from", type=Path, help="...or the largest index under this folder (make eval's cache)")
+    ap.add_argument("--archive-model", default="all-MiniLM-L6-v2")
+    ap.add_argument("--archive-questions", type=int, default=8000)
+    ap.add_argument("--loosened", type=int, default=5000, help="positives copied with one shared word dropped")
+    ap.add_argument("--previous", type=Path, help="reuse this earlier output's examples; make the Wikinews "
+                    "questions (and the framed, loosened copies) again")
+    ap.add_argument("--seed", type=int, default=13)
+    args = ap.parse_args(argv)
+    rng = random.Random(args.seed)
+    wikinews = args.eval_data / "wikinews-en.jsonl"
+    held = date_question_articles(args.examples)
+    if args.previous:
+        train, valid = made_again(args, wikinews, held, rng)
+    else:
+        examples = from_sources(args, wikinews, held, rng)
+        # validation: whole articles apart from training
+        articles = sorted({e.article for e in examples})
+        rng.shuffle(articles)
+        valid_articles = set(articles[:max(1, len(articles) // 20)])
+        train = [e for e in examples if e.article not in valid_articles]
+        valid = [e for e in examples if e.article in valid_articles]
+    check_no_eval_text(train + valid, eval_paragraphs(args.eval_data))
+    rng.shuffle(train)
+    write(train, args.out / "train.jsonl")
+    write(valid, args.out / "valid.jsonl")
+    write(news_weighted(train, rng), args.out / "news" / "train.jsonl")
+    write(valid, args.out / "news" / "valid.jsonl")
+    examples = train + valid
+    kinds: dict[str, int] = {}
+    for e in examples:
+        kinds[e.kind] = kinds.get(e.kind, 0) + 1
+    summary = {"train": len(train), "valid": len(valid), "kinds": kinds,
+               "positives": sum(e.label for e in examples), "seed": args.seed}
+    (args.out / "summary.json").write_text(json.dumps(summary, indent=1))
+    print(json.dumps(summary))
+
+
+if __name__ == "__main__":
+    main()
