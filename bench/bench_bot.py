@@ -46,11 +46,11 @@ def main() -> None:
 
     from citebot.index.building import build
     from citebot.index.config import IndexConfig
-    from citebot.index.encoders.factory import load_encoder as load_embedder
+    from citebot.index.encoders.factory import load_encoder
 
     with tempfile.TemporaryDirectory() as tmp:
         cfg = IndexConfig(index_dir=Path(tmp) / "index")
-        build([REPO / "examples" / "articles"], cfg, load_embedder(), on_problem=print)
+        build([REPO / "examples" / "articles"], cfg, load_encoder(), on_problem=print)
         api = FakeBotAPI(TOKEN).start()
         env = {k: v for k, v in os.environ.items() if not k.startswith("CITEBOT_")}
         env.update(CITEBOT_TELEGRAM_TOKEN=TOKEN, CITEBOT_TELEGRAM_API_URL=api.base_url,

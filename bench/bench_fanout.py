@@ -84,13 +84,13 @@ def main() -> None:
     from citebot.bot.settings import load_settings
     from citebot.index.building import build
     from citebot.index.config import IndexConfig
-    from citebot.index.encoders.factory import load_encoder as load_embedder
+    from citebot.index.encoders.factory import load_encoder
 
     redact.setup_logging()
     with tempfile.TemporaryDirectory() as tmp:
         cfg = IndexConfig(index_dir=Path(tmp) / "index")
-        embedder = load_embedder()
-        build([SAMPLES], cfg, embedder, on_problem=print)
+        encoder = load_encoder()
+        build([SAMPLES], cfg, encoder, on_problem=print)
         api = FakeBotAPI(TOKEN).start()
         settings = load_settings(index_dir=cfg.index_dir, telegram_api_url=api.base_url, state_dir=Path(tmp) / "state",
                                  follow_max_per_hour=0)
@@ -98,7 +98,7 @@ def main() -> None:
 
         def add_article() -> None:
             time.sleep(1.1)  # `added` stamps have whole seconds
-            build([write_articles(Path(tmp) / "new", {"penguins.json": ARTICLE})], cfg, embedder,
+            build([write_articles(Path(tmp) / "new", {"penguins.json": ARTICLE})], cfg, encoder,
                   on_problem=print, incremental=True)
             if args.flood_at:
                 api.fail_calls["sendMessage"] = {api.calls.get("sendMessage", 0) + args.flood_at}

@@ -61,7 +61,7 @@ def main() -> None:
     from citebot.index.building import build, chunk_articles
     from citebot.index.text.chunking import embedding_input
     from citebot.index.config import IndexConfig
-    from citebot.index.encoders.factory import load_encoder as load_embedder
+    from citebot.index.encoders.factory import load_encoder
     from citebot.index.loading import load_articles
     from citebot.index.stores.local.generations import current_generation, generation_size
 
@@ -69,29 +69,29 @@ def main() -> None:
         tmp = Path(tmp)
         write_corpus(args.corpus, tmp, args.articles)
         t = time.perf_counter()
-        embedder = load_embedder()
+        encoder = load_encoder()
         load_s = time.perf_counter() - t
         cfg = IndexConfig(index_dir=tmp / "index")
         articles = load_articles([tmp / "corpus.jsonl"], print)
-        chunks = chunk_articles(articles, embedder, cfg)
+        chunks = chunk_articles(articles, encoder, cfg)
         texts = [embedding_input(a.title, c.text) for a, cs in zip(articles, chunks) for c in cs]
-        embedder.model.encode(texts[:64], batch_size=32)  # warm-up, not timed
+        encoder.model.encode(texts[:64], batch_size=32)  # warm-up, not timed
 
         t = time.perf_counter()
-        vecs = embedder.model.encode(texts, batch_size=32, normalize_embeddings=True, convert_to_numpy=True)
+        vecs = encoder.model.encode(texts, batch_size=32, normalize_embeddings=True, convert_to_numpy=True)
         flat = faiss.IndexFlatIP(vecs.shape[1])
         flat.add(vecs)
         floor_s = time.perf_counter() - t
 
         t = time.perf_counter()
-        report = build([tmp / "corpus.jsonl"], cfg, embedder, on_problem=print)
+        report = build([tmp / "corpus.jsonl"], cfg, encoder, on_problem=print)
         build_s = time.perf_counter() - t
         size = generation_size(current_generation(cfg.index_dir))
 
     n = len(texts)
     peak_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"{cpu_name()}; corpus: {args.corpus if args.corpus != 'squad' or SQUAD.exists() else 'synthetic'}, {len(articles)} articles, {n} chunks "
-          f"(avg {sum(map(len, texts)) / n:.0f} chars), model {embedder.name} {embedder.dtype}, "
+          f"(avg {sum(map(len, texts)) / n:.0f} chars), model {encoder.name} {encoder.dtype}, "
           f"{os.cpu_count()} cores")
     print(f"model load:            {load_s:8.2f} s")
     print(f"floor (encode + add):  {floor_s:8.2f} s   {n / floor_s:7.1f} chunks/s")

@@ -43,7 +43,7 @@ from bench_scale import (BULK_QUESTIONS, CHUNKS_PER_ARTICLE, SAMPLE_QUESTIONS, S
 
 
 
-def archive(work: Path, n_chunks: int, embedder):
+def archive(work: Path, n_chunks: int, encoder):
     """(the Edit both stores write, the fitted Gaussian's real reader's folder): the samples with
     their real vectors, and a synthetic bulk."""
     import random
@@ -58,7 +58,7 @@ def archive(work: Path, n_chunks: int, embedder):
     from citebot.index.stores.factory import open_store
 
     real_cfg = IndexConfig(index_dir=work / "real-index")
-    build([SAMPLES], real_cfg, embedder, on_problem=lambda m: None)
+    build([SAMPLES], real_cfg, encoder, on_problem=lambda m: None)
     real = open_store(real_cfg).open()
     states = real.articles()
     fresh, chunks, vectors, sentence_vectors = [], [], [], []
@@ -77,14 +77,14 @@ def archive(work: Path, n_chunks: int, embedder):
     cfg = IndexConfig(index_dir=work / "local")
     for start in range(0, len(bulk), 2000):
         part = bulk[start:start + 2000]
-        for art, cs in zip(part, chunk_articles(part, embedder, cfg)):
+        for art, cs in zip(part, chunk_articles(part, encoder, cfg)):
             fresh.append(art)
             chunks.append(cs)
             vectors.append(gaussian.draw(len(cs)))
             svecs = gaussian.draw(sum(len(c.sentences) for c in cs))
             sentence_vectors.append(np.split(svecs, np.cumsum([len(c.sentences) for c in cs])[:-1]))
-    shape = {"model": embedder.name, "dimension": embedder.dimension, "max_seq_length": embedder.max_tokens,
-             "dtype": embedder.dtype, "faiss": cfg.faiss_index, **cfg.chunking()}
+    shape = {"model": encoder.name, "dimension": encoder.dimension, "max_seq_length": encoder.max_tokens,
+             "dtype": encoder.dtype, "faiss": cfg.faiss_index, **cfg.chunking()}
     real.close()
     return real_cfg, lambda kind: Edit({**shape, "store": kind}, [], True, fresh, chunks, vectors, sentence_vectors)
 
@@ -160,18 +160,18 @@ def main() -> None:
 
     from citebot.index.answer import AnswerConfig, Retriever
     from citebot.index.config import IndexConfig, QdrantConfig
-    from citebot.index.encoders.factory import load_encoder as load_embedder
+    from citebot.index.encoders.factory import load_encoder
     from citebot.index.encoders.onnx_query import load_query_encoder
     from citebot.index.stores.factory import open_store
     from citebot.index.stores.qdrant import close_connections
 
-    embedder = load_embedder()
+    encoder = load_encoder()
     with tempfile.TemporaryDirectory(prefix="citebot-qdrant-") as tmp:
         work = Path(tmp)
         t = time.perf_counter()
-        real_cfg, edit_for = archive(work, args.chunks, embedder)
-        qenc = load_query_encoder(real_cfg.index_dir, embedder.name)
-        print(f"{cpu_name()}, {os.cpu_count()} cores; model {embedder.name}; archive made in "
+        real_cfg, edit_for = archive(work, args.chunks, encoder)
+        qenc = load_query_encoder(real_cfg.index_dir, encoder.name)
+        print(f"{cpu_name()}, {os.cpu_count()} cores; model {encoder.name}; archive made in "
               f"{time.perf_counter() - t:.0f} s")
         configs = {
             "local": IndexConfig(index_dir=work / "local"),
@@ -186,7 +186,7 @@ def main() -> None:
             t = time.perf_counter()
             manifest = store.write(None, edit)
             written = time.perf_counter() - t
-            retriever = Retriever(cfg.index_dir, qenc, embedder.name, AnswerConfig(), store=store)
+            retriever = Retriever(cfg.index_dir, qenc, encoder.name, AnswerConfig(), store=store)
             results[name] = timed(retriever, questions, args.queries, 2 if args.smoke else 8)
             print(f"\n{name}: {manifest['chunks']:,} chunks ({manifest['articles']:,} articles) written in "
                   f"{written:.1f} s")

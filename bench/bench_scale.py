@@ -160,7 +160,7 @@ def serve(index_dir: Path, questions: list[str]) -> tuple[float, float, float]:
     return first, total, int(hwm[-1].split()[1]) / 1024
 
 
-def real_slice(tmp: Path, embedder, squad: bool = True):
+def real_slice(tmp: Path, encoder, squad: bool = True):
     """The real articles, indexed by citebot itself; their sources, reader and questions."""
     from citebot.index.building import build
     from citebot.index.config import IndexConfig
@@ -177,11 +177,11 @@ def real_slice(tmp: Path, embedder, squad: bool = True):
         sources.append(squad)
         questions += [q.text for q in qs if not q.impossible]
     cfg = IndexConfig(index_dir=tmp / "real-index")
-    build(sources, cfg, embedder, on_problem=lambda m: None)
+    build(sources, cfg, encoder, on_problem=lambda m: None)
     return sources, cfg.index_dir, open_current(cfg.index_dir), questions
 
 
-def write_index(index_dir: Path, sources: list[Path], real, embedder, gaussian, faiss_spec: str):
+def write_index(index_dir: Path, sources: list[Path], real, encoder, gaussian, faiss_spec: str):
     """Base index of the real slice (carried with its real vectors) and the bulk (chunked by
     citebot, vectors drawn from the fitted Gaussian); returns (chunk ids, vectors) for exact search."""
     import numpy as np
@@ -196,7 +196,7 @@ def write_index(index_dir: Path, sources: list[Path], real, embedder, gaussian, 
     cfg = IndexConfig(index_dir=index_dir, faiss_index=faiss_spec)
     articles = load_articles(sources, print)
     known = real.articles()
-    writer = SegmentWriter(index_dir / SEGMENTS, embedder.dimension, faiss_spec)
+    writer = SegmentWriter(index_dir / SEGMENTS, encoder.dimension, faiss_spec)
     all_ids, all_vecs = [], []
     bulk = [a for a in articles if a.id not in known]
     for art in articles:
@@ -211,14 +211,14 @@ def write_index(index_dir: Path, sources: list[Path], real, embedder, gaussian, 
             all_vecs.append(vecs)
     for start in range(0, len(bulk), 2000):  # chunking in batches keeps the token counter busy
         part = bulk[start:start + 2000]
-        for art, chunks in zip(part, chunk_articles(part, embedder, cfg)):
+        for art, chunks in zip(part, chunk_articles(part, encoder, cfg)):
             vecs = gaussian.draw(len(chunks))
             svecs = gaussian.draw(sum(len(c.sentences) for c in chunks)).astype(np.float16)
             split = np.cumsum([len(c.sentences) for c in chunks])[:-1]
             all_ids.append(writer.add_article(art, chunks, vecs, sentence_vectors=np.split(svecs, split)))
             all_vecs.append(vecs)
     entry = writer.finish()
-    publish(index_dir, {**_manifest(cfg, embedder), "segments": [entry], "next_chunk_id": writer.next_chunk_id,
+    publish(index_dir, {**_manifest(cfg, encoder), "segments": [entry], "next_chunk_id": writer.next_chunk_id,
                         "next_article_rowid": writer.next_article_rowid})
     return cfg, np.concatenate([np.asarray(i, dtype=np.int64) for i in all_ids]), np.concatenate(all_vecs)
 
@@ -268,23 +268,23 @@ def main() -> None:
     import faiss
 
     from citebot.index.building import build
-    from citebot.index.encoders.factory import load_encoder as load_embedder
+    from citebot.index.encoders.factory import load_encoder
     from citebot.index.encoders.onnx_query import load_query_encoder, query_model_dir
     from citebot.index.answer import Retriever
     from citebot.index.stores.local.generations import current_generation, generation_size, read_manifest
     from citebot.index.stores.local.vectors import build_faiss, choose_kind
 
-    embedder = load_embedder()
+    encoder = load_encoder()
     work = Path(tempfile.mkdtemp(prefix="citebot-scale-"))
     try:
         t = time.perf_counter()
-        real_sources, real_dir, real, real_questions = real_slice(work, embedder, squad=not args.smoke)
+        real_sources, real_dir, real, real_questions = real_slice(work, encoder, squad=not args.smoke)
         real_vecs = real.vectors([r[0] for a in real.articles().values() for r in real.article_chunks(a[0])])
         gaussian = FittedGaussian(real_vecs)
-        qenc = load_query_encoder(real_dir, embedder.name)
+        qenc = load_query_encoder(real_dir, encoder.name)
         rq = real_questions[:: max(1, len(real_questions) // 300)][:300]
         rq_vecs = qenc.encode(rq)
-        print(f"{cpu_name()}; model {embedder.name}, {os.cpu_count()} cores; real slice: {real.manifest['articles']} articles, "
+        print(f"{cpu_name()}; model {encoder.name}, {os.cpu_count()} cores; real slice: {real.manifest['articles']} articles, "
               f"{real.manifest['chunks']} chunks, {len(rq)} real questions for recall (made in "
               f"{time.perf_counter() - t:.0f} s)")
         rng = random.Random(3)
@@ -295,15 +295,15 @@ def main() -> None:
             bulk = folder / "bulk"
             write_bulk(bulk, max(1, (n - real.manifest["chunks"]) // CHUNKS_PER_ARTICLE), 0, rng)
             t = time.perf_counter()
-            cfg, ids, vecs = write_index(index_dir, [bulk, *real_sources], real, embedder, gaussian, "auto")
+            cfg, ids, vecs = write_index(index_dir, [bulk, *real_sources], real, encoder, gaussian, "auto")
             written = time.perf_counter() - t
-            shutil.copytree(query_model_dir(real_dir, embedder.name), query_model_dir(index_dir, embedder.name))
+            shutil.copytree(query_model_dir(real_dir, encoder.name), query_model_dir(index_dir, encoder.name))
             m = read_manifest(current_generation(index_dir))
             kind = m["segments"][0]["faiss_index"]
             print(f"\n{m['chunks']:,} chunks ({m['articles']:,} articles), FAISS {kind}: index written in {written:.0f} s, "
                   f"{generation_size(current_generation(index_dir)) / 2**20:,.0f} MiB on disk")
 
-            retriever = Retriever(index_dir, qenc, embedder.name)
+            retriever = Retriever(index_dir, qenc, encoder.name)
             reader = retriever.reader()
             questions = [q for pair in zip(BULK_QUESTIONS * 40, rq) for q in pair]
             for q in questions[:2 if args.smoke else 16]:
@@ -344,7 +344,7 @@ def main() -> None:
             new = folder / "new"
             write_bulk(new, args.add, 10_000_000, rng)
             t = time.perf_counter()
-            report = build([bulk, *real_sources, new], cfg, embedder, on_problem=print, incremental=True)
+            report = build([bulk, *real_sources, new], cfg, encoder, on_problem=print, incremental=True)
             s = report.seconds
             m = read_manifest(current_generation(index_dir))
             print(f"  update adding {report.added} articles ({report.chunks_embedded} chunks): "

@@ -31,10 +31,10 @@ def _isolated_settings(monkeypatch, tmp_path):
 
 
 @pytest.fixture(scope="session")
-def embedder():
-    from citebot.index.encoders.factory import load_encoder as load_embedder
+def encoder():
+    from citebot.index.encoders.factory import load_encoder
 
-    return load_embedder()
+    return load_encoder()
 
 
 def write_articles(folder: Path, articles: dict[str, dict | str]) -> Path:

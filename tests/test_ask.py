@@ -10,10 +10,10 @@ from conftest import SAMPLES, SEED_ARTICLE, SEED_QUESTIONS, needs_seed
 def sample_index_dir(tmp_path_factory):
     from citebot.index.building import build
     from citebot.index.config import IndexConfig
-    from citebot.index.encoders.factory import load_encoder as load_embedder
+    from citebot.index.encoders.factory import load_encoder
 
     cfg = IndexConfig(index_dir=tmp_path_factory.mktemp("ask") / "index")
-    build([SAMPLES] + ([SEED_ARTICLE] if SEED_ARTICLE.exists() else []), cfg, load_embedder(), on_problem=print)
+    build([SAMPLES] + ([SEED_ARTICLE] if SEED_ARTICLE.exists() else []), cfg, load_encoder(), on_problem=print)
     return cfg.index_dir
 
 

@@ -55,12 +55,12 @@ WRONG = "123456789:AAHwrongTOKENdoNotLeakItAnywhere_99"
 def tiny_index(tmp_path_factory):
     from citebot.index.building import build
     from citebot.index.config import IndexConfig
-    from citebot.index.encoders.factory import load_encoder as load_embedder
+    from citebot.index.encoders.factory import load_encoder
 
     tmp = tmp_path_factory.mktemp("start")
     src = write_articles(tmp / "src", {"a.json": {"id": "a", "title": "Kite day", "text": "Kites flew on Sunday."}})
     cfg = IndexConfig(index_dir=tmp / "index")
-    build([src], cfg, load_embedder(), on_problem=print)
+    build([src], cfg, load_encoder(), on_problem=print)
     api = FakeBotAPI(REAL).start()
     yield cfg.index_dir, api
     api.stop()

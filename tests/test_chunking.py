@@ -8,46 +8,46 @@ def _article(text: str) -> Article:
     return Article(id="a", title="A title", text=text)
 
 
-def test_chunks_are_verbatim_sentence_slices_within_the_budget(embedder):
+def test_chunks_are_verbatim_sentence_slices_within_the_budget(encoder):
     sentences = [f"Sentence number {i} says that the council met on day {i} to discuss the harbour." for i in range(40)]
     art = _article(" ".join(sentences[:20]) + "\n\n" + " ".join(sentences[20:]))
-    chunks = chunk_article(art, embedder.count_tokens, budget=60, overlap=1)
+    chunks = chunk_article(art, encoder.count_tokens, budget=60, overlap=1)
     assert len(chunks) > 5
     starts = {s for s, _ in sentence_spans(art.text)}
     for c in chunks:
         assert art.text[c.start:c.end] == c.text
         assert c.start in starts
         assert c.text.rstrip().endswith(".")
-        assert embedder.count_tokens([c.text])[0] <= 60
+        assert encoder.count_tokens([c.text])[0] <= 60
     for a, b in zip(chunks, chunks[1:]):
         assert b.start < a.end, "neighbouring chunks share a sentence"
     assert chunks[0].start == 0 and chunks[-1].end == len(art.text)
 
 
-def test_a_sentence_over_the_budget_is_split_not_truncated(embedder):
+def test_a_sentence_over_the_budget_is_split_not_truncated(encoder):
     long_sentence = "The report lists " + ", ".join(f"item {i}" for i in range(300)) + "."
     art = _article("Short opener. " + long_sentence + " Short closer.")
-    chunks = chunk_article(art, embedder.count_tokens, budget=50, overlap=0)
+    chunks = chunk_article(art, encoder.count_tokens, budget=50, overlap=0)
     covered = "".join(art.text[c.start:c.end] for c in chunks)
     assert covered.replace(" ", "") == art.text.replace(" ", "")
-    assert all(embedder.count_tokens([c.text])[0] <= 50 for c in chunks)
+    assert all(encoder.count_tokens([c.text])[0] <= 50 for c in chunks)
 
 
-def test_title_and_chunk_fit_the_model_window(embedder):
+def test_title_and_chunk_fit_the_model_window(encoder):
     title = "A very long headline " * 30
     text = embedding_input(title, "Body sentence.")
-    assert embedder.count_tokens([text])[0] < 80  # the title context is capped
+    assert encoder.count_tokens([text])[0] < 80  # the title context is capped
     assert text.endswith("\nBody sentence.")
 
 
-def test_a_very_long_title_never_pushes_the_text_out_of_the_model_input(embedder):
+def test_a_very_long_title_never_pushes_the_text_out_of_the_model_input(encoder):
     from citebot.index.building import chunk_articles
     from citebot.index.config import IndexConfig
     from citebot.index.records import Article
 
     title = "Extraordinarily-hyphenated-headline-words-that-tokenize-badly " * 40
     art = Article(id="t", title=title, text=" ".join(f"Sentence number {i} is here." for i in range(80)))
-    chunks = chunk_articles([art], embedder, IndexConfig())[0]
+    chunks = chunk_articles([art], encoder, IndexConfig())[0]
     for c in chunks:
-        n = embedder.count_tokens([embedding_input(title, c.text)])[0]
-        assert n + 2 <= embedder.max_tokens, n
+        n = encoder.count_tokens([embedding_input(title, c.text)])[0]
+        assert n + 2 <= encoder.max_tokens, n

@@ -41,7 +41,7 @@ def _doc(story: str, name: str) -> str:
     return next(d.text for d in documents() if d.id == f"{story}/{name}")
 
 
-def test_an_answer_shows_a_story_once_from_its_earliest_copy_with_the_others_as_also(cli, tmp_path, embedder):
+def test_an_answer_shows_a_story_once_from_its_earliest_copy_with_the_others_as_also(cli, tmp_path, encoder):
     from citebot.bot.answering import make_retriever
     from citebot.bot.settings import load_settings
     from citebot.index.stores.local.generations import open_current

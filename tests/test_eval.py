@@ -15,24 +15,24 @@ DISTRACTORS = 150  # a slice of the archive: enough real news text to meet its c
 @pytest.fixture(scope="module")
 def archive(tmp_path_factory):
     from citebot.index.config import IndexConfig
-    from citebot.index.encoders.factory import load_encoder as load_embedder
+    from citebot.index.encoders.factory import load_encoder
     from citebot.tools.evaluation import build_archive, squad_articles
 
     if not WIKINEWS.exists():
         pytest.skip("../shared/eval/wikinews-en.jsonl is absent")
     tmp = tmp_path_factory.mktemp("archive")
     records, questions = squad_articles(SQUAD)
-    index_dir, sources = build_archive(tmp, records, [WIKINEWS], DISTRACTORS, IndexConfig(), load_embedder(), print)
+    index_dir, sources = build_archive(tmp, records, [WIKINEWS], DISTRACTORS, IndexConfig(), load_encoder(), print)
     return index_dir, sources, questions
 
 
 def test_every_extract_of_a_whole_eval_run_is_contiguous_source_text(archive):
     from citebot.index.answer import AnswerConfig, Retriever
-    from citebot.index.encoders.factory import load_encoder as load_embedder
+    from citebot.index.encoders.factory import load_encoder
     from citebot.tools.evaluation import QuestionSet, Recorder, answerable_jsonl, run_sets
 
     index_dir, sources, questions = archive
-    rec = Recorder(Retriever(index_dir, load_embedder(), config=AnswerConfig(k=5)), sources=sources)
+    rec = Recorder(Retriever(index_dir, load_encoder(), config=AnswerConfig(k=5)), sources=sources)
     sets = [QuestionSet("squad", "answerable", [q for q in questions if not q.impossible]),
             QuestionSet("unanswerable", "refuse", [q.text for q in questions if q.impossible][:300]),
             QuestionSet("paraphrase", "answerable", answerable_jsonl(PARAPHRASE) if PARAPHRASE.exists() else [])]

@@ -52,9 +52,9 @@ def test_build_and_status_on_the_samples(cli, tmp_path):
     assert "articles:" in out and "size on disk:" in out
 
 
-def test_update_after_change_removal_and_addition_equals_a_rebuild(cli, tmp_path, embedder):
+def test_update_after_change_removal_and_addition_equals_a_rebuild(cli, tmp_path, encoder):
     # bf16 (chosen on CPUs with native bf16) gives a passage slightly other vectors in another batch
-    same = 0.9999 if embedder.dtype == "fp32" else 0.999
+    same = 0.9999 if encoder.dtype == "fp32" else 0.999
     src = write_articles(tmp_path / "src", {f"{i}.json": _article(i) for i in range(3)})
     assert cli("index", "build", str(src))[0] == 0
     change_remove_add(src, _article)

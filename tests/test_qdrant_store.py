@@ -91,7 +91,7 @@ def test_build_ask_and_status(cli, tmp_path):
     assert code == 0 and "matches its manifest" in out, err
 
 
-def test_the_same_answers_as_the_local_store(cli, tmp_path, embedder, monkeypatch):
+def test_the_same_answers_as_the_local_store(cli, tmp_path, encoder, monkeypatch):
     """Candidates, rows, sentences, term counts, periods and dates: what the answer path reads is
     the same on both stores, and so are its answers (asked twice: the reader's caches change nothing)."""
     from citebot.index.answer import Retriever
@@ -106,7 +106,7 @@ def test_the_same_answers_as_the_local_store(cli, tmp_path, embedder, monkeypatc
     fresh = _reader(tmp_path)
     ids = [cid for cid, _ in fresh.dense_search(np.ones(384, dtype=np.float32), 5)]
     assert len(fresh.chunk_rows(ids[:2])) == 2 and len(fresh.chunk_rows(ids)) == len(ids) == 4  # a full cache drops none
-    retrievers = [Retriever(tmp_path / "index", embedder, store=open_store(cfg))
+    retrievers = [Retriever(tmp_path / "index", encoder, store=open_store(cfg))
                   for cfg in (_cfg(tmp_path), IndexConfig(index_dir=tmp_path / "index"))]
     for question in ["How many moorings did the Ashcombe harbour board agree?", "Who welcomed it in Carrow?"] * 2:
         a, b = (r.answer(question) for r in retrievers)
@@ -244,7 +244,7 @@ def test_a_killed_update_leaves_each_article_whole_and_a_rerun_completes_it(cli,
     assert code == 0, err
 
 
-def test_an_alias_switch_while_a_reader_asks(tmp_path, embedder):
+def test_an_alias_switch_while_a_reader_asks(tmp_path, encoder):
     """Every answer comes whole from the old collection or the new one, never a mix or an error."""
     from citebot.index.answer import AnswerConfig, Retriever
     from citebot.index.building import build
@@ -258,8 +258,8 @@ def test_an_alias_switch_while_a_reader_asks(tmp_path, embedder):
         write_articles(tmp_path / name, files)
         texts[name] = [f["text"] for f in files.values()]
     cfg = _cfg(tmp_path)
-    build([tmp_path / "old"], cfg, embedder, on_problem=lambda m: None)
-    retriever = Retriever(cfg.index_dir, embedder, config=AnswerConfig(k=3), store=open_store(cfg))
+    build([tmp_path / "old"], cfg, encoder, on_problem=lambda m: None)
+    retriever = Retriever(cfg.index_dir, encoder, config=AnswerConfig(k=3), store=open_store(cfg))
     seen: list[set[str]] = []
     errors: list[BaseException] = []
     stop = threading.Event()
@@ -278,7 +278,7 @@ def test_an_alias_switch_while_a_reader_asks(tmp_path, embedder):
     asker = threading.Thread(target=ask)
     asker.start()
     try:
-        build([tmp_path / "new"], cfg, embedder, on_problem=lambda m: None)
+        build([tmp_path / "new"], cfg, encoder, on_problem=lambda m: None)
         while not any(s == {"new"} for s in seen) and asker.is_alive():
             stop.wait(0.05)
     finally:

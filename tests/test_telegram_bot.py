@@ -29,13 +29,13 @@ def bot_env(tmp_path_factory):
     """Index the samples (+ the seed article when present), start the fake API and `citebot bot`."""
     from citebot.index.building import build
     from citebot.index.config import IndexConfig
-    from citebot.index.encoders.factory import load_encoder as load_embedder
+    from citebot.index.encoders.factory import load_encoder
 
     tmp = tmp_path_factory.mktemp("bot")
     extra = write_articles(tmp / "extra", {"hostile.json": HOSTILE, **FLOOD_ARTICLES})
     paths = [SAMPLES, extra] + ([SEED_ARTICLE] if SEED_ARTICLE.exists() else [])
     cfg = IndexConfig(index_dir=tmp / "index")
-    build(paths, cfg, load_embedder(), on_problem=print)
+    build(paths, cfg, load_encoder(), on_problem=print)
 
     api = FakeBotAPI(TOKEN).start()
     log_path = tmp / "bot.log"
@@ -227,13 +227,13 @@ def test_start_help_and_sources(bot_env):
 
 def test_a_new_index_is_served_without_a_restart(bot_env):
     from citebot.index.building import build
-    from citebot.index.encoders.factory import load_encoder as load_embedder
+    from citebot.index.encoders.factory import load_encoder
 
     api = bot_env["api"]
     extra = write_articles(Path(bot_env["cfg"].index_dir).parent / "later",
                            {"owl.json": {"id": "owl", "title": "Snowy owl seen over Wendford",
                                          "text": "A snowy owl was seen over Wendford cathedral on Sunday, the first in 40 years."}})
-    build(bot_env["paths"] + [extra], bot_env["cfg"], load_embedder(), on_problem=print)
+    build(bot_env["paths"] + [extra], bot_env["cfg"], load_encoder(), on_problem=print)
     api.message(71, "Where was the snowy owl seen?")
     assert "cathedral" in visible_text(_last(api, 71).text)
 

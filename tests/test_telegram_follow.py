@@ -87,13 +87,13 @@ class Bot:
 def env(tmp_path_factory):
     from citebot.index.building import build
     from citebot.index.config import IndexConfig
-    from citebot.index.encoders.factory import load_encoder as load_embedder
+    from citebot.index.encoders.factory import load_encoder
 
     tmp = tmp_path_factory.mktemp("follow")
-    embedder = load_embedder()
+    encoder = load_encoder()
     base = write_articles(tmp / "base", FLOODS)
     cfg = IndexConfig(index_dir=tmp / "index")
-    build([SAMPLES, base], cfg, embedder, on_problem=print)
+    build([SAMPLES, base], cfg, encoder, on_problem=print)
     api = FakeBotAPI(TOKEN).start()
     api.admins[GROUP] = {GROUP_ADMIN}
     bot = Bot(api, cfg.index_dir, tmp / "state", tmp / "bot.log").start()
@@ -101,7 +101,7 @@ def env(tmp_path_factory):
     def add(name: str, articles: dict) -> None:
         """Index more articles, as `citebot index update FOLDER` in another process would."""
         folder = write_articles(tmp / name, articles)
-        build([folder], cfg, embedder, on_problem=print, incremental=True)
+        build([folder], cfg, encoder, on_problem=print, incremental=True)
 
     try:
         yield {"api": api, "bot": bot, "cfg": cfg, "tmp": tmp, "add": add}

@@ -49,7 +49,7 @@ def _post(port: int, update: dict, secret: str) -> int:
         return e.code
 
 
-def test_webhook_mode_answers_posted_updates(tmp_path, embedder):
+def test_webhook_mode_answers_posted_updates(tmp_path, encoder):
     from citebot.index.building import build
     from citebot.index.config import IndexConfig
 
@@ -57,7 +57,7 @@ def test_webhook_mode_answers_posted_updates(tmp_path, embedder):
                                                           "text": "The kite festival returns to Wendford beach on 14 June, "
                                                                   "with a giant octopus kite from Japan."}})
     cfg = IndexConfig(index_dir=tmp_path / "index")
-    build([src], cfg, embedder, on_problem=print)
+    build([src], cfg, encoder, on_problem=print)
     api = FakeBotAPI(TOKEN).start()
     port = _free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("CITEBOT_")}

@@ -43,6 +43,6 @@ def make_retriever(settings: Settings, on_problem=None, **overrides):
 
     store = open_store(settings.index_config())
     store.open(settings.embedding_model).close()
-    embedder = load_query_encoder(settings.index_dir, settings.embedding_model, settings.embedding_dtype, on_problem)
-    return Retriever(settings.index_dir, embedder, settings.embedding_model, answer_config(settings, **overrides),
+    encoder = load_query_encoder(settings.index_dir, settings.embedding_model, settings.embedding_dtype, on_problem)
+    return Retriever(settings.index_dir, encoder, settings.embedding_model, answer_config(settings, **overrides),
                      store=store)

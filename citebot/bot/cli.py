@@ -95,12 +95,12 @@ def index_check() -> None:
     """Verify the served index: every file against the sizes and checksums recorded when it was written
     (a Qdrant collection: its counts and vectors against its manifest)."""
     from citebot.index.building import check
-    from citebot.index.stores.base import IndexError_
+    from citebot.index.stores.base import IndexProblem
 
     settings = settings_or_exit()
     try:
         where, served, problems = check(settings.index_config())
-    except IndexError_ as e:
+    except IndexProblem as e:
         fail(str(e))
     if problems:
         for line in problems:
@@ -117,12 +117,12 @@ def index_status(as_json: bool = typer.Option(False, "--json", help="Print as JS
     """What is indexed and where: the store, articles, chunks, model, build time, size on disk (Qdrant:
     the collection, its points and shards)."""
     from citebot.index.building import status
-    from citebot.index.stores.base import IndexError_
+    from citebot.index.stores.base import IndexProblem
 
     settings = settings_or_exit()
     try:
         info = status(settings.index_config())
-    except IndexError_ as e:
+    except IndexProblem as e:
         fail(str(e))
     if as_json:
         typer.echo(json.dumps(info))
@@ -141,17 +141,17 @@ def index_status(as_json: bool = typer.Option(False, "--json", help="Print as JS
 
 def _retriever_or_exit(settings, **overrides):
     from citebot.index.encoders.base import ModelError
-    from citebot.index.stores.base import IndexError_
+    from citebot.index.stores.base import IndexProblem
 
     try:
         return make_retriever(settings, on_problem=warn, **overrides)
-    except (IndexError_, ModelError) as e:
+    except (IndexProblem, ModelError) as e:
         fail(str(e))
 
 
 def _ask_one(retriever, settings, question: str, k: int, as_json: bool, markup: bool, offset: int = 0):
     """Answer and print one question; returns the answer (None when the question was turned away)."""
-    from citebot.index.stores.base import IndexError_
+    from citebot.index.stores.base import IndexProblem
 
     from .render import answer_to_json, answer_to_text
 
@@ -166,7 +166,7 @@ def _ask_one(retriever, settings, question: str, k: int, as_json: bool, markup: 
         return None
     try:
         answer = retriever.answer(question.strip(), k=k, offset=offset)
-    except IndexError_ as e:
+    except IndexProblem as e:
         fail(str(e))
     if offset and not answer.hits and not as_json:
         typer.echo("No more results for that question.")
@@ -291,10 +291,10 @@ def eval_(file: Path = typer.Argument(..., exists=True, dir_okay=False, help="A 
           rerank_depth: Optional[int] = typer.Option(None, help="Fused candidates scored by sentence."),
           min_confidence: Optional[float] = typer.Option(None, help="Abstention threshold (0-1).")) -> None:
     """Answer recall, highlights, article hits, refusals, dates and latency, at one or more archive sizes."""
-    from citebot.index.encoders.factory import load_encoder as load_embedder
+    from citebot.index.encoders.factory import load_encoder
     from citebot.tools.evaluation import (QuestionSet, Recorder, answerable_jsonl, archive_config, build_archive, date_questions,
                                   names_year, refusal_questions, run_sets, squad_articles)
-    from citebot.index.stores.base import IndexError_
+    from citebot.index.stores.base import IndexProblem
 
     settings = settings_or_exit()
     cfg = settings.index_config()
@@ -327,7 +327,7 @@ def eval_(file: Path = typer.Argument(..., exists=True, dir_okay=False, help="A 
         AnswerConfig(**overrides)  # a mistyped mode is said before minutes of indexing
     except ValueError as e:
         fail(str(e))
-    embedder = load_embedder(cfg.model, cfg.dtype)
+    encoder = load_encoder(cfg.model, cfg.dtype)
     table: dict[str, dict] = {}
     all_misses: list[dict] = []
     all_features: list[dict] = []
@@ -335,9 +335,9 @@ def eval_(file: Path = typer.Argument(..., exists=True, dir_okay=False, help="A 
     for i, size in enumerate(size_list):
         try:
             index_dir, sources = build_archive(Path("data") / "eval-cache", records, distractors, size, cfg,
-                                               embedder, warn, on_build=lambda m: typer.echo(m, err=True),
+                                               encoder, warn, on_build=lambda m: typer.echo(m, err=True),
                                                rebuild=rebuild)
-        except IndexError_ as e:
+        except IndexProblem as e:
             fail(str(e))
         arch = archive_config(cfg, index_dir)
         retriever = _retriever_or_exit(settings.model_copy(update={

@@ -22,8 +22,8 @@ def run_change(targets: List[str], as_json: bool, mode: str, prune: bool = False
     """Build, update or add; the model loads only if something new must be embedded."""
     from citebot.index.building import add, build, check_updatable
     from citebot.index.encoders.base import ModelError
-    from citebot.index.encoders.factory import load_encoder as load_embedder
-    from citebot.index.stores.base import IndexError_
+    from citebot.index.encoders.factory import load_encoder
+    from citebot.index.stores.base import IndexProblem
 
     settings = settings_or_exit()
     cfg = settings.index_config()
@@ -32,14 +32,14 @@ def run_change(targets: List[str], as_json: bool, mode: str, prune: bool = False
     try:
         if mode == "update":
             check_updatable(cfg)  # before anything is read: a mismatch is said at once
-        model = lambda: load_embedder(cfg.model, cfg.dtype)  # noqa: E731
+        model = lambda: load_encoder(cfg.model, cfg.dtype)  # noqa: E731
         common = dict(on_problem=warn, progress=progress, wait=wait, on_wait=warn, keep_days=keep,
                       fetch=settings.fetch_config())
         if mode == "add":
             report = add(targets, cfg, model, **common)
         else:
             report = build(targets, cfg, model, incremental=mode == "update", prune=prune, **common)
-    except (IndexError_, ModelError) as e:
+    except (IndexProblem, ModelError) as e:
         fail(str(e))
     finally:
         if bar is not None:
@@ -120,12 +120,12 @@ def index_remove(targets: List[str] = typer.Argument(..., help="Recorded sources
                  no_wait: bool = NO_WAIT) -> None:
     """Drop sources or single articles; a removed article is not indexed again by a refresh."""
     from citebot.index.building import remove
-    from citebot.index.stores.base import IndexError_
+    from citebot.index.stores.base import IndexProblem
 
     settings = settings_or_exit()
     try:
         report = remove(targets, settings.index_config(), on_problem=warn, wait=not no_wait, on_wait=warn)
-    except IndexError_ as e:
+    except IndexProblem as e:
         fail(str(e))
     if as_json:
         typer.echo(json.dumps({"removed": report.removed, "articles": report.articles}))
@@ -137,12 +137,12 @@ def index_remove(targets: List[str] = typer.Argument(..., help="Recorded sources
 def index_sources(as_json: bool = typer.Option(False, "--json", help="Print as JSON.")) -> None:
     """Each recorded source: kind, articles, newest article, last refresh and its error."""
     from citebot.index.building import list_sources
-    from citebot.index.stores.base import IndexError_
+    from citebot.index.stores.base import IndexProblem
 
     settings = settings_or_exit()
     try:
         rows = list_sources(settings.index_config())
-    except IndexError_ as e:
+    except IndexProblem as e:
         fail(str(e))
     if as_json:
         typer.echo(json.dumps(rows, ensure_ascii=False))

@@ -145,11 +145,11 @@ def sources_overview(settings: Settings, admin: bool) -> str:
     """What /sources adds: each recorded source and how fresh it is (HTML). Paths on the bot's
     machine are shown by their last part unless the asker is an admin."""
     from citebot.index.building import list_sources
-    from citebot.index.stores.base import IndexError_
+    from citebot.index.stores.base import IndexProblem
 
     try:
         rows = list_sources(settings.index_config())
-    except IndexError_:
+    except IndexProblem:
         return ""
     if not rows:
         return ""

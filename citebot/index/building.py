@@ -18,7 +18,7 @@ import numpy as np
 from .text.chunking import chunk_article, embedding_input
 from .text.terms import ANALYZER
 from .config import FetchConfig, IndexConfig
-from .encoders.base import PassageEncoder as Embedder
+from .encoders.base import PassageEncoder
 from .collecting import LazyFetcher, Refresh, SourceOutcome, SourceVanished
 from .sources import registry
 from .sources.base import SourceSpec, cutoff, now_iso
@@ -28,13 +28,13 @@ from .sources.fetch import FetchError, is_url
 from .sources.files import missing_paths
 from .locking import writer_lock
 from .records import Article, Chunk
-from .stores.base import ArticleState, Edit, IndexError_, NoIndex, Store, StoreReader
+from .stores.base import ArticleState, Edit, IndexProblem, NoIndex, Store, StoreReader
 from .stores.factory import open_store
 
 Progress = Callable[[int, int], None]  # (done, total)
 
 
-class NothingToIndex(IndexError_):
+class NothingToIndex(IndexProblem):
     pass
 
 
@@ -70,22 +70,22 @@ class SourceReport:
     items: list[dict]  # title, published, url and id of the articles read (the first few)
 
 
-def chunk_articles(articles: list[Article], embedder: Embedder, cfg: IndexConfig) -> list[list[Chunk]]:
+def chunk_articles(articles: list[Article], encoder: PassageEncoder, cfg: IndexConfig) -> list[list[Chunk]]:
     out = []
-    title_counts = embedder.count_tokens([embedding_input(a.title, "") for a in articles])
+    title_counts = encoder.count_tokens([embedding_input(a.title, "") for a in articles])
     for art, title_tokens in zip(articles, title_counts):
-        room = embedder.max_tokens - 2 - title_tokens  # [CLS] and [SEP]
-        out.append(chunk_article(art, embedder.count_tokens, max(16, min(cfg.chunk_tokens, room)),
+        room = encoder.max_tokens - 2 - title_tokens  # [CLS] and [SEP]
+        out.append(chunk_article(art, encoder.count_tokens, max(16, min(cfg.chunk_tokens, room)),
                                  cfg.chunk_overlap))
     return out
 
 
-def _manifest(cfg: IndexConfig, embedder: Embedder) -> dict:
-    return {"store": cfg.store, "model": cfg.model, "dimension": embedder.dimension, "max_seq_length": embedder.max_tokens,
-            "dtype": embedder.dtype, "faiss": cfg.faiss_index, "analyzer": ANALYZER, **cfg.chunking()}
+def _manifest(cfg: IndexConfig, encoder: PassageEncoder) -> dict:
+    return {"store": cfg.store, "model": cfg.model, "dimension": encoder.dimension, "max_seq_length": encoder.max_tokens,
+            "dtype": encoder.dtype, "faiss": cfg.faiss_index, "analyzer": ANALYZER, **cfg.chunking()}
 
 
-def _embed(embedder: Embedder, articles: list[Article], chunks: list[list[Chunk]], cfg: IndexConfig,
+def _embed(encoder: PassageEncoder, articles: list[Article], chunks: list[list[Chunk]], cfg: IndexConfig,
            progress: Progress | None) -> tuple[list[np.ndarray], list[list[np.ndarray]]]:
     """Chunk vectors and, per chunk, its sentences' vectors (grouped by article)."""
     texts, spans = [], []
@@ -103,7 +103,7 @@ def _embed(embedder: Embedder, articles: list[Article], chunks: list[list[Chunk]
         if progress:
             progress(done, total)
 
-    flat, sent = embedder.encode_with_sentences(texts, spans, batch_size=cfg.batch_size, progress=tick)
+    flat, sent = encoder.encode_with_sentences(texts, spans, batch_size=cfg.batch_size, progress=tick)
     out, out_sent, pos = [], [], 0
     for cs in chunks:
         out.append(flat[pos:pos + len(cs)])
@@ -120,39 +120,39 @@ def check_updatable(cfg: IndexConfig, store: Store | None = None) -> dict:
     manifest = store.manifest(cfg.model)
     for key, value in cfg.chunking().items():
         if manifest.get(key) != value:
-            raise IndexError_(f"the index was built with {key}={manifest.get(key)}, the settings say {value}: "
+            raise IndexProblem(f"the index was built with {key}={manifest.get(key)}, the settings say {value}: "
                               "rebuild it with `citebot index build PATH...`")
     return manifest
 
 
-class SourceMissing(IndexError_):
+class SourceMissing(IndexProblem):
     pass
 
 
-class WriteFailed(IndexError_):
+class WriteFailed(IndexProblem):
     """The disk refused the new index (full, read-only, permissions); the old one still serves."""
 
 
-class NotRecorded(IndexError_):
+class NotRecorded(IndexProblem):
     """`index remove` named something that is neither a recorded source nor an indexed article."""
 
 
-class NothingAdded(IndexError_):
+class NothingAdded(IndexProblem):
     """None of the sources given to `index add` could be read."""
 
 
-EmbedderLike = Union[Embedder, Callable[[], Embedder]]
+EncoderLike = Union[PassageEncoder, Callable[[], PassageEncoder]]
 
 
 class _Model:
     """The embedding model, loaded only when something must be embedded: a refresh that finds
     nothing new (the bot's every quarter hour) or a removal never loads PyTorch."""
 
-    def __init__(self, given: EmbedderLike):
+    def __init__(self, given: EncoderLike):
         self._given = given
-        self.loaded: Embedder | None = None if callable(given) and not hasattr(given, "encode_with_sentences") else given
+        self.loaded: PassageEncoder | None = None if callable(given) and not hasattr(given, "encode_with_sentences") else given
 
-    def get(self) -> Embedder:
+    def get(self) -> PassageEncoder:
         if self.loaded is None:
             self.loaded = self._given()
         return self.loaded
@@ -170,7 +170,7 @@ class _Job:
     unresolved: list[str] = field(default_factory=list)  # set by _plan: targets that could not be resolved
 
 
-def build(paths: Iterable[str | Path], cfg: IndexConfig, embedder: EmbedderLike,
+def build(paths: Iterable[str | Path], cfg: IndexConfig, encoder: EncoderLike,
           on_problem: Callable[[str], None], progress: Progress | None = None,
           incremental: bool = False, prune: bool = False, wait: bool = True,
           on_wait: Callable[[str], None] | None = None, *, keep_days: int = 0,
@@ -190,10 +190,10 @@ def build(paths: Iterable[str | Path], cfg: IndexConfig, embedder: EmbedderLike,
                             + (" (to drop its articles from the index, add --prune)" if incremental else ""))
     job = _Job([t for t in targets if t not in missing], incremental, all_recorded=incremental and not targets,
                pruned=missing)
-    return _locked(job, cfg, _Model(embedder), on_problem, progress, wait, on_wait, keep_days, fetch)
+    return _locked(job, cfg, _Model(encoder), on_problem, progress, wait, on_wait, keep_days, fetch)
 
 
-def add(targets: Iterable[str | Path], cfg: IndexConfig, embedder: EmbedderLike,
+def add(targets: Iterable[str | Path], cfg: IndexConfig, encoder: EncoderLike,
         on_problem: Callable[[str], None], progress: Progress | None = None, wait: bool = True,
         on_wait: Callable[[str], None] | None = None, *, keep_days: int = 0,
         fetch: FetchConfig | None = None) -> BuildReport:
@@ -209,14 +209,14 @@ def add(targets: Iterable[str | Path], cfg: IndexConfig, embedder: EmbedderLike,
     finally:
         store.close()
     job = _Job(targets, incremental, adding=True)
-    return _locked(job, cfg, _Model(embedder), on_problem, progress, wait, on_wait, keep_days, fetch)
+    return _locked(job, cfg, _Model(encoder), on_problem, progress, wait, on_wait, keep_days, fetch)
 
 
 def remove(targets: Iterable[str], cfg: IndexConfig, on_problem: Callable[[str], None], wait: bool = True,
            on_wait: Callable[[str], None] | None = None) -> BuildReport:
     """Drop recorded sources with all their articles, or single articles by id, URL or file (which
     a later refresh then does not index again). Anything unknown stops it before a change."""
-    def no_model() -> Embedder:
+    def no_model() -> PassageEncoder:
         raise AssertionError("a removal embeds nothing")
 
     job = _Job([str(t) for t in targets], True, removing=True)
@@ -375,28 +375,28 @@ def _build_locked(job: _Job, cfg: IndexConfig, store: Store, model: _Model, on_p
         group_batch(fresh, (lambda keys: old.lsh_candidates(keys, gone)) if old is not None else None)
 
         t1 = time.perf_counter()
-        embedder = model.get() if fresh else model.loaded
-        chunks = chunk_articles(fresh, embedder, cfg) if fresh else []
+        encoder = model.get() if fresh else model.loaded
+        chunks = chunk_articles(fresh, encoder, cfg) if fresh else []
         report.seconds["chunk"] = time.perf_counter() - t1
         t2 = time.perf_counter()
-        vectors, sentence_vectors = _embed(embedder, fresh, chunks, cfg, progress) if fresh else ([], [])
+        vectors, sentence_vectors = _embed(encoder, fresh, chunks, cfg, progress) if fresh else ([], [])
         report.seconds["embed"] = time.perf_counter() - t2
         report.chunks_embedded = sum(len(c) for c in chunks)
 
         t3 = time.perf_counter()
         sources = registry.manifest_entry(after)
-        edit = Edit(_shape(cfg, embedder, old), sources, sources != before, fresh, chunks, vectors,
+        edit = Edit(_shape(cfg, encoder, old), sources, sources != before, fresh, chunks, vectors,
                     sentence_vectors, kept, untouched, gone, old_articles)
         manifest = store.write(old, edit) or old.manifest  # None: nothing changed, the served index stays
         registry.write_status(cfg.index_dir, change.status, {s.location for s in after})
     report.seconds["store"] = time.perf_counter() - t3
     report.sources = [_source_report(o, manifest) for o in change.outcomes]
     report.unresolved = list(job.unresolved)
-    if embedder is not None:
+    if encoder is not None:
         from .encoders.onnx_query import export_query_model
 
         t4 = time.perf_counter()
-        report.query_model_error = export_query_model(embedder, cfg.index_dir)  # once per model; questions then skip torch
+        report.query_model_error = export_query_model(encoder, cfg.index_dir)  # once per model; questions then skip torch
         report.seconds["query_model"] = time.perf_counter() - t4
     report.articles, report.chunks = manifest["articles"], manifest["chunks"]
     if not job.incremental:
@@ -404,10 +404,10 @@ def _build_locked(job: _Job, cfg: IndexConfig, store: Store, model: _Model, on_p
     return report
 
 
-def _shape(cfg: IndexConfig, embedder: Embedder | None, old: StoreReader | None) -> dict:
+def _shape(cfg: IndexConfig, encoder: PassageEncoder | None, old: StoreReader | None) -> dict:
     """The model's side of the manifest: from the model when it was loaded, else as served."""
-    if embedder is not None:
-        return _manifest(cfg, embedder)
+    if encoder is not None:
+        return _manifest(cfg, encoder)
     m = old.manifest
     return {"store": cfg.store, "model": m["model"], "dimension": m["dimension"], "max_seq_length": m.get("max_seq_length"),
             "dtype": m.get("dtype"), "faiss": cfg.faiss_index, "analyzer": ANALYZER, **cfg.chunking()}

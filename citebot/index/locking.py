@@ -18,12 +18,12 @@ import time
 from pathlib import Path
 from typing import Callable, Iterator
 
-from .stores.base import IndexError_
+from .stores.base import IndexProblem
 
 LOCK_FILE = ".writer.lock"
 
 
-class IndexBusy(IndexError_):
+class IndexBusy(IndexProblem):
     """Another process is writing this index and the caller asked not to wait."""
 
 

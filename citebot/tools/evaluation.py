@@ -320,7 +320,7 @@ def archive_config(cfg, index_dir: Path):
 
 
 def build_archive(cache_root: Path, records: list[dict], distractors: list[Path], size: int | None,
-                  cfg, embedder, on_problem: Callable[[str], None],
+                  cfg, encoder, on_problem: Callable[[str], None],
                   on_build: Callable[[str], None] | None = None, rebuild: bool = False) -> tuple[Path, dict[str, str]]:
     """The index of the dev articles beside `size` distractor articles (the first ones of the JSONL
     distractor files, in order; folders whole; None = all), built once and cached under a key of
@@ -366,7 +366,7 @@ def build_archive(cache_root: Path, records: list[dict], distractors: list[Path]
             on_build(f"indexing {len(records)} dev articles and {sum(len(ls) for _, ls in lines_by_file)} "
                      f"distractor records{' and ' + ', '.join(map(str, paths[1:])) if paths[1:] else ''} "
                      f"into {index_dir}…")
-        build(sorted(corpus.glob("*.jsonl")) + paths[1:], archive_config(cfg, index_dir), embedder, on_problem)
+        build(sorted(corpus.glob("*.jsonl")) + paths[1:], archive_config(cfg, index_dir), encoder, on_problem)
         digest_file.write_text(build_code_digest())
     elif not digest_file.exists() or digest_file.read_text() != build_code_digest():
         on_problem(f"the cached index in {index_dir} was built by other cleaning/chunking code: "

@@ -13,7 +13,7 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.constants import ChatAction, ChatType
 from telegram.error import TelegramError
 
-from citebot.index.stores.base import IndexError_
+from citebot.index.stores.base import IndexProblem
 
 from ..answering import check_question
 from ..followup import contextualize
@@ -44,7 +44,7 @@ async def answer(update: Update, context: Context, question: str | None, more: M
         await bot.send_chat_action(chat_id=chat_id, action=ChatAction.TYPING)
         try:
             found = await rt.search(rt.retriever.answer, question, k + 1, offset, focus)
-        except IndexError_ as e:  # e.g. a rebuild with another model: say so, keep serving others
+        except IndexProblem as e:  # e.g. a rebuild with another model: say so, keep serving others
             log.error("index unavailable: %s", e)
             await bot.send_message(chat_id=chat_id, text=say("INDEX_UNAVAILABLE", lang))
             return

@@ -11,7 +11,7 @@ import logging
 from telegram import InlineQueryResultArticle, InputTextMessageContent, LinkPreviewOptions, Update
 from telegram.constants import InlineQueryLimit, ParseMode
 
-from citebot.index.stores.base import IndexError_
+from citebot.index.stores.base import IndexProblem
 
 from ..answering import check_question
 from ..render import flatten, not_found
@@ -48,7 +48,7 @@ async def inline_query(update: Update, context: Context) -> None:
         return
     try:
         found = await rt.search(rt.retriever.answer, question, settings.top_k)
-    except IndexError_ as e:
+    except IndexProblem as e:
         log.error("index unavailable: %s", e)
         await query.answer([hint_result("unavailable", "Not available", INDEX_UNAVAILABLE)], cache_time=0,
                            is_personal=True)

@@ -22,7 +22,7 @@ import numpy as np
 from telegram.error import BadRequest, Forbidden, TelegramError
 
 from citebot.index.answer import Retriever
-from citebot.index.stores.base import IndexError_
+from citebot.index.stores.base import IndexProblem
 
 from .context import IDLE_CHAT_DAYS, BotData, ChatData, CitebotApplication, Follow
 from .tasks import run_alongside
@@ -193,7 +193,7 @@ class Watcher:
             except Exception as e:  # an unreadable index now is no reason to stop watching
                 if str(e) != last_error:  # said once, not every few seconds
                     log.error("watching the index: %s: %s", type(e).__name__, e,
-                              exc_info=e if not isinstance(e, (OSError, TelegramError, IndexError_)) else None)
+                              exc_info=e if not isinstance(e, (OSError, TelegramError, IndexProblem)) else None)
                 last_error = str(e)
             await asyncio.sleep(seconds)
 

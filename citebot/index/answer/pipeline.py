@@ -19,7 +19,7 @@ from ..records import Hit
 from .copies import collapse_duplicates
 from ..config import IndexConfig
 from ..stores.base import Store
-from ..stores.base import StoreReader as IndexReader
+from ..stores.base import StoreReader
 from ..stores.factory import open_store
 from ..text.languages import detect
 from ..text.terms import query_terms, stems
@@ -51,12 +51,12 @@ ANYWHERE_CANDIDATES = 20  # for a question naming a year: the archive's best, se
 class Retriever:
     """Holds the question encoder and the serving index; notices a new generation and switches to it."""
 
-    def __init__(self, index_dir: Path, embedder, model: str | None = None,
+    def __init__(self, index_dir: Path, encoder, model: str | None = None,
                  config: AnswerConfig = AnswerConfig(), store: Store | None = None):
         self.index_dir = Path(index_dir)
         self.store = store if store is not None else open_store(IndexConfig(index_dir=self.index_dir))
-        self.embedder = embedder
-        self.model = model if model is not None else embedder.name
+        self.encoder = encoder
+        self.model = model if model is not None else encoder.name
         self.config = config
         self.abstention = load_model(model_file(self.model))
         self.reading = None
@@ -69,7 +69,7 @@ class Retriever:
         self.decide_first_stage = (own if own is not None else self.abstention.threshold, config.sure_confidence)
         self.decide_reader = (own if own is not None else self.reading.threshold, self.reading.sure) \
             if self.reading is not None else None
-        self._reader: IndexReader | None = None
+        self._reader: StoreReader | None = None
         self._pointer: str | None = None
         self._df: dict[str, int] = {}
         self._reference: Reference | None = None
@@ -81,7 +81,7 @@ class Retriever:
         faiss.omp_set_num_threads(1)
 
     # -- the serving index ------------------------------------------------------------------
-    def reader(self) -> IndexReader:
+    def reader(self) -> StoreReader:
         """The served version (a generation, a collection behind an alias); its pointer is re-read
         cheaply on every question so index builds in another process are picked up without a restart."""
         pointer = self.store.pointer()
@@ -110,16 +110,16 @@ class Retriever:
             self._reference = found
         return self._reference
 
-    def _df_of(self, reader: IndexReader, terms: list[str]) -> dict[str, int]:
+    def _df_of(self, reader: StoreReader, terms: list[str]) -> dict[str, int]:
         missing = [t for t in terms if t not in self._df]
         if missing:
             self._df.update(reader.doc_freq(missing))
         return {t: self._df[t] for t in terms}
 
-    def _idf_of(self, reader: IndexReader, terms: list[str]) -> dict[str, float]:
+    def _idf_of(self, reader: StoreReader, terms: list[str]) -> dict[str, float]:
         return {t: idf(self._n_chunks, df) for t, df in self._df_of(reader, terms).items()}
 
-    def _bm25_terms(self, reader: IndexReader, terms: list[str]) -> list[str]:
+    def _bm25_terms(self, reader: StoreReader, terms: list[str]) -> list[str]:
         """The question's stems worth a BM25 lookup: the rarest few, and none found in more than
         COMMON_TERM_SHARE of the chunks: each adds its whole posting list to the sum, so one
         common word would cost a large archive time for little information (when only common
@@ -152,7 +152,7 @@ class Retriever:
         timings["period"] = time.perf_counter() - t
 
         t = time.perf_counter()
-        qv = self.embedder.encode_queries([question])[0]  # a model's question prefix is the encoder's business
+        qv = self.encoder.encode_queries([question])[0]  # a model's question prefix is the encoder's business
         timings["embed"] = time.perf_counter() - t
 
         t = time.perf_counter()
@@ -251,7 +251,7 @@ class Retriever:
                       tentative=answered and confidence < sure_at,
                       elsewhere=None if answered else elsewhere)
 
-    def _score(self, reader: IndexReader, question: str, qv: np.ndarray, idf_q: dict[str, float],
+    def _score(self, reader: StoreReader, question: str, qv: np.ndarray, idf_q: dict[str, float],
                kind: AnswerType, cands: list[Candidate]) -> None:
         """Each candidate's relevance and its best sentence, the highlight (scoring.py)."""
         cfg = self.config
@@ -272,7 +272,7 @@ class Retriever:
             c.score = chunk_score(c.dense, best, cfg.sentence_weight, cfg.lexical_weight, cfg.cue_weight)
             c.best = highlight(scores, cfg.highlight_cue_weight - cfg.cue_weight).span
 
-    def _recent(self, reader: IndexReader, qv: np.ndarray, bm25_terms: list[str], now: dt.date | None
+    def _recent(self, reader: StoreReader, qv: np.ndarray, bm25_terms: list[str], now: dt.date | None
                 ) -> list[tuple[int, float]]:
         """The best candidates of the archive's most recent weeks and months (RECENT_WINDOWS, back
         from its newest article or from now, whichever is earlier), each window fused on its own."""
@@ -292,7 +292,7 @@ class Retriever:
                 out.setdefault(cid, sc)
         return list(out.items())
 
-    def _anywhere(self, reader: IndexReader, qv: np.ndarray, bm25_terms: list[str]) -> list[tuple[int, float]]:
+    def _anywhere(self, reader: StoreReader, qv: np.ndarray, bm25_terms: list[str]) -> list[tuple[int, float]]:
         """The best candidates of the whole archive, fused, for a question whose period filter
         would hide an undated passage that answers it without naming the year."""
         cfg = self.config
@@ -300,7 +300,7 @@ class Retriever:
         lexical = reader.bm25_search(bm25_terms, ANYWHERE_CANDIDATES, None) if cfg.fusion != Fusion.DENSE else []
         return fuse(dense, lexical, cfg.fusion, cfg.rrf_k, cfg.dense_weight)[:ANYWHERE_CANDIDATES]
 
-    def _outside_period(self, reader: IndexReader, qv: np.ndarray, period: Period,
+    def _outside_period(self, reader: StoreReader, qv: np.ndarray, period: Period,
                         dense: list[tuple[int, float]]) -> str | None:
         """The date of the archive's best passage for the question when it lies outside the asked
         period and beats every passage inside it by `period_gap` in cosine, else None. Then the
@@ -322,7 +322,7 @@ class Retriever:
             return None
         return row.dated
 
-    def _evidence(self, question: str, lang: str, reader: IndexReader, best: Candidate, cands: list[Candidate],
+    def _evidence(self, question: str, lang: str, reader: StoreReader, best: Candidate, cands: list[Candidate],
                   hit: Hit, dense: list[tuple[int, float]], qterms: list[str], support: float,
                   ref: Reference) -> Evidence:
         second = next((c.score for c in cands[1:] if c.row.article_rowid != best.row.article_rowid), None)
@@ -332,7 +332,7 @@ class Retriever:
                         best.bm25_rank is not None and best.bm25_rank < AGREE_TOP, best.best_lex, second, support,
                         ref, lang != detect(hit.extract))
 
-    def _compose(self, reader: IndexReader, cands: list[Candidate], limit: int,
+    def _compose(self, reader: StoreReader, cands: list[Candidate], limit: int,
                  subject: Callable[[str], bool] | None = None) -> list[Hit]:
         """Extracts around each candidate's best sentence (compose.py); a candidate whose extract
         overlaps one already shown from the same article is merged into it (dropped). `subject`

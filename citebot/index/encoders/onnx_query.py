@@ -66,16 +66,16 @@ class OnnxQueryEncoder:
         return self.encode(texts)
 
 
-def export_query_model(embedder, index_dir: Path) -> str | None:
-    """Export the embedder's model to ONNX once per model (kept across builds). Returns None when
+def export_query_model(encoder, index_dir: Path) -> str | None:
+    """Export the encoder's model to ONNX once per model (kept across builds). Returns None when
     the export is there, else why it failed (the torch model then serves questions, seconds
     slower to start: the caller says so). Only sentence-transformers models are exported: other
     families answer questions without PyTorch already."""
     from .sentence_transformers import SentenceTransformerEncoder
 
-    if not isinstance(embedder, SentenceTransformerEncoder):
+    if not isinstance(encoder, SentenceTransformerEncoder):
         return None
-    folder = query_model_dir(index_dir, embedder.name)
+    folder = query_model_dir(index_dir, encoder.name)
     if (folder / "meta.json").exists():
         return None
     for stale in folder.parent.glob(".tmp-*"):  # what a killed export left (callers hold the writer lock)
@@ -84,13 +84,13 @@ def export_query_model(embedder, index_dir: Path) -> str | None:
     try:
         import torch
 
-        model = embedder.model
-        if embedder.dtype != "fp32":  # export the fp32 weights whatever the build ran in
+        model = encoder.model
+        if encoder.dtype != "fp32":  # export the fp32 weights whatever the build ran in
             from sentence_transformers import SentenceTransformer
 
             from .sentence_transformers import resolve_model
 
-            model = SentenceTransformer(resolve_model(embedder.name), device="cpu")
+            model = SentenceTransformer(resolve_model(encoder.name), device="cpu")
         tok = model.tokenizer
         sample = tok(["hello world"], return_tensors="pt")
         names = [n for n in ("input_ids", "attention_mask", "token_type_ids") if n in sample]
@@ -113,8 +113,8 @@ def export_query_model(embedder, index_dir: Path) -> str | None:
                               input_names=names, output_names=["embedding"], dynamic_axes=axes,
                               opset_version=17, dynamo=False)
         tok.backend_tokenizer.save(str(tmp / "tokenizer.json"))
-        (tmp / "meta.json").write_text(json.dumps({"model": embedder.name, "dimension": embedder.dimension,
-                                                   "max_tokens": embedder.max_tokens, "inputs": names}))
+        (tmp / "meta.json").write_text(json.dumps({"model": encoder.name, "dimension": encoder.dimension,
+                                                   "max_tokens": encoder.max_tokens, "inputs": names}))
         check = OnnxQueryEncoder(tmp, threads=1).encode(_CHECK_TEXTS)
         # against the fp32 weights it was exported from (a bf16 build model differs by ~0.002)
         ref = model.encode(_CHECK_TEXTS, normalize_embeddings=True, convert_to_numpy=True)

@@ -148,4 +148,4 @@ def _pool_spans(tokens: np.ndarray, offsets: np.ndarray, mask: np.ndarray,
     return vecs
 
 
-Embedder = SentenceTransformerEncoder  # the name it had before other families came
+PassageEncoder = SentenceTransformerEncoder  # the name it had before other families came

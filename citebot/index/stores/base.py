@@ -18,23 +18,23 @@ import numpy as np
 from ..records import Article, Chunk
 
 
-class IndexError_(RuntimeError):
+class IndexProblem(RuntimeError):
     """Base of the index problems a user can cause and fix (the message says how)."""
 
 
-class NoIndex(IndexError_):
+class NoIndex(IndexProblem):
     pass
 
 
-class IncompatibleIndex(IndexError_):
+class IncompatibleIndex(IndexProblem):
     pass
 
 
-class IndexDamaged(IndexError_):
+class IndexDamaged(IndexProblem):
     """A file or record of the served index is missing, truncated or corrupt."""
 
 
-class StoreUnavailable(IndexError_):
+class StoreUnavailable(IndexProblem):
     """The store cannot be reached or refuses us (server down, wrong key): nothing was changed."""
 
 

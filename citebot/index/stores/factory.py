@@ -3,7 +3,7 @@ it writes (the manifest's `store`), so that an index is never read as another st
 from __future__ import annotations
 
 from ..config import IndexConfig
-from .base import IndexError_, Store
+from .base import IndexProblem, Store
 
 STORES = ("local", "qdrant")
 
@@ -18,4 +18,4 @@ def open_store(cfg: IndexConfig) -> Store:
         from .qdrant import QdrantStore  # imports qdrant-client only when it is used
 
         return QdrantStore(cfg.qdrant)
-    raise IndexError_(f"CITEBOT_STORE: unknown store '{cfg.store}' (use {' or '.join(STORES)})")
+    raise IndexProblem(f"CITEBOT_STORE: unknown store '{cfg.store}' (use {' or '.join(STORES)})")

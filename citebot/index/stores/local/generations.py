@@ -25,7 +25,7 @@ from typing import Iterable, Sequence
 
 import numpy as np
 
-from ..base import (ArticleState, ChunkRow, IncompatibleIndex, IndexDamaged, IndexError_, NoIndex,  # noqa: F401
+from ..base import (ArticleState, ChunkRow, IncompatibleIndex, IndexDamaged, IndexProblem, NoIndex,  # noqa: F401
                     check_compatible as _check_compatible)
 from ...duplicates import other_copies
 from .segments import SENTENCE_DTYPE, SegmentDamaged, SegmentReader, verify_files
@@ -119,7 +119,7 @@ def _collect_garbage(index_dir: Path, keep: set[str]) -> None:
     for name in keep:
         try:
             needed.update(s["name"] for s in read_manifest(index_dir / name)["segments"])
-        except (IndexError_, KeyError):
+        except (IndexProblem, KeyError):
             pass
     for p in (index_dir / SEGMENTS).glob("*"):
         if p.name not in needed:

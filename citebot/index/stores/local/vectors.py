@@ -53,13 +53,13 @@ def check_faiss_spec(spec: str, dimension: int) -> None:
     found only when the vectors were written, after all the embedding work)."""
     import faiss
 
-    from ..base import IndexError_
+    from ..base import IndexProblem
 
     kind = choose_kind(spec, IVF_SMALLEST)
     try:
         faiss.index_factory(dimension, kind, faiss.METRIC_INNER_PRODUCT)
     except RuntimeError:
-        raise IndexError_(f"CITEBOT_FAISS_INDEX: FAISS cannot make an index from '{spec}' (use auto, flat, ivf, hnsw "
+        raise IndexProblem(f"CITEBOT_FAISS_INDEX: FAISS cannot make an index from '{spec}' (use auto, flat, ivf, hnsw "
                           "or a FAISS index_factory string such as 'IVF1024,Flat')") from None
 
 

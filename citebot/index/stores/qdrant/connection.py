@@ -11,13 +11,13 @@ from pathlib import Path
 from typing import Callable
 
 from ...config import QdrantConfig
-from ..base import IndexError_, StoreUnavailable
+from ..base import IndexProblem, StoreUnavailable
 
 TRANSIENT_STATUS = {429, 500, 502, 503, 504}
 BACKOFF_S = 0.25  # first wait before a retry; doubled each time
 
 
-class CollectionMissing(IndexError_):
+class CollectionMissing(IndexProblem):
     """The collection or alias asked for does not exist (HTTP 404)."""
 
 
@@ -51,7 +51,7 @@ class Connection:
 
     def call(self, what: str, fn: Callable, *args, write: bool = False, **kwargs):
         """fn(*args, **kwargs), tried again on a transient error (with backoff); anything else, or
-        the last try, becomes one line (StoreUnavailable / IndexError_) without the API key."""
+        the last try, becomes one line (StoreUnavailable / IndexProblem) without the API key."""
         tries = 1 + max(0, self.cfg.retries)
         for attempt in range(tries):
             try:
@@ -67,7 +67,7 @@ class Connection:
                 tail = "; nothing was changed, the served index stays as it was" if write else ""
                 raise kind(self._scrub(f"{message} (while {what}){tail}")) from None
 
-    def _explain(self, e: Exception) -> tuple[type[IndexError_] | None, str, bool]:
+    def _explain(self, e: Exception) -> tuple[type[IndexProblem] | None, str, bool]:
         """(the error to raise, the line it says, whether trying again may help); (None, ...) for
         what is not the store's error (a bug: raised as it is)."""
         import httpx
@@ -90,7 +90,7 @@ class Connection:
             line = f"{self.where()} answered HTTP {status}: {_response_detail(e)}"
             if status == 404:
                 return CollectionMissing, line, False
-            return (StoreUnavailable if status in TRANSIENT_STATUS else IndexError_), line, status in TRANSIENT_STATUS
+            return (StoreUnavailable if status in TRANSIENT_STATUS else IndexProblem), line, status in TRANSIENT_STATUS
         if self.local and isinstance(e, (ValueError, KeyError)) and "not found" in str(e).lower():
             return CollectionMissing, f"{self.where()}: {str(e).splitlines()[0][:200]}", False
         return None, "", False

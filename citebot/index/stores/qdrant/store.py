@@ -12,7 +12,7 @@ import numpy as np
 
 from ...config import QdrantConfig
 from ..bm25 import chunk_term_counts
-from ..base import REBUILD, Edit, IndexDamaged, IndexError_, NoIndex, check_compatible
+from ..base import REBUILD, Edit, IndexDamaged, IndexProblem, NoIndex, check_compatible
 from .connection import CollectionMissing, Connection, connection
 from .points import ARTICLE, CHUNK, DENSE, FORMAT_VERSION, MANIFEST_ID, PAYLOAD_INDEXES, SPARSE, now_iso
 from .reader import QdrantReader
@@ -25,10 +25,10 @@ class QdrantStore:
 
     def __init__(self, cfg: QdrantConfig):
         if bool(cfg.url) == bool(cfg.path):
-            raise IndexError_("CITEBOT_STORE=qdrant needs either CITEBOT_QDRANT_URL (a server or cluster) or "
+            raise IndexProblem("CITEBOT_STORE=qdrant needs either CITEBOT_QDRANT_URL (a server or cluster) or "
                               "CITEBOT_QDRANT_PATH (a local-mode folder), not both")
         if not re.fullmatch(r"[A-Za-z0-9_-]{1,100}", cfg.collection or ""):
-            raise IndexError_(f"CITEBOT_QDRANT_COLLECTION: '{cfg.collection}' is not a name of letters, digits, "
+            raise IndexProblem(f"CITEBOT_QDRANT_COLLECTION: '{cfg.collection}' is not a name of letters, digits, "
                               "'-' and '_'")
         self.cfg = cfg
         self.alias = cfg.collection
@@ -102,10 +102,10 @@ class QdrantStore:
         """Before anything is embedded: the server answers, and the alias's name is free for us."""
         names = {c.name for c in self.call("listing the collections", "get_collections").collections}
         if self.alias in names:
-            raise IndexError_(f"CITEBOT_QDRANT_COLLECTION: '{self.alias}' names a collection of its own on "
+            raise IndexProblem(f"CITEBOT_QDRANT_COLLECTION: '{self.alias}' names a collection of its own on "
                               f"{self.conn.where()}, and citebot needs the name for an alias: choose another name")
         if self.cfg.shards < 1 or self.cfg.replicas < 1:
-            raise IndexError_("CITEBOT_QDRANT_SHARDS and CITEBOT_QDRANT_REPLICAS must be at least 1")
+            raise IndexProblem("CITEBOT_QDRANT_SHARDS and CITEBOT_QDRANT_REPLICAS must be at least 1")
 
     # -- writing ----------------------------------------------------------------------------------
     def write(self, old: "QdrantReader | None", edit: Edit) -> dict | None:
