@@ -190,11 +190,25 @@ def write_index(index_dir: Path, sources: list[Path], real, encoder, gaussian, f
     from citebot.index.config import IndexConfig
     from citebot.index.loading import load_articles
     from citebot.index.records import Chunk
+    from citebot.index.sources import registry
+    from citebot.index.sources.base import now_iso
+    from citebot.index.sources.factory import spec_for_path
     from citebot.index.stores.local.generations import SEGMENTS, publish
     from citebot.index.stores.local.segments import SegmentWriter
 
     cfg = IndexConfig(index_dir=index_dir, faiss_index=faiss_spec)
     articles = load_articles(sources, print)
+    # the sources recorded as a build records them, each article under its own, so that `index
+    # update` stats them and reads only what is new (without them it read every file again and
+    # took every indexed article for another source's)
+    specs = [spec_for_path(str(p)) for p in sources]
+    locations = sorted((s.location for s in specs), key=len, reverse=True)
+    for spec in specs:
+        spec.added = now_iso()
+    for art in articles:
+        art.added = art.added or now_iso()
+        art.source_key = next((loc for loc in locations if art.origin and (
+            art.origin == loc or art.origin.startswith(loc.rstrip("/") + "/"))), None)
     known = real.articles()
     writer = SegmentWriter(index_dir / SEGMENTS, encoder.dimension, faiss_spec)
     all_ids, all_vecs = [], []
@@ -219,7 +233,8 @@ def write_index(index_dir: Path, sources: list[Path], real, encoder, gaussian, f
             all_vecs.append(vecs)
     entry = writer.finish()
     publish(index_dir, {**_manifest(cfg, encoder), "segments": [entry], "next_chunk_id": writer.next_chunk_id,
-                        "next_article_rowid": writer.next_article_rowid})
+                        "next_article_rowid": writer.next_article_rowid,
+                        "sources": registry.manifest_entry(specs)})
     return cfg, np.concatenate([np.asarray(i, dtype=np.int64) for i in all_ids]), np.concatenate(all_vecs)
 
 
@@ -345,6 +360,7 @@ def main() -> None:
             write_bulk(new, args.add, 10_000_000, rng)
             t = time.perf_counter()
             report = build([bulk, *real_sources, new], cfg, encoder, on_problem=print, incremental=True)
+            assert report.unchanged and not report.changed, "the update took indexed articles for changed ones"
             s = report.seconds
             m = read_manifest(current_generation(index_dir))
             print(f"  update adding {report.added} articles ({report.chunks_embedded} chunks): "
