@@ -19,7 +19,7 @@ $(BIN)/python:
 # torch first and pinned: it resolves to the CPU wheel here, and sentence-transformers then finds it.
 $(VENV)/.installed: pyproject.toml | $(BIN)/python
 	$(BIN)/pip install --quiet torch==2.13.0
-	$(BIN)/pip install --quiet -e '.[test]'
+	$(BIN)/pip install --quiet -e '.[all,test]'
 	touch $@
 
 install: $(VENV)/.installed
@@ -38,6 +38,7 @@ run: install
 	fi
 
 test: install
+	$(BIN)/ruff check citebot tests bench
 	$(BIN)/python -m pytest -q
 
 bench: install

@@ -7,7 +7,6 @@ from __future__ import annotations
 import json
 import logging
 import os
-import signal
 import socket
 import subprocess
 import sys
@@ -502,7 +501,7 @@ def test_a_secret_file_others_can_read_gets_one_warning(cli, tmp_path):
     env_file.chmod(0o666)
     code, out, err = cli("index", "sources")
     assert [ln for ln in err.splitlines() if ".env" in ln] == [
-        f"warning: the settings file .env holds a secret and other users may read it (mode 0666): `chmod 600 .env`"]
+        "warning: the settings file .env holds a secret and other users may read it (mode 0666): `chmod 600 .env`"]
     env_file.chmod(0o600)
     assert ".env" not in cli("index", "sources")[2]
     env_file.unlink()

@@ -124,7 +124,7 @@ def test_a_feed_is_indexed_then_refreshed_politely_and_items_that_leave_it_stay(
     assert code == 0, err
     assert json.loads(out)["added"] == 0
     assert [r.path for r in site.requests] == ["/robots.txt", "/feed.xml"]
-    assert site.hits("/feed.xml")[0].headers.get("if-none-match") == '"v2"' 
+    assert site.hits("/feed.xml")[0].headers.get("if-none-match") == '"v2"'
 
     code, out, _ = cli("index", "sources", "--json")
     (source,) = json.loads(out)

@@ -232,7 +232,8 @@ def test_a_new_index_is_served_without_a_restart(bot_env):
     api = bot_env["api"]
     extra = write_articles(Path(bot_env["cfg"].index_dir).parent / "later",
                            {"owl.json": {"id": "owl", "title": "Snowy owl seen over Wendford",
-                                         "text": "A snowy owl was seen over Wendford cathedral on Sunday, the first in 40 years."}})
+                                         "text": "A snowy owl was seen over Wendford cathedral on Sunday, "
+                                                 "the first in 40 years."}})
     build(bot_env["paths"] + [extra], bot_env["cfg"], load_encoder(), on_problem=print)
     api.message(71, "Where was the snowy owl seen?")
     assert "cathedral" in visible_text(_last(api, 71).text)

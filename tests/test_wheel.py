@@ -30,7 +30,8 @@ def wheel(tmp_path_factory) -> Path:
 
 def test_the_wheel_holds_what_the_package_reads_at_run_time(wheel):
     names = set(zipfile.ZipFile(wheel).namelist())
-    for needed in ("citebot/index/answer/abstain_model.json", "citebot/index/answer/probes.txt", "citebot/index/reader/weights/reader.onnx",
+    for needed in ("citebot/index/answer/abstain_model.json", "citebot/index/answer/probes.txt",
+                   "citebot/index/reader/weights/reader.onnx",
                    "citebot/index/reader/weights/reader.json", "citebot/index/reader/weights/tokenizer.json"):
         assert needed in names, f"{needed} is missing from the wheel"
 

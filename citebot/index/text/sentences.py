@@ -8,6 +8,7 @@ from __future__ import annotations
 import re
 
 from .languages import detect
+from ..extras import available
 
 _PARA = re.compile(r"\n\s*\n")
 
@@ -26,7 +27,7 @@ def paragraph_spans(text: str) -> list[tuple[int, int]]:
 def sentence_spans(text: str, lang: str | None = None) -> list[tuple[int, int]]:
     """(start, end) of every sentence, stripped of surrounding whitespace; never crosses a paragraph.
     `lang`: the text's language when known; None tells it from the text."""
-    if (lang or detect(text)) in ("ru", "uk"):
+    if (lang or detect(text)) in ("ru", "uk") and available("razdel"):  # citebot[multilingual]; else syntok
         return _razdel_spans(text)
     from syntok import segmenter
 

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Callable
 
 from ...config import QdrantConfig
+from ...extras import require
 from ..base import IndexProblem, StoreUnavailable
 
 TRANSIENT_STATUS = {429, 500, 502, 503, 504}
@@ -26,7 +27,7 @@ class Connection:
     a process shares one client per place; its calls are serialised (it is plain Python)."""
 
     def __init__(self, cfg: QdrantConfig):
-        from qdrant_client import QdrantClient
+        QdrantClient = require("qdrant_client", "qdrant").QdrantClient
 
         self.cfg = cfg
         self.local = cfg.url is None
