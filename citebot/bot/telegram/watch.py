@@ -88,40 +88,6 @@ def news_since(reader, mark: BotData) -> tuple[list[News], float | None, list[st
     return news, newest, at_newest if len(at_newest) <= MAX_IDS_AT_MARK else None
 
 
-class _View:
-    """The served index seen through a window: searches only ever return the `allowed` chunks."""
-
-    def __init__(self, reader, allowed: np.ndarray):
-        self._reader, self._allowed = reader, allowed
-
-    def __getattr__(self, name: str):
-        return getattr(self._reader, name)
-
-    def _within(self, allowed) -> np.ndarray:
-        if allowed is None:
-            return self._allowed
-        return np.intersect1d(np.asarray(allowed, dtype=np.int64), self._allowed)
-
-    def dense_search(self, vector, k, allowed=None):
-        return self._reader.dense_search(vector, k, self._within(allowed))
-
-    def bm25_search(self, terms, k, allowed=None):
-        return self._reader.bm25_search(terms, k, self._within(allowed))
-
-
-class _Within(Retriever):
-    """The retriever's own answer path over a few articles: the question encoder, scoring and
-    abstention of `base`, searches limited to the chunks of the new articles."""
-
-    def __init__(self, base: Retriever, view: _View):  # not super().__init__: it would load everything again
-        self.__dict__.update(base.__dict__)
-        self._df = {}  # word counts are the whole index's (the view passes doc_freq through)
-        self._view = view
-
-    def reader(self):
-        return self._view
-
-
 def on_topic(found) -> bool:
     """A push is a message nobody asked for just now, so beyond the answer path's own abstention
     the extract must hold the topic's rarest word and every name or figure it gives (the answer
@@ -150,13 +116,13 @@ def match(retriever: Retriever, reader, topic: str, news: list[News]) -> list:
     chunks = {aid: ids for aid, ids in chunks.items() if len(ids)}
     if len(chunks) > 1:
         pool = np.unique(np.concatenate(list(chunks.values())))
-        ranked = _Within(retriever, _View(reader, pool)).answer(topic, MAX_MATCHES_PER_TOPIC).ranked
+        ranked = retriever.answer(topic, MAX_MATCHES_PER_TOPIC, within=pool).ranked
         candidates = list(dict.fromkeys(h.article_id for h in ranked if h.article_id in chunks))
     else:
         candidates = list(chunks)
     out = []
     for aid in candidates[:MAX_MATCHES_PER_TOPIC]:
-        found = _Within(retriever, _View(reader, chunks[aid])).answer(topic, 1)
+        found = retriever.answer(topic, 1, within=chunks[aid])
         if on_topic(found) and found.hits:
             out.append(found.hits[0])
     return out

@@ -75,13 +75,15 @@ class Evidence:
 def evidence(question: str, idf: dict[str, float], extract: str, title: str, score: float, cos: float,
              chunk_cos: float, dense_scores: Sequence[float], in_dense_top: bool, in_lexical_top: bool,
              lex: float, second_score: float | None, support: float = 0.0,
-             reference: Reference = NEUTRAL, cross_lingual: bool = False) -> Evidence:
-    have = stems(extract + " " + title)
+             reference: Reference = NEUTRAL, cross_lingual: bool = False, lang: str | None = None,
+             names: Sequence[str] | None = None) -> Evidence:
+    """`lang`, `names`: the parsed question's language and names (question.py); None: from `question`."""
+    have = stems(extract + " " + title, lang)
     total = sum(idf.values())
     coverage = sum(w for t, w in idf.items() if t in have) / total if total else 0.0
     rare = float(max(idf, key=idf.get) in have) if idf else 0.0
     haystack = (extract + " " + title).lower()
-    missing = sum(1 for n in question_names(question) if n.lower() not in haystack)
+    missing = sum(1 for n in (question_names(question) if names is None else names) if n.lower() not in haystack)
     background = dense_scores[min(len(dense_scores), BACKGROUND_RANK) - 1] if dense_scores else 0.0
     top = list(dense_scores[:10])
     return Evidence(score=score, cos=cos, dense_margin=chunk_cos - background, coverage=coverage, rare=rare,

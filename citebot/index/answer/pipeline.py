@@ -10,7 +10,8 @@ from __future__ import annotations
 import datetime as dt
 import time
 from pathlib import Path
-from typing import Callable
+from dataclasses import dataclass
+from typing import Callable, Sequence
 
 import numpy as np
 
@@ -22,12 +23,11 @@ from ..stores.base import Store
 from ..stores.base import StoreReader
 from ..stores.factory import open_store
 from ..text.languages import detect
-from ..text.terms import query_terms, stems
+from ..text.terms import stems
 from .abstain import Evidence, evidence, load_model, model_file
 from .compose import is_cut, lead_sentence, overlaps, window
-from .cues import AnswerType, answer_type
-from .dates import question_dates
 from .fusion import fuse
+from .question import Question, parse_question
 from .read import read_candidates
 from . import reference
 from .records import Answer, AnswerConfig, Candidate, Fusion, Period
@@ -93,22 +93,33 @@ class Retriever:
 
     def reference(self) -> Reference:
         """What unrelated questions reach in the served version (reference.py): read from beside
-        the index, or measured now (about a second) and kept there for the next process."""
+        the index, or measured now (about a second) and kept there for the next process. Measured
+        with the first stage alone (`_first_stage_best`), which never needs the reference itself."""
         self.reader()
         if self._reference is None:
             version = str(self._pointer or "unversioned")
             found = reference.load(self.index_dir, version)
             if found is None:
-                self._reference = reference.NEUTRAL  # the probes' own answers need none
-
-                def best_of(question: str):  # what the first stage reaches: the reader is not asked
-                    f = self.answer(question, k=1, first_stage_only=True).features
-                    return (f["score"], f["cos"], f["chunk_cos"]) if f else None
-
-                found = reference.measure(best_of)
+                found = reference.measure(self._first_stage_best)
                 reference.save(self.index_dir, version, found)
             self._reference = found
         return self._reference
+
+    def _first_stage_best(self, text: str) -> tuple[float, float, float] | None:
+        """The relevance, best-sentence cosine and chunk cosine of the first stage's best passage
+        for a question (what the reference measures: the reader is not asked)."""
+        q = parse_question(text)
+        reader = self.reader()
+        allowed = self._in_period(reader, q.period, None)
+        if allowed is not None and not len(allowed):
+            return None
+        qv = self.encoder.encode_queries([text])[0]
+        depth = max(self.config.rerank_depth, 1) if self.config.rerank else 5  # as answer(k=1) reaches
+        cands = self._first_stage(q, reader, qv, allowed, None, None, depth, {}).cands
+        if not cands:
+            return None
+        best = cands[0] if self.config.rerank else max(cands, key=lambda c: c.score)
+        return best.score, best.best_cos, best.dense
 
     def _df_of(self, reader: StoreReader, terms: list[str]) -> dict[str, int]:
         missing = [t for t in terms if t not in self._df]
@@ -130,70 +141,130 @@ class Retriever:
         return rare[:MAX_BM25_TERMS]
 
     # -- the answer path ------------------------------------------------------------------
-    def answer(self, question: str, k: int | None = None, offset: int = 0, focus: str | None = None,
-               now: dt.date | None = None, first_stage_only: bool = False) -> Answer:
-        """`focus`: for a follow-up asked together with the previous question, the follow-up's
-        own words, which then decide the highlighted sentence. `now`: what "last week" is
-        relative to (today by default). `first_stage_only`: without the reader (what the
-        archive's reference measures)."""
+    def answer(self, question: str | Question, k: int | None = None, offset: int = 0, focus: str | None = None,
+               now: dt.date | None = None, within: Sequence[int] | np.ndarray | None = None) -> Answer:
+        """`question`: as asked, or already parsed (question.py). `focus`: for a follow-up asked
+        together with the previous question, the follow-up's own words, which then decide the
+        highlighted sentence. `now`: what "last week" is relative to (today by default).
+        `within`: answer from these chunks only (following a topic: is there news of it among the
+        articles just indexed?), judged by the same scoring and abstention as any answer."""
         cfg = self.config
         k = k or cfg.k
+        q = question if isinstance(question, Question) else parse_question(question, now, focus)
+        period = q.period
+        scope = None if within is None else np.asarray(within, dtype=np.int64)
         timings = dict.fromkeys(TIMING_KEYS, 0.0)  # every key on every return: 0 for a stage that did not run
         t = time.perf_counter()
         reader = self.reader()
-        dates = question_dates(question, now)
-        period = dates.period
+        allowed = self._in_period(reader, period, scope)
+        timings["period"] = time.perf_counter() - t
+        if period is not None and not len(allowed):  # the archive holds nothing from then at all
+            return Answer(q.text, False, [], 0.0, period=period, reason="period_empty", timings=timings)
+
+        t = time.perf_counter()
+        qv = self.encoder.encode_queries([q.text])[0]  # a model's question prefix is the encoder's business
+        timings["embed"] = time.perf_counter() - t
+        # the reader knows English (its vocabulary and training): other questions are decided by the first stage
+        reading = self.reading if self.reading is not None and q.language == "en" else None
+        depth = max(cfg.rerank_depth, offset + k) if cfg.rerank else offset + k + 4
+        got = self._first_stage(q, reader, qv, allowed, scope, reading, depth, timings, now)
+        cands, dense = got.cands, got.dense
+        t = time.perf_counter()
+        if reading is not None:  # it reads the question as asked, its year included
+            cands = read_candidates(reading, q.focus or q.text, cands, cfg.reader_top)
+        timings["reader"] = time.perf_counter() - t
+
+        t = time.perf_counter()
+        # a few more than asked for: copies of one wire story merge into one hit ("also: …"); for
+        # "latest", all: the newest relevant story may rank anywhere among them
+        want = offset + k + DUPLICATE_SLACK
+        asked = set(q.terms)
+        subject = (lambda sentence: bool(asked & stems(sentence, q.language))) if q.dates.news else None
+        ranked = collapse_duplicates(self._compose(reader, cands, len(cands) if q.dates.recency else want,
+                                                   subject), reader)
+        timings["compose"] = time.perf_counter() - t
+        if not ranked:
+            return Answer(q.text, False, [], 0.0, timings=timings, period=period,
+                          reason="nothing_in_period" if period else "not_relevant")
+        best = cands[0] if cfg.rerank or reading is not None else max(cands, key=lambda c: c.score)
+        # (with the reader deciding, the evidence is only reported, so the archive's reference is
+        # not measured for it)
+        ev = self._evidence(q, reader, best, cands, ranked[0], dense, got.support.get(best.row.article_rowid, 0.0),
+                            reference.NEUTRAL if reading is not None else self.reference())
+        confidence = best.reader if best.reader is not None else self.abstention.probability(ev)
+        threshold, sure_at = self.decide_reader if best.reader is not None else self.decide_first_stage
+        found = confidence >= threshold
+        sure = confidence >= sure_at and bool(best.row.dated)
+        # a sure, dated in-period answer stands whatever lies outside the period: no search for it
+        elsewhere = self._outside_period(reader, qv, period, dense, scope) if period is not None and not (
+            found and sure) else None
+        if elsewhere is not None:  # a tentative or undated in-period match is likelier another story
+            found = False
+        floor = cfg.relative_floor * ranked[0].score  # later hits must still be relevant
+        # "latest": the newest story on a subject often only mentions it (the arrest warrants months
+        # after an assassination): one that names the question's rarest word counts as relevant too
+        idf_q = got.idf_q
+        rarest = max(idf_q, key=idf_q.get) if q.dates.recency and idf_q else None
+        hits = [h for h in ranked if h.score >= floor
+                or rarest is not None and rarest in stems(h.extract + " " + h.title, q.language)] if found else []
+        if q.dates.recency:  # every relevant hit, newest first (undated ones last)
+            hits.sort(key=lambda h: h.extra.get("dated") or "", reverse=True)
+        hits = hits[offset:offset + k]
+        reason = None if found else ("nothing_in_period" if period else "not_relevant")
+        answered = found and bool(hits)
+        return Answer(q.text, answered, hits, ranked[0].score, ranked, timings, confidence, period,
+                      reason, {**ev.as_dict(), "chunk_cos": best.dense, "first_stage": best.first_stage,
+                               "reader": -1.0 if best.reader is None else best.reader},
+                      tentative=answered and confidence < sure_at,
+                      elsewhere=None if answered else elsewhere)
+
+    def _in_period(self, reader: StoreReader, period: Period | None, scope: np.ndarray | None) -> np.ndarray | None:
+        """The chunks a search may return: those of the period (dated in it, or naming its year),
+        within `scope` when given; None: any."""
         allowed = None
         if period is not None:
             allowed = reader.chunks_in_period(period.start, period.end, () if period.relative else period.years)
-            if not len(allowed):  # the archive holds nothing from then at all
-                timings["period"] = time.perf_counter() - t
-                return Answer(question, False, [], 0.0, period=period, reason="period_empty", timings=timings)
-        timings["period"] = time.perf_counter() - t
+        return _narrow(allowed, scope)
 
+    def _first_stage(self, q: Question, reader: StoreReader, qv: np.ndarray, allowed: np.ndarray | None,
+                     scope: np.ndarray | None, reading, depth: int, timings: dict,
+                     now: dt.date | None = None) -> _FirstStage:
+        """Candidates from dense and lexical search (within `allowed`), fused, scored by their best
+        sentence and reranked: everything before the reader."""
+        cfg = self.config
+        period = q.period
         t = time.perf_counter()
-        qv = self.encoder.encode_queries([question])[0]  # a model's question prefix is the encoder's business
-        timings["embed"] = time.perf_counter() - t
-
-        t = time.perf_counter()
-        lang = detect(question)  # its terms meet only chunks of its own language (text/terms.py)
-        qterms = query_terms(dates.rest, lang)
         dense: list[tuple[int, float]] = []
         if cfg.fusion in (Fusion.RRF, Fusion.DENSE):
             dense = reader.dense_search(qv, cfg.dense_candidates, allowed)
         timings["dense"] = time.perf_counter() - t
         t = time.perf_counter()
         lexical: list[tuple[int, float]] = []
-        bm25_terms = self._bm25_terms(reader, qterms)
+        bm25_terms = self._bm25_terms(reader, list(q.terms))
         if cfg.fusion in (Fusion.RRF, Fusion.BM25):
             lexical = reader.bm25_search(bm25_terms, cfg.candidates, allowed)
         timings["bm25"] = time.perf_counter() - t
 
         t = time.perf_counter()
         fused = fuse(dense, lexical, cfg.fusion, cfg.rrf_k, cfg.dense_weight)
-        depth = max(cfg.rerank_depth, offset + k) if cfg.rerank else offset + k + 4
         top = fused[:depth]
-        if dates.recency and period is None:
+        if q.dates.recency and period is None:
             seen = {cid for cid, _ in top}
-            top += [(cid, sc) for cid, sc in self._recent(reader, qv, bm25_terms, now) if cid not in seen]
+            top += [(cid, sc) for cid, sc in self._recent(reader, qv, bm25_terms, now, scope) if cid not in seen]
         # A year in a question is often what it asks about ("What did Curie discover in 1898?"),
         # not when the answer was published: with the reader to judge, undated passages are read
         # though they do not repeat the year. A dated story from another time stays out.
-        # the reader knows English (its vocabulary and training): other questions are decided by the first stage
-        reading = self.reading if self.reading is not None and lang == "en" and not first_stage_only else None
         undated_too = reading is not None and period is not None and not period.relative
         if undated_too:
             seen = {cid for cid, _ in top}
-            top += [(cid, sc) for cid, sc in self._anywhere(reader, qv, bm25_terms) if cid not in seen]
+            top += [(cid, sc) for cid, sc in self._anywhere(reader, qv, bm25_terms, scope) if cid not in seen]
         rows = reader.chunk_rows([cid for cid, _ in top])
         dense_rank = {cid: r for r, (cid, _) in enumerate(dense)}
         lexical_rank = {cid: r for r, (cid, _) in enumerate(lexical)}
         cands = [Candidate(rows[cid], score, dense_rank.get(cid), lexical_rank.get(cid)) for cid, score in top
                  if cid in rows and (placed_in_period(rows[cid], period) or undated_too and not rows[cid].dated)]
-        focus_text = focus or dates.rest
-        focus_terms = query_terms(focus, detect(focus)) if focus else qterms
-        idf_q = self._idf_of(reader, focus_terms)
-        self._score(reader, focus_text, qv, idf_q, answer_type(focus_text), cands)
+        idf_q = self._idf_of(reader, list(q.focus_terms))
+        self._score(reader, q, qv, idf_q, cands)
         support = article_support(reader.chunk_rows([cid for cid, _ in dense]).values()) if dense else {}
         if cfg.article_weight:
             for c in cands:
@@ -201,58 +272,10 @@ class Retriever:
         if cfg.rerank:
             cands.sort(key=lambda c: -c.score)
         timings["rerank"] = time.perf_counter() - t
-        t = time.perf_counter()
-        if reading is not None:  # it reads the question as asked, its year included
-            cands = read_candidates(reading, focus or question, cands, cfg.reader_top)
-        timings["reader"] = time.perf_counter() - t
+        return _FirstStage(cands, dense, idf_q, support)
 
-        t = time.perf_counter()
-        # a few more than asked for: copies of one wire story merge into one hit ("also: …"); for
-        # "latest", all: the newest relevant story may rank anywhere among them
-        want = offset + k + DUPLICATE_SLACK
-        asked = set(qterms)
-        subject = (lambda sentence: bool(asked & stems(sentence, lang))) if dates.news else None
-        ranked = collapse_duplicates(self._compose(reader, cands, len(cands) if dates.recency else want,
-                                                   subject), reader)
-        timings["compose"] = time.perf_counter() - t
-        if not ranked:
-            return Answer(question, False, [], 0.0, timings=timings, period=period,
-                          reason="nothing_in_period" if period else "not_relevant")
-        best = cands[0] if cfg.rerank or reading is not None else max(cands, key=lambda c: c.score)
-        # names and figures are looked for without the time expression: "May 2019" is the period,
-        # not a name the extract must hold. (With the reader deciding, the evidence is only reported,
-        # so the archive's reference is not measured for it.)
-        ev = self._evidence(dates.rest, lang, reader, best, cands, ranked[0], dense, qterms,
-                            support.get(best.row.article_rowid, 0.0),
-                            reference.NEUTRAL if reading is not None else self.reference())
-        confidence = best.reader if best.reader is not None else self.abstention.probability(ev)
-        threshold, sure_at = self.decide_reader if best.reader is not None else self.decide_first_stage
-        found = confidence >= threshold
-        sure = confidence >= sure_at and bool(best.row.dated)
-        # a sure, dated in-period answer stands whatever lies outside the period: no search for it
-        elsewhere = self._outside_period(reader, qv, period, dense) if period is not None and not (
-            found and sure) else None
-        if elsewhere is not None:  # a tentative or undated in-period match is likelier another story
-            found = False
-        floor = cfg.relative_floor * ranked[0].score  # later hits must still be relevant
-        # "latest": the newest story on a subject often only mentions it (the arrest warrants months
-        # after an assassination): one that names the question's rarest word counts as relevant too
-        rarest = max(idf_q, key=idf_q.get) if dates.recency and idf_q else None
-        hits = [h for h in ranked if h.score >= floor
-                or rarest is not None and rarest in stems(h.extract + " " + h.title, lang)] if found else []
-        if dates.recency:  # every relevant hit, newest first (undated ones last)
-            hits.sort(key=lambda h: h.extra.get("dated") or "", reverse=True)
-        hits = hits[offset:offset + k]
-        reason = None if found else ("nothing_in_period" if period else "not_relevant")
-        answered = found and bool(hits)
-        return Answer(question, answered, hits, ranked[0].score, ranked, timings, confidence, period,
-                      reason, {**ev.as_dict(), "chunk_cos": best.dense, "first_stage": best.first_stage,
-                               "reader": -1.0 if best.reader is None else best.reader},
-                      tentative=answered and confidence < sure_at,
-                      elsewhere=None if answered else elsewhere)
-
-    def _score(self, reader: StoreReader, question: str, qv: np.ndarray, idf_q: dict[str, float],
-               kind: AnswerType, cands: list[Candidate]) -> None:
+    def _score(self, reader: StoreReader, q: Question, qv: np.ndarray, idf_q: dict[str, float],
+               cands: list[Candidate]) -> None:
         """Each candidate's relevance and its best sentence, the highlight (scoring.py)."""
         cfg = self.config
         if not cands:
@@ -265,15 +288,15 @@ class Retriever:
             spans = sents.get(c.row.id) or [((c.row.start, c.row.end), cv)]
             c.sentences = [sp for sp, _ in spans]
             text = reader.article_text(c.row.article_rowid)
-            scores = score_sentences(question, qv, text, spans, idf_q, cfg.picker, kind, cfg.lexical_weight,
-                                     cfg.cue_weight)
+            scores = score_sentences(q.focus_text, qv, text, spans, idf_q, cfg.picker, q.kind, cfg.lexical_weight,
+                                     cfg.cue_weight, q.language)
             best = best_sentence(scores)
             c.best_cos, c.best_lex, c.best_cue = best.cos, best.lex, best.cue
             c.score = chunk_score(c.dense, best, cfg.sentence_weight, cfg.lexical_weight, cfg.cue_weight)
             c.best = highlight(scores, cfg.highlight_cue_weight - cfg.cue_weight).span
 
-    def _recent(self, reader: StoreReader, qv: np.ndarray, bm25_terms: list[str], now: dt.date | None
-                ) -> list[tuple[int, float]]:
+    def _recent(self, reader: StoreReader, qv: np.ndarray, bm25_terms: list[str], now: dt.date | None,
+                scope: np.ndarray | None) -> list[tuple[int, float]]:
         """The best candidates of the archive's most recent weeks and months (RECENT_WINDOWS, back
         from its newest article or from now, whichever is earlier), each window fused on its own."""
         cfg = self.config
@@ -282,7 +305,8 @@ class Retriever:
         anchor = dt.date.fromisoformat(min(newest, today) if newest else today)
         out: dict[int, float] = {}
         for days in RECENT_WINDOWS:
-            allowed = reader.chunks_in_period((anchor - dt.timedelta(days=days)).isoformat(), anchor.isoformat())
+            allowed = _narrow(reader.chunks_in_period((anchor - dt.timedelta(days=days)).isoformat(),
+                                                      anchor.isoformat()), scope)
             if not len(allowed):
                 continue
             dense = reader.dense_search(qv, RECENT_CANDIDATES, allowed) if cfg.fusion != Fusion.BM25 else []
@@ -292,16 +316,17 @@ class Retriever:
                 out.setdefault(cid, sc)
         return list(out.items())
 
-    def _anywhere(self, reader: StoreReader, qv: np.ndarray, bm25_terms: list[str]) -> list[tuple[int, float]]:
+    def _anywhere(self, reader: StoreReader, qv: np.ndarray, bm25_terms: list[str],
+                  scope: np.ndarray | None) -> list[tuple[int, float]]:
         """The best candidates of the whole archive, fused, for a question whose period filter
         would hide an undated passage that answers it without naming the year."""
         cfg = self.config
-        dense = reader.dense_search(qv, ANYWHERE_CANDIDATES, None) if cfg.fusion != Fusion.BM25 else []
-        lexical = reader.bm25_search(bm25_terms, ANYWHERE_CANDIDATES, None) if cfg.fusion != Fusion.DENSE else []
+        dense = reader.dense_search(qv, ANYWHERE_CANDIDATES, scope) if cfg.fusion != Fusion.BM25 else []
+        lexical = reader.bm25_search(bm25_terms, ANYWHERE_CANDIDATES, scope) if cfg.fusion != Fusion.DENSE else []
         return fuse(dense, lexical, cfg.fusion, cfg.rrf_k, cfg.dense_weight)[:ANYWHERE_CANDIDATES]
 
     def _outside_period(self, reader: StoreReader, qv: np.ndarray, period: Period,
-                        dense: list[tuple[int, float]]) -> str | None:
+                        dense: list[tuple[int, float]], scope: np.ndarray | None) -> str | None:
         """The date of the archive's best passage for the question when it lies outside the asked
         period and beats every passage inside it by `period_gap` in cosine, else None. Then the
         subject is in the archive, but from another time: "What damage did the fire do to Notre
@@ -310,7 +335,7 @@ class Retriever:
         refuse 0.14 or more)."""
         if self.config.fusion == Fusion.BM25:
             return None
-        best = reader.dense_search(qv, 1, None)
+        best = reader.dense_search(qv, 1, scope)
         if not best:
             return None
         cid, cos = best[0]
@@ -322,15 +347,14 @@ class Retriever:
             return None
         return row.dated
 
-    def _evidence(self, question: str, lang: str, reader: StoreReader, best: Candidate, cands: list[Candidate],
-                  hit: Hit, dense: list[tuple[int, float]], qterms: list[str], support: float,
-                  ref: Reference) -> Evidence:
+    def _evidence(self, q: Question, reader: StoreReader, best: Candidate, cands: list[Candidate],
+                  hit: Hit, dense: list[tuple[int, float]], support: float, ref: Reference) -> Evidence:
         second = next((c.score for c in cands[1:] if c.row.article_rowid != best.row.article_rowid), None)
-        return evidence(question, self._idf_of(reader, qterms), hit.extract, hit.title, best.score, best.best_cos,
+        return evidence(q.rest, self._idf_of(reader, list(q.terms)), hit.extract, hit.title, best.score, best.best_cos,
                         best.dense, [s for _, s in dense],
                         best.dense_rank is not None and best.dense_rank < AGREE_TOP,
                         best.bm25_rank is not None and best.bm25_rank < AGREE_TOP, best.best_lex, second, support,
-                        ref, lang != detect(hit.extract))
+                        ref, q.language != detect(hit.extract), q.language, q.names)
 
     def _compose(self, reader: StoreReader, cands: list[Candidate], limit: int,
                  subject: Callable[[str], bool] | None = None) -> list[Hit]:
@@ -383,3 +407,18 @@ def article_support(rows) -> dict[int, float]:
     total = max(1, sum(counts.values()))
     return {a: n / total for a, n in counts.items()}
 
+
+
+@dataclass
+class _FirstStage:
+    cands: list[Candidate]               # reranked, best first
+    dense: list[tuple[int, float]]       # the dense search's (chunk id, cosine), best first
+    idf_q: dict[str, float]              # the bold-sentence words' idf in this archive
+    support: dict[int, float]            # article rowid -> its share of the dense candidates
+
+
+def _narrow(allowed: np.ndarray | None, scope: np.ndarray | None) -> np.ndarray | None:
+    """The chunks both allow (None: no limit)."""
+    if scope is None:
+        return allowed
+    return scope if allowed is None else np.intersect1d(np.asarray(allowed, dtype=np.int64), scope)

@@ -31,12 +31,13 @@ def overlap(sentence_stems: set[str], idf: dict[str, float]) -> float:
 def score_sentences(question: str, qv: np.ndarray, text: str,
                     sentences: Sequence[tuple[tuple[int, int], np.ndarray]], idf: dict[str, float],
                     picker: Picker, kind: AnswerType, lexical_weight: float = 1.0,
-                    cue_weight: float = 0.15) -> list[SentenceScore]:
+                    cue_weight: float = 0.15, lang: str | None = None) -> list[SentenceScore]:
+    """`lang`: the question's language (its terms are stemmed in it; None tells each sentence's)."""
     out = []
     for pos, (span, vec) in enumerate(sentences):
         sentence = text[span[0]:span[1]]
         cos = float(vec @ qv)
-        lex = overlap(stems(sentence), idf)
+        lex = overlap(stems(sentence, lang), idf)
         c = cue(sentence, kind, question) if cue_weight else 0.0
         if picker is Picker.DENSE:
             s = cos
