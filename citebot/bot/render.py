@@ -95,6 +95,14 @@ def flatten(text: str) -> str:
     return strip_controls(re.sub(r"\s+", " ", text))
 
 
+def paragraphs(text: str, indent: str = "") -> str:
+    """An extract's words verbatim with its paragraph breaks kept, one line break each (then
+    `indent`): a standfirst without a full stop must not run into the next paragraph ("…a debate
+    that ran past midnight Wendford city council has approved…"). Other whitespace runs become one
+    space; control characters never reach the screen."""
+    return ("\n" + indent).join(flatten(p) for p in re.split(r"[ \t\r\f\v]*\n\s*", text))
+
+
 def is_web_link(url: str | None) -> bool:
     """Only http(s) URLs become links: a `javascript:` or `data:` URL from an article is text."""
     return bool(url) and url.strip().lower().startswith(("http://", "https://"))
@@ -111,11 +119,11 @@ def answer_to_text(answer, offset: int = 0, markup: bool = False) -> str:
     for i, hit in enumerate(answer.hits, offset + 1):
         lead, before, high, after, tail = extract_pieces(hit)
         if markup:
-            body = (f"{lead}{escape(flatten(before))}[bold yellow]{escape(flatten(high))}[/]"
-                    f"{escape(flatten(after))}{tail}")
+            body = (f"{lead}{escape(paragraphs(before, '   '))}[bold yellow]{escape(paragraphs(high, '   '))}[/]"
+                    f"{escape(paragraphs(after, '   '))}{tail}")
             cite = "[dim]— " + escape(flatten(" · ".join(citation_parts(hit)))) + "[/]"
         else:
-            body = f"{lead}{flatten(before)}**{flatten(high)}**{flatten(after)}{tail}"
+            body = f"{lead}{paragraphs(before, '   ')}**{paragraphs(high, '   ')}**{paragraphs(after, '   ')}{tail}"
             cite = "— " + flatten(" · ".join(citation_parts(hit)))
         also = also_line(hit)
         if also:

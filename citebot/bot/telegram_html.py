@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from html import escape
 
-from .render import also_line, citation_parts, extract_pieces, flatten, human_date, is_web_link, not_found
+from .render import also_line, citation_parts, extract_pieces, flatten, human_date, is_web_link, not_found, paragraphs
 
 TELEGRAM_LIMIT = 4096
 
@@ -36,7 +36,7 @@ def citation_html(hit) -> str:
 def hit_html(hit, number: int, room: int = TELEGRAM_LIMIT) -> str:
     """«extract with the <b>best sentence</b>» and its citation line."""
     lead, before, high, after, tail = extract_pieces(hit)
-    before, high, after = flatten(before), flatten(high), flatten(after)
+    before, high, after = paragraphs(before), paragraphs(high), paragraphs(after)
     cite = citation_html(hit)
     body = f"{number}. «{lead}{_esc(before)}<b>{_esc(high)}</b>{_esc(after)}{tail}»\n{cite}"
     if len(body) <= room:
