@@ -37,6 +37,13 @@ def encoder():
     return load_encoder()
 
 
+def counts_of(stdout: str, *keys: str) -> dict:
+    """The counts of a `citebot index ... --json` report (its declared form: build_records.py)."""
+    report = json.loads(stdout)
+    assert report["schema"] == "citebot.build-report/1"
+    return {k: report[k] for k in keys or ("added", "changed", "removed", "unchanged", "chunks_embedded")}
+
+
 def write_articles(folder: Path, articles: dict[str, dict | str]) -> Path:
     """Write {relative name: JSON-able object, text or bytes} under folder."""
     folder.mkdir(parents=True, exist_ok=True)

@@ -11,7 +11,7 @@ import pytest
 
 from citebot.index.stores.local.generations import current_generation, open_current
 
-from conftest import REPO, write_articles
+from conftest import REPO, write_articles, counts_of
 
 pytestmark = pytest.mark.usefixtures("no_leaks")  # no token, API key or URL password in any output
 
@@ -106,7 +106,7 @@ def test_duplicate_ids_are_settled_the_same_way_by_build_and_update(cli, tmp_pat
     write_articles(src, {"c.json": {"id": "same", "title": "Third", "text": "A third telling."}})
     code, out, err = cli("index", "update", str(src), "--json")
     assert code == 0 and err.count("duplicate article id 'same'") == 2
-    assert json.loads(out) == {"added": 0, "changed": 0, "removed": 0, "unchanged": 1, "chunks_embedded": 0}
+    assert counts_of(out) == {"added": 0, "changed": 0, "removed": 0, "unchanged": 1, "chunks_embedded": 0}
     reader = open_current(tmp_path / "index")
     assert reader.article(reader.articles()["same"].rowid).title == "First"
     reader.close()

@@ -69,9 +69,11 @@ def index_build(paths: List[str] = typer.Argument(..., help="Article files or fo
                 no_wait: bool = NO_WAIT) -> None:
     """Rebuild the index from scratch (these become the recorded sources); the old one serves until the
     new one is complete."""
+    from citebot.index.build_records import Mode
+
     from .cli_sources import run_change
 
-    run_change(paths, as_json, "build", wait=not no_wait, keep_days=keep_days)
+    run_change(paths, as_json, Mode.BUILD, wait=not no_wait, keep_days=keep_days)
 
 
 @index_app.command("update")
@@ -85,9 +87,11 @@ def index_update(paths: Optional[List[str]] = typer.Argument(None, help="Sources
                                                               "default CITEBOT_KEEP_DAYS)."),
                  no_wait: bool = NO_WAIT) -> None:
     """Re-embed only new and changed articles; a deleted file's articles go, a feed's old items stay."""
+    from citebot.index.build_records import Mode
+
     from .cli_sources import run_change
 
-    run_change(paths or [], as_json, "update", prune=prune, wait=not no_wait, keep_days=keep_days)
+    run_change(paths or [], as_json, Mode.UPDATE, prune=prune, wait=not no_wait, keep_days=keep_days)
 
 
 @index_app.command("check")

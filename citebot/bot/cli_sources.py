@@ -10,6 +10,8 @@ from typing import List, Optional
 import typer
 
 from . import redact
+from citebot.index.build_records import Mode
+
 from .cli import NO_WAIT, _progress_bar, fail, index_app, settings_or_exit, warn
 
 KEEP_DAYS = typer.Option(None, "--keep-days", min=0, help="Drop articles older than N days (0 = keep all; "
@@ -17,10 +19,10 @@ KEEP_DAYS = typer.Option(None, "--keep-days", min=0, help="Drop articles older t
 SOURCES_HELP = "Files, folders, or URLs of web pages or RSS/Atom feeds."
 
 
-def run_change(targets: List[str], as_json: bool, mode: str, prune: bool = False, wait: bool = True,
+def run_change(targets: List[str], as_json: bool, mode: Mode, prune: bool = False, wait: bool = True,
                keep_days: Optional[int] = None) -> None:
     """Build, update or add; the model loads only if something new must be embedded."""
-    from citebot.index.building import add, build, check_updatable
+    from citebot.index.building import add, build
     from citebot.index.encoders.base import ModelError
     from citebot.index.encoders.factory import load_encoder
     from citebot.index.stores.base import IndexProblem
@@ -30,15 +32,13 @@ def run_change(targets: List[str], as_json: bool, mode: str, prune: bool = False
     keep = settings.keep_days if keep_days is None else keep_days
     bar, progress = _progress_bar()
     try:
-        if mode == "update":
-            check_updatable(cfg)  # before anything is read: a mismatch is said at once
         model = lambda: load_encoder(cfg.model, cfg.dtype)  # noqa: E731
         common = dict(on_problem=warn, progress=progress, wait=wait, on_wait=warn, keep_days=keep,
                       fetch=settings.fetch_config())
-        if mode == "add":
+        if mode is Mode.ADD:
             report = add(targets, cfg, model, **common)
         else:
-            report = build(targets, cfg, model, incremental=mode == "update", prune=prune, **common)
+            report = build(targets, cfg, model, incremental=mode is Mode.UPDATE, prune=prune, **common)
     except (IndexProblem, ModelError) as e:
         fail(str(e))
     finally:
@@ -47,20 +47,16 @@ def run_change(targets: List[str], as_json: bool, mode: str, prune: bool = False
     if report.query_model_error:
         warn(f"the question encoder could not be exported ({report.query_model_error}): questions will use the "
              "PyTorch model, which starts slower")
-    not_added = mode == "add" and (any(s.error for s in report.sources) or report.unresolved)
+    not_added = mode is Mode.ADD and (any(s.error for s in report.sources) or report.unresolved)
     if as_json:
-        counts = report.counts()
-        if mode == "add":
-            counts.update(articles=report.articles, chunks=report.chunks,
-                          sources=[_source_json(s) for s in report.sources], unresolved=report.unresolved)
-        typer.echo(json.dumps(counts, ensure_ascii=False))
+        typer.echo(json.dumps(report.to_json(), ensure_ascii=False))
         if not_added:
             raise typer.Exit(1)
         return
-    if mode == "add":
+    if mode is Mode.ADD:
         for s in report.sources:
             typer.echo(redact.scrub(_added_line(s)))  # titles from a feed: no escape codes
-    verb = {"build": "built", "update": "updated", "add": "updated"}[mode]
+    verb = {Mode.BUILD: "built", Mode.UPDATE: "updated", Mode.ADD: "updated"}[mode]
     typer.echo(f"index {verb}: {report.articles} articles, {report.chunks} chunks in {cfg.index_dir} "
                f"(added {report.added}, changed {report.changed}, removed {report.removed}, "
                f"unchanged {report.unchanged}; {report.chunks_embedded} chunks embedded"
@@ -78,11 +74,6 @@ def run_change(targets: List[str], as_json: bool, mode: str, prune: bool = False
                    err=True)
     elif report.problems:
         typer.echo(f"{len(report.problems)} file(s), page(s) or record(s) skipped: see the warnings above", err=True)
-
-
-def _source_json(s) -> dict:
-    return {"location": s.location, "kind": s.kind, "title": s.title, "read": s.read, "error": s.error,
-            "expired": s.expired, "failed_items": s.failed_items, "items": s.items}
 
 
 def _date(iso: Optional[str]) -> Optional[str]:
@@ -110,7 +101,7 @@ def index_add(sources: List[str] = typer.Argument(..., help=SOURCES_HELP),
               as_json: bool = typer.Option(False, "--json", help="Print what was added as JSON."),
               keep_days: Optional[int] = KEEP_DAYS, no_wait: bool = NO_WAIT) -> None:
     """Record sources and index them beside what is indexed; `index update` then refreshes them."""
-    run_change(sources, as_json, "add", wait=not no_wait, keep_days=keep_days)
+    run_change(sources, as_json, Mode.ADD, wait=not no_wait, keep_days=keep_days)
 
 
 @index_app.command("remove")
@@ -128,7 +119,7 @@ def index_remove(targets: List[str] = typer.Argument(..., help="Recorded sources
     except IndexProblem as e:
         fail(str(e))
     if as_json:
-        typer.echo(json.dumps({"removed": report.removed, "articles": report.articles}))
+        typer.echo(json.dumps(report.to_json(), ensure_ascii=False))
         return
     typer.echo(f"removed {report.removed} article(s); {report.articles} remain in {settings.index_dir}")
 

@@ -22,6 +22,8 @@ from pathlib import Path
 from telegram import Update
 from telegram.ext import Application, ApplicationHandlerStop, CommandHandler, ContextTypes, MessageHandler, filters
 
+from citebot.index.build_records import BuildReport, SourceReport
+
 from . import redact
 from .settings import Settings
 
@@ -83,10 +85,10 @@ class Refresher:
         seconds = time.monotonic() - started
         if code != 0:
             return f"refresh failed after {seconds:.0f} s: {_last_error(err)}"
-        counts = json.loads(out.strip().splitlines()[-1])
+        counts = _report(out)
         failing = {k: v.error for k, v in read_status(self.settings.index_dir).items() if v.error}
-        line = (f"refresh: added {counts['added']}, changed {counts['changed']}, removed {counts['removed']}, "
-                f"unchanged {counts['unchanged']} in {seconds:.0f} s")
+        line = (f"refresh: added {counts.added}, changed {counts.changed}, removed {counts.removed}, "
+                f"unchanged {counts.unchanged} in {seconds:.0f} s")
         if failing:
             first = next(iter(failing.items()))
             line += f"; {len(failing)} source(s) failing, e.g. {first[0]} ({first[1]})"
@@ -115,8 +117,7 @@ class Refresher:
                 return f"Adding {html.escape(url)} took too long; nothing was changed."
         if code != 0:
             return f"Could not add {html.escape(url)}: {html.escape(_last_error(err, url))}"
-        report = json.loads(out.strip().splitlines()[-1])
-        return "\n".join(_added(s) for s in report.get("sources", [])) or "Nothing new to add."
+        return "\n".join(_added(s) for s in _report(out).sources) or "Nothing new to add."
 
 
 def _date(iso: str | None) -> str:
@@ -125,17 +126,22 @@ def _date(iso: str | None) -> str:
     return f" ({human_date(iso)})" if iso else ""
 
 
-def _added(source: dict) -> str:
+def _report(stdout: str) -> BuildReport:
+    """The child's `--json` output: one BuildReport in its declared form (build_records.py)."""
+    return BuildReport.from_json(json.loads(stdout))
+
+
+def _added(source: SourceReport) -> str:
     e = html.escape
-    if source.get("error"):
-        return f"Could not read {e(source['location'])}: {e(source['error'])}"
-    items = source.get("items") or []
-    if source["kind"] == "page":
+    if source.error:
+        return f"Could not read {e(source.location)}: {e(source.error)}"
+    items = source.items or []
+    if source.kind == "page":
         if not items:
-            return f"The page {e(source['location'])} is already indexed and unchanged."
+            return f"The page {e(source.location)} is already indexed and unchanged."
         return f"Added the page “{e(items[0]['title'])}”{_date(items[0].get('published'))}."
     latest = max((i for i in items if i.get("published")), key=lambda i: i["published"], default=None)
-    text = f"Added the feed “{e(source.get('title') or source['location'])}”: {source['read']} article(s) indexed"
+    text = f"Added the feed “{e(source.title or source.location)}”: {source.read} article(s) indexed"
     if latest:
         text += f", the latest “{e(latest['title'])}”{_date(latest['published'])}"
     return text + ". It will be refreshed with the other sources."

@@ -9,7 +9,7 @@ import contextlib
 import errno
 import sqlite3
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterable, Union
 
@@ -17,6 +17,7 @@ import numpy as np
 
 from .text.chunking import chunk_article, embedding_input
 from .text.terms import ANALYZER
+from .build_records import BuildReport, Mode, SourceReport
 from .config import FetchConfig, IndexConfig
 from .encoders.base import PassageEncoder
 from .collecting import LazyFetcher, Refresh, SourceOutcome, SourceVanished
@@ -36,38 +37,6 @@ Progress = Callable[[int, int], None]  # (done, total)
 
 class NothingToIndex(IndexProblem):
     pass
-
-
-@dataclass
-class BuildReport:
-    added: int = 0
-    changed: int = 0
-    removed: int = 0
-    unchanged: int = 0
-    chunks_embedded: int = 0
-    articles: int = 0
-    chunks: int = 0
-    problems: list[str] = field(default_factory=list)
-    seconds: dict[str, float] = field(default_factory=dict)
-    query_model_error: str | None = None  # why questions will need PyTorch, when the export failed
-    expired: int = 0  # articles dropped by retention (counted in `removed` when they were indexed)
-    sources: list["SourceReport"] = field(default_factory=list)  # each source read, how it went
-    unresolved: list[str] = field(default_factory=list)  # targets neither a source nor a page or feed: skipped
-
-    def counts(self) -> dict:
-        return {k: v for k, v in asdict(self).items() if k in ("added", "changed", "removed", "unchanged", "chunks_embedded")}
-
-
-@dataclass
-class SourceReport:
-    location: str
-    kind: str
-    title: str | None
-    read: int  # articles read now (new, changed or the same)
-    error: str | None
-    expired: int
-    failed_items: int
-    items: list[dict]  # title, published, url and id of the articles read (the first few)
 
 
 def chunk_articles(articles: list[Article], encoder: PassageEncoder, cfg: IndexConfig) -> list[list[Chunk]]:
@@ -112,9 +81,8 @@ def _embed(encoder: PassageEncoder, articles: list[Article], chunks: list[list[C
     return out, out_sent
 
 
-def check_updatable(cfg: IndexConfig, store: Store | None = None) -> dict:
+def check_updatable(cfg: IndexConfig, store: Store) -> dict:
     """The served manifest, if an update of it with these settings gives what a build would."""
-    store = store or open_store(cfg)
     if not store.exists():
         raise NoIndex(f"no index in {store.where()} to update: build one with `citebot index build PATH...`")
     manifest = store.manifest(cfg.model)
@@ -162,12 +130,24 @@ class _Model:
 class _Job:
     """What one call asks for, settled before the writer lock is taken."""
     targets: list[str]  # as typed: paths and URLs
-    incremental: bool
+    mode: Mode
+    index_exists: bool = True  # an `add` to no index builds one
     all_recorded: bool = False  # `index update` with no SOURCE
     pruned: list[str] = field(default_factory=list)  # named paths that are gone, whose articles go
-    adding: bool = False
-    removing: bool = False
     unresolved: list[str] = field(default_factory=list)  # set by _plan: targets that could not be resolved
+
+    @property
+    def incremental(self) -> bool:
+        """Written on top of the served index (else a new one replaces it)."""
+        return self.mode is not Mode.BUILD and self.index_exists
+
+    @property
+    def adding(self) -> bool:
+        return self.mode is Mode.ADD
+
+    @property
+    def removing(self) -> bool:
+        return self.mode is Mode.REMOVE
 
 
 def build(paths: Iterable[str | Path], cfg: IndexConfig, encoder: EncoderLike,
@@ -188,8 +168,8 @@ def build(paths: Iterable[str | Path], cfg: IndexConfig, encoder: EncoderLike,
     if missing and not (incremental and prune):
         raise SourceMissing(f"no such file or folder: {', '.join(missing)}; nothing was changed"
                             + (" (to drop its articles from the index, add --prune)" if incremental else ""))
-    job = _Job([t for t in targets if t not in missing], incremental, all_recorded=incremental and not targets,
-               pruned=missing)
+    job = _Job([t for t in targets if t not in missing], Mode.UPDATE if incremental else Mode.BUILD,
+               all_recorded=incremental and not targets, pruned=missing)
     return _locked(job, cfg, _Model(encoder), on_problem, progress, wait, on_wait, keep_days, fetch)
 
 
@@ -203,12 +183,9 @@ def add(targets: Iterable[str | Path], cfg: IndexConfig, encoder: EncoderLike,
     missing = missing_paths(t for t in targets if not is_url(t))
     if missing:
         raise SourceMissing(f"no such file or folder: {', '.join(missing)}; nothing was changed")
-    store = open_store(cfg)
-    try:
-        incremental = store.exists()
-    finally:
-        store.close()
-    job = _Job(targets, incremental, adding=True)
+    with open_store(cfg) as store:
+        exists = store.exists()
+    job = _Job(targets, Mode.ADD, index_exists=exists)
     return _locked(job, cfg, _Model(encoder), on_problem, progress, wait, on_wait, keep_days, fetch)
 
 
@@ -219,23 +196,17 @@ def remove(targets: Iterable[str], cfg: IndexConfig, on_problem: Callable[[str],
     def no_model() -> PassageEncoder:
         raise AssertionError("a removal embeds nothing")
 
-    job = _Job([str(t) for t in targets], True, removing=True)
+    job = _Job([str(t) for t in targets], Mode.REMOVE)
     return _locked(job, cfg, _Model(no_model), on_problem, None, wait, on_wait, 0, None)
 
 
 def _locked(job: _Job, cfg: IndexConfig, model: _Model, on_problem, progress, wait, on_wait, keep_days,
             fetch) -> BuildReport:
-    store = open_store(cfg)
-    try:
-        if job.incremental:
-            dimension = int(check_updatable(cfg, store)["dimension"])
-        else:
-            dimension = model.get().dimension
-        store.check_settings(dimension)
-        with writer_lock(cfg.index_dir, wait=wait, on_wait=on_wait):
-            return _build_guarded(job, cfg, store, model, on_problem, progress, keep_days, fetch)
-    finally:
-        store.close()
+    # the served index is checked once, under the lock: a writer waited for may have changed it
+    with open_store(cfg) as store, writer_lock(cfg.index_dir, wait=wait, on_wait=on_wait):
+        served = check_updatable(cfg, store) if job.incremental else None
+        store.check_settings(int(served["dimension"]) if served else model.get().dimension)
+        return _build_guarded(job, cfg, store, model, on_problem, progress, keep_days, fetch)
 
 
 def _build_guarded(job: _Job, cfg: IndexConfig, store: Store, model: _Model, on_problem, progress, keep_days,
@@ -328,8 +299,7 @@ def _build_locked(job: _Job, cfg: IndexConfig, store: Store, model: _Model, on_p
         closing.callback(fetcher.close)
         old: StoreReader | None = None
         old_articles: dict[str, ArticleState] = {}
-        if job.incremental:
-            check_updatable(cfg, store)
+        if job.incremental:  # checked by _locked
             old = closing.enter_context(contextlib.closing(store.open(cfg.model, writing=True)))
             old_articles = old.articles()
         recorded = registry.recorded(old.manifest if old else None)
@@ -424,40 +394,27 @@ MAX_REPORTED_ITEMS = 20
 
 
 def status(cfg: IndexConfig) -> dict:
-    store = open_store(cfg)
-    try:
+    with open_store(cfg) as store:
         info = store.status()
-    finally:
-        store.close()
     return {**info, "compatible_with_settings": info.get("model") == cfg.model}
 
 
 def check(cfg: IndexConfig) -> tuple[str, str, list[str]]:
     """(where the index is, which version is served, every damaged part of it: one line each)."""
-    store = open_store(cfg)
-    try:
-        problems = store.check()
-        return store.where(), store.pointer() or "", problems
-    finally:
-        store.close()
+    with open_store(cfg) as store:
+        return store.where(), store.pointer() or "", store.check()
 
 
 def list_sources(cfg: IndexConfig) -> list[dict]:
     """Each recorded source with its kind, articles served, newest article date, and how its
     last refresh went (`citebot index sources`, the bot's /sources)."""
-    store = open_store(cfg)
-    try:
+    with open_store(cfg) as store:
         if not store.exists():
             raise NoIndex(f"no index in {store.where()}: build one with `citebot index build PATH...` "
                           "or add a source with `citebot index add SOURCE...`")
-        reader = store.open()
-        try:
+        with contextlib.closing(store.open()) as reader:
             served = reader.articles()
             specs = registry.recorded(reader.manifest)
-        finally:
-            reader.close()
-    finally:
-        store.close()
     counts: dict[str | None, int] = {}
     newest: dict[str | None, str] = {}
     for st in served.values():

@@ -166,8 +166,19 @@ class Edit:
     old_articles: dict[str, ArticleState] = field(default_factory=dict)
 
 
+class Closes:
+    """`with open_store(cfg) as store:` closes the store however the block ends."""
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
 class Store(Protocol):
-    """One place an index lives; made by factory.open_store from the settings."""
+    """One place an index lives; made by factory.open_store from the settings, closed by a `with`
+    block (both stores are `Closes`)."""
 
     kind: str  # "local" | "qdrant": recorded in the manifest
     format_version: int

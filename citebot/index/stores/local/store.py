@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 
 from ...records import Chunk
-from ..base import Edit, NoIndex
+from ..base import Closes, Edit, NoIndex
 from .generations import (CURRENT, FORMAT_VERSION, SEGMENTS, IndexReader, check_compatible, check_generation,
                           clean_stale, current_generation, generation_size, publish, read_manifest)
 from .segments import SegmentWriter
@@ -20,7 +20,7 @@ MAX_SEGMENTS = 8
 MAX_DELETED_SHARE = 0.3
 
 
-class LocalStore:
+class LocalStore(Closes):
     kind = "local"
     format_version = FORMAT_VERSION
 

@@ -12,14 +12,14 @@ import numpy as np
 
 from ...config import QdrantConfig
 from ..bm25 import chunk_term_counts
-from ..base import REBUILD, Edit, IndexDamaged, IndexProblem, NoIndex, check_compatible
+from ..base import REBUILD, Closes, Edit, IndexDamaged, IndexProblem, NoIndex, check_compatible
 from .connection import CollectionMissing, Connection, connection
 from .points import ARTICLE, CHUNK, DENSE, FORMAT_VERSION, MANIFEST_ID, PAYLOAD_INDEXES, SPARSE, now_iso
 from .reader import QdrantReader
 from .writing import Writer
 
 
-class QdrantStore:
+class QdrantStore(Closes):
     kind = "qdrant"
     format_version = FORMAT_VERSION
 
