@@ -227,7 +227,7 @@ def test_article_support_is_each_articles_share_of_the_dense_candidates():
 
 def test_a_tentative_answer_opens_with_a_caution_in_every_front_end():
     from citebot.bot.render import TENTATIVE, answer_to_json, answer_to_text
-    from citebot.bot.telegram_html import answer_messages
+    from citebot.bot.telegram.rendering import answer_messages
     from citebot.index.answer.records import Answer
     from citebot.index.records import Hit
 

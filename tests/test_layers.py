@@ -91,3 +91,29 @@ def test_the_check_sees_an_upward_import(tmp_path):
     assert layer_of("citebot.index.stores.local.segments") < layer_of("citebot.index.answer.pipeline")
     assert layer_of("citebot.index.duplicates") < layer_of("citebot.index.sources.files")
     assert layer_of("citebot.bot.cli") > layer_of("citebot.tools.evaluation")
+
+
+def test_every_citebot_import_names_a_module_that_exists():
+    """Imports inside functions run late: a moved module would fail only when its command runs."""
+    import importlib.util
+
+    missing = []
+    for path in sorted(ROOT.rglob("*.py")):
+        name = module_name(path)
+        package = name.split(".") if path.name == "__init__.py" else name.split(".")[:-1]
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if not isinstance(node, ast.ImportFrom) or not node.module:
+                continue
+            if node.level:
+                target = ".".join(package[:len(package) - node.level + 1] + [node.module])
+            else:
+                target = node.module
+            if not target.startswith("citebot"):
+                continue
+            try:
+                found = importlib.util.find_spec(target) is not None
+            except ModuleNotFoundError:  # a package on the way is missing
+                found = False
+            if not found:
+                missing.append(f"{path.relative_to(ROOT.parent)}:{node.lineno} {target}")
+    assert not missing, "\n".join(missing)

@@ -264,7 +264,7 @@ def test_a_server_error_text_loses_its_control_characters(site):
 
 
 def test_only_http_links_become_links_in_telegram():
-    from citebot.bot.telegram_html import citation_html
+    from citebot.bot.telegram.rendering import citation_html
     from citebot.index.records import Hit
 
     hit = Hit("a", 1, "Moorings \x1b[2Jagreed", "Bay\x1b]0;pwned\x07 Post", "javascript:alert(document.cookie)",

@@ -3,7 +3,7 @@ shown as one (a standfirst without a full stop must not run into the next paragr
 from __future__ import annotations
 
 from citebot.bot.render import answer_to_json, answer_to_text, paragraphs
-from citebot.bot.telegram_html import answer_messages
+from citebot.bot.telegram.rendering import answer_messages
 from citebot.index.answer.records import Answer
 from citebot.index.records import Hit
 

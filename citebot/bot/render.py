@@ -7,22 +7,30 @@ import re
 
 from citebot.index.text.controls import one_line, strip_controls
 
+# The English words of an answer's verdicts; the bot's translations (telegram/texts.py) use the same keys.
 NOT_FOUND = "Not found: nothing in the indexed articles answers that."
+NOT_FOUND_PERIOD = "Not found: nothing in the indexed articles from {period} answers that."
+NOT_FOUND_EMPTY = "Not found: the indexed articles have nothing from {period}."
 ELSEWHERE = "The closest story on it in the archive is from {date}."
 TENTATIVE = "These passages may not answer the question: check them before you rely on them."
 
 
-def not_found(answer) -> str:
+def english(key: str, **fields) -> str:
+    return globals()[key].format(**fields)
+
+
+def not_found(answer, words=english) -> str:
     """Why there is no answer, naming the period when the question named one: never another
-    year's story in place of the one asked about."""
+    year's story in place of the one asked about. `words(key, **fields)`: the text of `key` in
+    the reader's language."""
     period = getattr(answer, "period", None)
     if period is None:
-        return NOT_FOUND
+        return words("NOT_FOUND")
     if getattr(answer, "reason", None) == "period_empty":
-        return f"Not found: the indexed articles have nothing from {period.label}."
-    text = f"Not found: nothing in the indexed articles from {period.label} answers that."
+        return words("NOT_FOUND_EMPTY", period=period.label)
+    text = words("NOT_FOUND_PERIOD", period=period.label)
     elsewhere = getattr(answer, "elsewhere", None)
-    return text + (f" {ELSEWHERE.format(date=human_date(elsewhere))}" if elsewhere else "")
+    return text + (" " + words("ELSEWHERE", date=human_date(elsewhere)) if elsewhere else "")
 
 
 def hit_to_json(hit, rank: int) -> dict:
@@ -169,3 +177,21 @@ def eval_table(table: dict[str, dict], title: str) -> None:
     if not console.is_terminal:
         console = Console(width=170)  # a file or a pipe: every column whole
     console.print(t)
+
+
+def ago(iso: str | None) -> str:
+    """'3 min ago', '5 h ago', '2 days ago' or 'never'."""
+    if not iso:
+        return "never"
+    try:
+        then = dt.datetime.fromisoformat(iso)
+    except ValueError:
+        return iso
+    seconds = (dt.datetime.now(dt.timezone.utc) - then).total_seconds()
+    if seconds < 90:
+        return "just now"
+    if seconds < 90 * 60:
+        return f"{seconds / 60:.0f} min ago"
+    if seconds < 36 * 3600:
+        return f"{seconds / 3600:.0f} h ago"
+    return f"{seconds / 86400:.0f} days ago"

@@ -55,7 +55,7 @@ def build_application(settings: Settings, retriever, token: str) -> CitebotAppli
     app.runtime = Runtime(settings, retriever)
 
     app.add_handler(TypeHandler(Update, gate), group=-1)
-    from ..refresh import install as install_refresh
+    from .refresh import install as install_refresh
 
     app.runtime.refresher = install_refresh(app, settings)  # /add and admins' URLs first; background refresh
     app.add_handler(CommandHandler(["start", "help"], handlers.start))

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 from telegram.ext import Application, CallbackContext, ContextTypes, ExtBot
 
 if TYPE_CHECKING:
-    from ..refresh import Refresher
+    from .refresh import Refresher
     from ..settings import Settings
 
 MAX_FOLLOWS_PER_CHAT = 10

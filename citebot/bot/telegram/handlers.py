@@ -18,7 +18,7 @@ from citebot.index.stores.base import IndexProblem
 from ..answering import check_question
 from ..followup import contextualize
 from ..render import human_date
-from ..telegram_html import answer_messages
+from .rendering import answer_messages
 from .context import Context, MoreRequest
 from .texts import esc, lang_of, not_found_text, say
 
@@ -75,7 +75,7 @@ async def sources(update: Update, context: Context) -> None:
     admin = bool(update.effective_user and update.effective_user.id in settings.admin_users)
 
     def describe() -> str:
-        from ..refresh import sources_overview
+        from .refresh import sources_overview
 
         reader = rt.retriever.reader()
         latest = human_date(reader.latest_published())

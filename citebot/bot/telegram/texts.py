@@ -1,16 +1,16 @@
 """What the bot says in its own words, and one cited extract as a message of its own (a pushed
-article, an inline result). Article text is escaped by telegram_html, as in answers.
+article, an inline result). Article text is escaped by rendering.py, as in answers.
 
 The bot's own words come in English, Russian and Ukrainian: `say(key, lang)` picks the asker's
 (`lang_of`: Telegram's language_code, English for any other); quotes stay in their article's language."""
 from __future__ import annotations
 
-from html import escape
 
 from citebot.index.text.languages import from_locale
 
-from ..render import ELSEWHERE, TENTATIVE, flatten, human_date  # noqa: F401  (the terminal says these too)
-from ..telegram_html import TELEGRAM_LIMIT, hit_html
+from ..render import (ELSEWHERE, NOT_FOUND, NOT_FOUND_EMPTY, NOT_FOUND_PERIOD, TENTATIVE, flatten,  # noqa: F401
+                      human_date, not_found)  # the English words are the terminal's too: `say` finds them here
+from .rendering import TELEGRAM_LIMIT, cut, esc, hit_html
 
 HELP = ("Ask me a question about the indexed articles and I reply with the passages that answer it, "
         "quoted word for word, with the best sentence in bold and where it comes from.\n\n"
@@ -28,9 +28,6 @@ BUTTON_EXPIRED = "That button has expired: please ask again."
 NO_MORE = "No more passages for that question."
 
 
-NOT_FOUND = "Not found: nothing in the indexed articles answers that."
-NOT_FOUND_PERIOD = "Not found: nothing in the indexed articles from {period} answers that."
-NOT_FOUND_EMPTY = "Not found: the indexed articles have nothing from {period}."
 MORE = "More"
 
 TRANSLATIONS: dict[str, dict[str, str]] = {
@@ -140,26 +137,7 @@ def local(lang: str, key: str, english: str, **fields) -> str:
 
 def not_found_text(answer, lang: str) -> str:
     """"Not found", naming the period when the question named one, in the asker's language."""
-    period = getattr(answer, "period", None)
-    if lang not in TRANSLATIONS:
-        from ..render import not_found
-
-        return not_found(answer)
-    if period is None:
-        return say("NOT_FOUND", lang)
-    if getattr(answer, "reason", None) == "period_empty":
-        return say("NOT_FOUND_EMPTY", lang, period=period.label)
-    text = say("NOT_FOUND_PERIOD", lang, period=period.label)
-    elsewhere = getattr(answer, "elsewhere", None)
-    return text + (" " + say("ELSEWHERE", lang, date=human_date(elsewhere)) if elsewhere else "")
-
-
-def esc(text: str) -> str:
-    return escape(text, quote=True)
-
-
-def cut(text: str, n: int) -> str:
-    return text if len(text) <= n else text[:n - 1] + "…"
+    return not_found(answer, lambda key, **fields: say(key, lang, **fields))
 
 
 def extract_html(hit, room: int = TELEGRAM_LIMIT) -> str:

@@ -24,8 +24,9 @@ from telegram.ext import Application, ApplicationHandlerStop, CommandHandler, Co
 
 from citebot.index.build_records import BuildReport, SourceReport
 
-from . import redact
-from .settings import Settings
+from .. import redact
+from ..render import ago, human_date
+from ..settings import Settings
 
 log = logging.getLogger("citebot.refresh")
 REFRESH_TIMEOUT_S = 30 * 60
@@ -120,15 +121,13 @@ class Refresher:
         return "\n".join(_added(s) for s in _report(out).sources) or "Nothing new to add."
 
 
-def _date(iso: str | None) -> str:
-    from .render import human_date
-
-    return f" ({human_date(iso)})" if iso else ""
-
-
 def _report(stdout: str) -> BuildReport:
     """The child's `--json` output: one BuildReport in its declared form (build_records.py)."""
     return BuildReport.from_json(json.loads(stdout))
+
+
+def _when(iso: str | None) -> str:
+    return f" ({human_date(iso)})" if iso else ""
 
 
 def _added(source: SourceReport) -> str:
@@ -139,11 +138,11 @@ def _added(source: SourceReport) -> str:
     if source.kind == "page":
         if not items:
             return f"The page {e(source.location)} is already indexed and unchanged."
-        return f"Added the page “{e(items[0]['title'])}”{_date(items[0].get('published'))}."
+        return f"Added the page “{e(items[0]['title'])}”{_when(items[0].get('published'))}."
     latest = max((i for i in items if i.get("published")), key=lambda i: i["published"], default=None)
     text = f"Added the feed “{e(source.title or source.location)}”: {source.read} article(s) indexed"
     if latest:
-        text += f", the latest “{e(latest['title'])}”{_date(latest['published'])}"
+        text += f", the latest “{e(latest['title'])}”{_when(latest['published'])}"
     return text + ". It will be refreshed with the other sources."
 
 
@@ -163,27 +162,15 @@ def sources_overview(settings: Settings, admin: bool) -> str:
     for r in rows[:MAX_SOURCES_SHOWN]:
         where = r["location"] if admin or r["kind"] in ("feed", "page") else Path(r["location"]).name
         name = f"“{r['title']}”" if r["title"] else where
-        fresh = f"newest {_plain_date(r['newest'])}" if r["newest"] else "no dates"
+        fresh = f"newest {human_date(r['newest']) or '?'}" if r["newest"] else "no dates"
         state = f"; failing: {r['last_error']}" if r["last_error"] else ""
         lines.append(f"• {html.escape(r['kind'])} {html.escape(name)}: {r['articles']} article(s), {fresh}, "
-                     f"refreshed {_ago(r['last_refresh'])}{html.escape(state)}")
+                     f"refreshed {ago(r['last_refresh'])}{html.escape(state)}")
     if len(rows) > MAX_SOURCES_SHOWN:
         lines.append(f"… and {len(rows) - MAX_SOURCES_SHOWN} more.")
     while len("\n".join(lines)) > MAX_OVERVIEW_CHARS:  # a reply stays within Telegram's 4096 characters
         lines.pop(-2 if lines[-1].startswith("…") else -1)
     return "\n".join(lines)
-
-
-def _plain_date(iso: str | None) -> str:
-    from .render import human_date
-
-    return human_date(iso) or "?"
-
-
-def _ago(iso: str | None) -> str:
-    from .cli_sources import _ago as ago
-
-    return ago(iso)
 
 
 # --- Telegram wiring ----------------------------------------------------------------------------
@@ -231,7 +218,7 @@ def install(app: Application, settings: Settings) -> Refresher:
         app.add_handler(MessageHandler(filters.ChatType.PRIVATE & filters.User(user_id=settings.admin_users)
                                        & filters.Regex(URL_ONLY), functools.partial(url_message, refresher=refresher)))
     if settings.refresh_minutes > 0:
-        from .telegram.tasks import run_alongside
+        from .tasks import run_alongside
 
         run_alongside(app, refresher.loop, "citebot-refresh")
     return refresher

@@ -1,22 +1,91 @@
-"""`citebot index build|update|add|remove|sources`: the commands that change what is indexed and
-say where it comes from. Registered on the `index` group of cli.py; like cli.py they only parse,
-call index/ and print."""
+"""`citebot index build|update|add|remove|check|status|sources`: what is indexed and where it comes
+from. They only parse, call citebot.index and print."""
 from __future__ import annotations
 
-import datetime as dt
 import json
 from typing import List, Optional
 
 import typer
 
-from . import redact
 from citebot.index.build_records import Mode
 
-from .cli import NO_WAIT, _progress_bar, fail, index_app, settings_or_exit, warn
+from .. import redact
+from ..render import ago, human_date
+from .common import KEEP_DAYS, NO_WAIT, SOURCES_HELP, _progress_bar, fail, index_app, settings_or_exit, warn
 
-KEEP_DAYS = typer.Option(None, "--keep-days", min=0, help="Drop articles older than N days (0 = keep all; "
-                                                          "default CITEBOT_KEEP_DAYS).")
-SOURCES_HELP = "Files, folders, or URLs of web pages or RSS/Atom feeds."
+@index_app.command("build")
+def index_build(paths: List[str] = typer.Argument(..., help="Article files or folders (txt, md, html, json, jsonl), "
+                                                            "or URLs of web pages or RSS/Atom feeds."),
+                as_json: bool = typer.Option(False, "--json", help="Print the counts as JSON."),
+                keep_days: Optional[int] = typer.Option(None, "--keep-days", min=0,
+                                                        help="Leave out articles older than N days (0 = keep all)."),
+                no_wait: bool = NO_WAIT) -> None:
+    """Rebuild the index from scratch (these become the recorded sources); the old one serves until the
+    new one is complete."""
+    run_change(paths, as_json, Mode.BUILD, wait=not no_wait, keep_days=keep_days)
+
+
+@index_app.command("update")
+def index_update(paths: Optional[List[str]] = typer.Argument(None, help="Sources to refresh now (files, folders, "
+                                                                       "URLs); none: every recorded source."),
+                 as_json: bool = typer.Option(False, "--json", help="Print the counts as JSON."),
+                 prune: bool = typer.Option(False, "--prune", help="Let a SOURCE that no longer exists drop its articles "
+                                            "(without it, a missing SOURCE stops the update and changes nothing)."),
+                 keep_days: Optional[int] = typer.Option(None, "--keep-days", min=0,
+                                                         help="Drop articles older than N days (0 = keep all; "
+                                                              "default CITEBOT_KEEP_DAYS)."),
+                 no_wait: bool = NO_WAIT) -> None:
+    """Re-embed only new and changed articles; a deleted file's articles go, a feed's old items stay."""
+    run_change(paths or [], as_json, Mode.UPDATE, prune=prune, wait=not no_wait, keep_days=keep_days)
+
+
+@index_app.command("check")
+def index_check() -> None:
+    """Verify the served index: every file against the sizes and checksums recorded when it was written
+    (a Qdrant collection: its counts and vectors against its manifest)."""
+    from citebot.index.building import check
+    from citebot.index.stores.base import IndexProblem
+
+    settings = settings_or_exit()
+    try:
+        where, served, problems = check(settings.index_config())
+    except IndexProblem as e:
+        fail(str(e))
+    if problems:
+        for line in problems:
+            typer.echo(f"damaged: {line}", err=True)
+        fail(f"{len(problems)} damaged part(s): rebuild the index with `citebot index build PATH...`")
+    if settings.store == "local":
+        typer.echo(f"index in {where}: every file is as it was written ({served})")
+    else:
+        typer.echo(f"index in {where}: the collection matches its manifest ({served})")
+
+
+@index_app.command("status")
+def index_status(as_json: bool = typer.Option(False, "--json", help="Print as JSON.")) -> None:
+    """What is indexed and where: the store, articles, chunks, model, build time, size on disk (Qdrant:
+    the collection, its points and shards)."""
+    from citebot.index.building import status
+    from citebot.index.stores.base import IndexProblem
+
+    settings = settings_or_exit()
+    try:
+        info = status(settings.index_config())
+    except IndexProblem as e:
+        fail(str(e))
+    if as_json:
+        typer.echo(json.dumps(info))
+        return
+    for key in ("store", "index_dir", "where", "collection", "generation", "points", "articles", "chunks",
+                "segments", "shards", "replicas", "state", "model", "dtype", "faiss_index", "chunk_tokens", "built_at",
+                "updated_at", "latest_published"):
+        if key in info and not (key == "generation" and info["store"] == "local") and \
+                not (key == "updated_at" and info[key] is None):
+            typer.echo(f"{key.replace('_', ' ') + ':':<18}{info[key]}")
+    if "size_bytes" in info:
+        typer.echo(f"{'size on disk:':<18}{info['size_bytes'] / 2**20:.1f} MiB")
+    if not info["compatible_with_settings"]:
+        warn(f"the index was built with model '{info['model']}', the settings name another: rebuild it")
 
 
 def run_change(targets: List[str], as_json: bool, mode: Mode, prune: bool = False, wait: bool = True,
@@ -76,23 +145,17 @@ def run_change(targets: List[str], as_json: bool, mode: Mode, prune: bool = Fals
         typer.echo(f"{len(report.problems)} file(s), page(s) or record(s) skipped: see the warnings above", err=True)
 
 
-def _date(iso: Optional[str]) -> Optional[str]:
-    from .render import human_date
-
-    return human_date(iso)
-
-
 def _added_line(s) -> str:
     if s.error:
         return f"{s.kind} {s.location}: not read ({s.error})"
     if s.kind == "page" and s.items:
         item = s.items[0]
-        return f"page {s.location}: “{item['title']}”" + (f" · {_date(item['published'])}" if item["published"] else "")
+        return f"page {s.location}: “{item['title']}”" + (f" · {human_date(item['published'])}" if item["published"] else "")
     title = f" “{s.title}”" if s.title else ""
     line = f"{s.kind} {s.location}{title}: {s.read} article(s) read"
     dated = sorted((i for i in s.items if i["published"]), key=lambda i: i["published"], reverse=True)
     if dated:
-        line += f", the latest “{dated[0]['title']}” · {_date(dated[0]['published'])}"
+        line += f", the latest “{dated[0]['title']}” · {human_date(dated[0]['published'])}"
     return line
 
 
@@ -148,23 +211,4 @@ def index_sources(as_json: bool = typer.Option(False, "--json", help="Print as J
         title = f" “{r['title']}”" if r["title"] else ""
         typer.echo(redact.scrub(
             f"{r['kind']:<7}{r['articles']:>6} articles  newest {r['newest'] or '—':<10}  "
-            f"refreshed {_ago(r['last_refresh'])}  {state}\n        {r['location']}{title}"))
-
-
-def _ago(iso: Optional[str]) -> str:
-    """'3 min ago', '5 h ago', '2 days ago' or 'never'."""
-    if not iso:
-        return "never"
-    try:
-        then = dt.datetime.fromisoformat(iso)
-    except ValueError:
-        return iso
-    seconds = (dt.datetime.now(dt.timezone.utc) - then).total_seconds()
-    if seconds < 90:
-        return "just now"
-    if seconds < 90 * 60:
-        return f"{seconds / 60:.0f} min ago"
-    if seconds < 36 * 3600:
-        return f"{seconds / 3600:.0f} h ago"
-    return f"{seconds / 86400:.0f} days ago"
-
+            f"refreshed {ago(r['last_refresh'])}  {state}\n        {r['location']}{title}"))

@@ -1,0 +1,102 @@
+"""`citebot ask`: one question, piped questions, or a chat on the terminal."""
+from __future__ import annotations
+
+import json
+import sys
+from typing import Optional
+
+import typer
+
+from ..answering import check_question, readable
+from .common import app, fail, retriever_or_exit, settings_or_exit
+
+def _ask_one(retriever, settings, question: str, k: int, as_json: bool, markup: bool, offset: int = 0):
+    """Answer and print one question; returns the answer (None when the question was turned away)."""
+    from citebot.index.stores.base import IndexProblem
+
+    from ..render import answer_to_json, answer_to_text
+
+    question, note = readable(question)
+    hint = check_question(question, settings.max_question_chars)
+    if hint:
+        if as_json:
+            typer.echo(json.dumps({"question": question, "answer_found": False, "results": [], "error": hint},
+                                  ensure_ascii=False))
+        else:
+            typer.echo(hint)
+        return None
+    try:
+        answer = retriever.answer(question.strip(), k=k, offset=offset)
+    except IndexProblem as e:
+        fail(str(e))
+    if offset and not answer.hits and not as_json:
+        typer.echo("No more results for that question.")
+    elif as_json:
+        obj = answer_to_json(answer, offset)
+        if note:
+            obj["note"] = note
+        typer.echo(json.dumps(obj, ensure_ascii=False))
+    elif markup:
+        from rich.console import Console
+
+        Console(highlight=False).print(answer_to_text(answer, offset, markup=True))
+    else:
+        typer.echo(answer_to_text(answer, offset))
+    return answer
+
+
+def _chat(retriever, settings, k: int, as_json: bool) -> None:
+    """Interactive chat: history with the arrow keys, `more` for the next results, Ctrl-D to leave."""
+    from prompt_toolkit import PromptSession
+    from prompt_toolkit.history import InMemoryHistory
+
+    session = PromptSession(history=InMemoryHistory())
+    typer.echo("Ask a question about the indexed articles. `more` shows the next results; Ctrl-D leaves.")
+    last, offset = None, 0
+    while True:
+        try:
+            line = session.prompt("? ")
+        except KeyboardInterrupt:
+            continue
+        except EOFError:
+            break
+        line = line.strip()
+        if line.lower() in ("more", "m", "next"):
+            if last is None:
+                typer.echo("Ask a question first.")
+                continue
+            offset += k
+            _ask_one(retriever, settings, last, k, as_json, markup=True, offset=offset)
+            continue
+        if line.lower() in ("quit", "exit"):
+            break
+        answer = _ask_one(retriever, settings, line, k, as_json, markup=True)
+        if answer is not None:
+            last, offset = line, 0
+        typer.echo("")
+
+
+@app.command()
+def ask(question: Optional[str] = typer.Argument(None, help="The question; omit it for a chat, or pipe questions in."),
+        k: Optional[int] = typer.Option(None, "-k", min=1, max=20, help="Number of extracts (default CITEBOT_TOP_K)."),
+        as_json: bool = typer.Option(False, "--json", help="Print one JSON object: question, answer_found, results "
+                                     "(rank, score, title, source, url, published, extract, highlight...).")) -> None:
+    """Cited, verbatim extracts that answer QUESTION (one-shot, batch from stdin, or chat)."""
+    settings = settings_or_exit()
+    k = k or settings.top_k
+    if question is not None:
+        retriever = retriever_or_exit(settings)
+        _ask_one(retriever, settings, question, k, as_json, markup=sys.stdout.isatty())
+        return
+    retriever = retriever_or_exit(settings)
+    if sys.stdin.isatty():
+        _chat(retriever, settings, k, as_json)
+        return
+    first = True
+    for raw in sys.stdin.buffer:  # batch: one question per line in, one answer out, whatever the bytes
+        line = raw.rstrip(b"\r\n").decode("utf-8", errors="surrogateescape")
+        if not as_json and not first:
+            typer.echo("")
+        first = False
+        _ask_one(retriever, settings, line, k, as_json, markup=False)
+        sys.stdout.flush()

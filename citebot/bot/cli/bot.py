@@ -1,0 +1,28 @@
+"""`citebot bot`: the Telegram bot."""
+from __future__ import annotations
+
+from .. import redact
+from .common import app, fail, retriever_or_exit, settings_or_exit, warn
+
+@app.command()
+def bot() -> None:
+    """Run the Telegram bot (long polling; a webhook when CITEBOT_TELEGRAM_WEBHOOK_URL is set)."""
+    from citebot.index.extras import MissingExtra, require
+
+    try:
+        require("telegram", "telegram")
+    except MissingExtra as e:
+        fail(str(e), 2)
+    from ..telegram import BotStartError, TokenError, read_token, run
+
+    settings = settings_or_exit()
+    try:
+        token = read_token(settings, on_warning=warn)
+    except TokenError as e:
+        fail(str(e), 2)
+    redact.setup_logging()
+    retriever = retriever_or_exit(settings)
+    try:
+        run(settings, retriever, token)
+    except BotStartError as e:
+        fail(str(e), 2)

@@ -1,0 +1,71 @@
+"""What every command shares: the typer apps, one-line errors and warnings (secrets scrubbed),
+the settings, the progress bar, common options, the retriever."""
+from __future__ import annotations
+
+import sys
+
+import typer
+
+from .. import redact
+from ..answering import make_retriever
+from ..settings import SettingsError, load_settings
+
+# No rich tracebacks with local variables: a local may hold the bot token.
+app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
+                  help="Answer questions over your articles with cited, verbatim extracts.")
+index_app = typer.Typer(no_args_is_help=True, help="Build, update and inspect the article index.")
+app.add_typer(index_app, name="index")
+
+
+def fail(message: str, code: int = 1) -> None:
+    typer.echo(f"error: {redact.scrub(message)}", err=True)
+    raise typer.Exit(code)
+
+
+def warn(message: str) -> None:
+    typer.echo(f"warning: {redact.scrub(message)}", err=True)
+
+
+def settings_or_exit():
+    try:
+        return load_settings(on_warning=warn)
+    except SettingsError as e:
+        fail(str(e), 2)
+
+
+def _progress_bar():
+    """A progress bar on stderr for builds longer than a moment; silent when stderr is not a terminal."""
+    if not sys.stderr.isatty():
+        return None, None
+    from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
+
+    bar = Progress(TextColumn("embedding"), BarColumn(), TextColumn("{task.completed}/{task.total} chunks"),
+                   TimeRemainingColumn(), transient=True, console=None)
+    state: dict = {}
+
+    def update(done: int, total: int) -> None:
+        if total < 64:
+            return
+        if "task" not in state:
+            bar.start()
+            state["task"] = bar.add_task("embed", total=total)
+        bar.update(state["task"], completed=done)
+
+    return bar, update
+
+
+NO_WAIT = typer.Option(False, "--no-wait", help="Fail at once if another citebot is writing the index.")
+
+KEEP_DAYS = typer.Option(None, "--keep-days", min=0, help="Drop articles older than N days (0 = keep all; "
+                                                          "default CITEBOT_KEEP_DAYS).")
+SOURCES_HELP = "Files, folders, or URLs of web pages or RSS/Atom feeds."
+
+
+def retriever_or_exit(settings, **overrides):
+    from citebot.index.encoders.base import ModelError
+    from citebot.index.stores.base import IndexProblem
+
+    try:
+        return make_retriever(settings, on_problem=warn, **overrides)
+    except (IndexProblem, ModelError) as e:
+        fail(str(e))
