@@ -22,7 +22,6 @@ from dedup_cases import documents, precision_recall  # noqa: E402
 
 from citebot.index.records import Article  # noqa: E402
 from citebot.index import duplicates
-from citebot.index.answer.copies import collapse_duplicates  # noqa: E402
 
 
 def simhash(features: dict[bytes, int]) -> int:

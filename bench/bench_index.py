@@ -90,7 +90,8 @@ def main() -> None:
 
     n = len(texts)
     peak_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(f"{cpu_name()}; corpus: {args.corpus if args.corpus != 'squad' or SQUAD.exists() else 'synthetic'}, {len(articles)} articles, {n} chunks "
+    corpus = args.corpus if args.corpus != 'squad' or SQUAD.exists() else 'synthetic'
+    print(f"{cpu_name()}; corpus: {corpus}, {len(articles)} articles, {n} chunks "
           f"(avg {sum(map(len, texts)) / n:.0f} chars), model {encoder.name} {encoder.dtype}, "
           f"{os.cpu_count()} cores")
     print(f"model load:            {load_s:8.2f} s")

@@ -11,7 +11,8 @@ speed (a server searches with HNSW and payload indexes, in Rust).
 
 It prints, for each store: the time to write the archive (the same Edit: the same articles, chunks
 and vectors, so embedding is left out), warm latency of the full answer path and of its dense and
-BM25 stages (and every other stage of the answer path); whether both stores give the same top answer; for the qdrant store, the engine's
+BM25 stages (and every other stage of the answer path); whether both stores give the same top answer; for the
+qdrant store, the engine's
 hybrid search (prefetch dense + sparse, RRF in one request) against citebot's own fusion of the two
 lists (overlap of the fused top 30, and time); and the bytes a chunk takes, for sizing a cluster.
 

@@ -8,7 +8,8 @@ and p95) of the full answer path and of its dense and BM25 stages; recall@20 of 
 FAISS index against exact search; the latency of questions that name a period (a filtered search,
 and a period the archive has nothing from: an early "not found"); the peak RSS and first-answer time of a fresh `citebot ask`
 process serving that index; and `index update` adding --add new articles in a new file (every
-source file stat'ed, only new and changed files read, only new articles embedded). Then the cold start of `citebot ask` on the samples.
+source file stat'ed, only new and changed files read, only new articles embedded). Then the cold start of `citebot ask` on
+the samples.
 
 What is real and what is synthetic: the *real slice* (the sample articles, and the five SQuAD
 articles of ../shared/eval when present) goes through citebot's loader, chunker and model, and
@@ -280,7 +281,6 @@ def main() -> None:
     if args.smoke:
         args.sizes, args.queries, args.add = [1500], 8, 2
 
-    import faiss
 
     from citebot.index.building import build
     from citebot.index.encoders.factory import load_encoder

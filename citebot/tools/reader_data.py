@@ -33,7 +33,6 @@ from typing import Callable, Iterable, Iterator
 
 import numpy as np
 
-from ..index.text.dates import lead_date
 from ..index.text.sentences import sentence_spans
 
 WINDOW_WORDS = 95  # about the 128 word pieces of a chunk
@@ -174,11 +173,6 @@ def swap(question: str, text: str, rng: random.Random) -> str | None:
     return None
 
 
-def date_of(article: dict) -> str | None:
-    """The article's date as the index would give it: its own, or the one its lead states."""
-    return article.get("published") or lead_date(article["text"][:600])
-
-
 def wikinews_split(article_id: str) -> str:
     """'train' or 'heldout' by a hash of the article id: a fifth is never trained on."""
     return "heldout" if int(hashlib.sha1(article_id.encode()).hexdigest(), 16) % 5 == 0 else "train"
@@ -190,7 +184,7 @@ def wikinews_split(article_id: str) -> str:
 # archive's hard negatives), and it learned that a news story never answers a question.
 _ASK = (
     (re.compile(r"(?:£|\$|€)\s?\d[\d,.]*(?:\s?(?:million|billion|bn|m|thousand))?"), "how much"),
-    (re.compile(r"(?<![\d-])\b\d[\d,.]*(?:\s(?:million|billion|thousand))?(?=\s+[a-z]+)"), "how many"),
+    (re.compile(r"\b\d[\d,.]*(?:\s(?:million|billion|thousand))?(?=\s+[a-z]+)"), "how many"),
     (re.compile(r"\b(?:on|in)\s+(?:(?:January|February|March|April|May|June|July|August|September|October|"
                 r"November|December)(?:\s+\d{1,2})?,?\s+)?(?:1[89]\d\d|20[0-2]\d)\b"), "when"),
     (re.compile(r"^(?:[A-Z][a-z]+\s){2,3}(?=(?:said|announced|told|has|had|was|is|will|won|became)\b)"), "who "),
@@ -211,137 +205,46 @@ def question_from(sentence: str, rng: random.Random) -> tuple[str, tuple[int, in
     return re.sub(r"\s+", " ", q), (m.start(), m.end())
 
 
-def wikinews_questions(path: Path, exclude: set[str], rng: random.Random, limit: int,
-                       per_article: int = 2) -> Iterator[Example]:
+def wikinews_questions(path: Path, exclude: set[str], rng: random.Random, limit: int) -> Iterator[Example]:
     """Rule-made questions over Wikinews passages of the training split: the passage that holds
     the sentence answers (its sentence in bold), a window of the same article that lacks it does
-    not, nor does the same passage when the question's year or figure is changed. Up to
-    `per_article` questions an article, from different windows; `limit` articles at most."""
+    not, nor does the same passage when the question's year or figure is changed."""
     n = 0
     for line in path.open(encoding="utf-8"):
         r = json.loads(line)
         if r["id"] in exclude or wikinews_split(r["id"]) != "train" or len(r["text"]) < 600:
+            continue
+        if rng.random() < 0.5:
             continue
         text = r["text"][:6000]
         spans = sentence_spans(text, "en")
         ws = windows(text, spans)
         if len(ws) < 2:
             continue
-        made_here = 0
-        for i, j in rng.sample(ws, len(ws)):
-            order = list(range(i, j))
-            rng.shuffle(order)
-            made, k = None, -1
-            for k in order:
-                made = question_from(text[spans[k][0]:spans[k][1]], rng)
-                if made:
-                    break
-            if made is None:
-                continue
-            q, (a, b) = made
-            t, sp = passage(text, spans, i, j)
-            start = spans[k][0] - spans[i][0]
-            yield Example(q, r["title"], t, sp, 1, k - i, (start + a, start + b), "wikinews-question", r["id"],
-                          date_of(r))
-            others = [(x, y) for x, y in ws if not x <= k < y]
-            if others:
-                x, y = rng.choice(others)
-                t2, sp2 = passage(text, spans, x, y)
-                yield Example(q, r["title"], t2, sp2, 0, kind="wikinews-question-other", article=r["id"],
-                              date=date_of(r))
-            swapped = swap(q, t, rng)
-            if swapped:
-                yield Example(swapped, r["title"], t, sp, 0, kind="wikinews-question-swap", article=r["id"],
-                              date=date_of(r))
-            made_here += 1
-            if made_here >= per_article:
-                break
-        n += 1 if made_here else 0
+        i, j = rng.choice(ws)
+        k = rng.randrange(i, j)
+        made = question_from(text[spans[k][0]:spans[k][1]], rng)
+        if made is None:
+            continue
+        q, (a, b) = made
+        t, sp = passage(text, spans, i, j)
+        off = spans[i][0]
+        start = spans[k][0] - off
+        yield Example(q, r["title"], t, sp, 1, k - i, (start + a, start + b), "wikinews-question", r["id"],
+                      r.get("published"))
+        others = [(x, y) for x, y in ws if not x <= k < y]
+        if others:
+            x, y = rng.choice(others)
+            t2, sp2 = passage(text, spans, x, y)
+            yield Example(q, r["title"], t2, sp2, 0, kind="wikinews-question-other", article=r["id"],
+                          date=r.get("published"))
+        swapped = swap(q, t, rng)
+        if swapped:
+            yield Example(swapped, r["title"], t, sp, 0, kind="wikinews-question-swap", article=r["id"],
+                          date=r.get("published"))
+        n += 1
         if n >= limit:
             break
-
-
-# How people ask a news archive: the question carries when it was reported ("..., according to news
-# from April 2025?", "... last week?") or asks for the news on a subject ("What is the latest on
-# ...?"). The period itself is the answer path's job (dates.py narrows the search to it); the reader
-# must only not take such words for part of what is asked. Before these, the reader scored the
-# date questions' answering passages at a median of 0.12 against 0.95 for SQuAD-style questions.
-_MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August", "September",
-           "October", "November", "December")
-_WHEN_TAILS = (", according to news from {month} {year}", " in {month} {year}", ", as reported in {year}",
-               ", in the report of {month} {year}", " in {year}", " last week", " this month", " recently",
-               ", according to the latest reports")
-_TOPIC_FORMS = ("What is the latest on {h}?", "What news was there about {h}?", "What was reported about {h}?",
-                "What happened: {h}?", "Any news on {h}?", "Tell me about {h}")
-
-
-def framed_question(question: str, date: str | None, rng: random.Random, headline: bool) -> str:
-    """`question` as a news reader would put it: a headline becomes a request for the news on it,
-    a question gets a reporting time (its article's own month or year, or a relative one)."""
-    if headline:
-        h = question.strip().rstrip(".")
-        if h and h.split()[0].lower() in {"the", "a", "an"}:
-            h = h[0].lower() + h[1:]
-        q = rng.choice(_TOPIC_FORMS).format(h=h)
-        if date and q.endswith("?") and rng.random() < 0.5:
-            q = q[:-1] + f" in {date[:4]}?"
-        return q
-    tails = [t for t in _WHEN_TAILS if date or "{" not in t]
-    tail = rng.choice(tails)
-    if date:
-        tail = tail.format(month=_MONTHS[int(date[5:7]) - 1], year=date[:4])
-    return question.rstrip(" ?") + tail + "?"
-
-
-def framed(examples: list[Example], rng: random.Random, share: float = 0.6) -> list[Example]:
-    """Copies of the Wikinews questions and headline pairs (positives, their negatives and their
-    hard negatives alike, so the framing tells nothing) with the question framed as a news reader
-    asks it. A negative keeps its label: a framed question is no more answerable than the bare one."""
-    by_question: dict[str, list[Example]] = {}
-    for e in examples:
-        by_question.setdefault(e.question, []).append(e)
-    out = []
-    for q, group in by_question.items():
-        kinds = {e.kind for e in group}
-        headline = bool(kinds & {"wikinews-lead", "wikinews-swap"})
-        if not (headline or kinds & {"wikinews-question", "wikinews-question-swap"}) or rng.random() > share:
-            continue
-        own = next((e for e in group if e.kind.startswith("wikinews")), group[0])
-        date = own.date
-        if date is None and rng.random() < 0.5:  # most Wikinews leads state no date: give the story one
-            date = f"{rng.randint(2004, 2025)}-{rng.randint(1, 12):02d}-{rng.randint(1, 28):02d}"
-        new = framed_question(q, date, rng, headline)
-        out += [Example(new, e.title, e.text, e.sentences, e.label, e.answer_sentence, e.answer_span,
-                        e.kind + "-framed", e.article, e.date or (date if e.article == own.article else None))
-                for e in group]
-    return out
-
-
-_STOP = set("what which when where who whom whose why how does did do is was were are the a an of in on "
-            "for to by with from at as and or that this these those it its into about".split())
-
-
-def loosened(examples: list[Example], rng: random.Random, n: int) -> list[Example]:
-    """Positives whose question lost one content word that its passage states: a question put in
-    other words shares fewer words with its answer (the paraphrased dev questions say "the Windows
-    maker" where the passage says "Microsoft"), and a reader that needs every word to match refuses
-    it. Only positives: a looser question about the same fact is still answered by the passage."""
-    pos = [e for e in examples if e.label == 1 and e.kind in ("squad", "wikinews-question")]
-    rng.shuffle(pos)
-    out = []
-    for e in pos:
-        words = e.question.rstrip("?").split()
-        shared = [i for i, w in enumerate(words) if i > 0 and w.lower().strip(",.") not in _STOP
-                  and len(w) > 3 and w.lower().strip(",.") in e.text.lower()]
-        if len(shared) < 2:
-            continue
-        drop = rng.choice(shared)
-        q = " ".join(w for i, w in enumerate(words) if i != drop) + "?"
-        out.append(Example(q, e.title, e.text, e.sentences, 1, e.answer_sentence, e.answer_span,
-                           e.kind + "-loosened", e.article, e.date))
-        if len(out) >= n:
-            break
-    return out
 
 
 def wikinews_examples(path: Path, exclude: set[str], rng: random.Random, limit: int) -> Iterator[Example]:
@@ -358,10 +261,10 @@ def wikinews_examples(path: Path, exclude: set[str], rng: random.Random, limit: 
         i, j = windows(text, spans)[0]
         t, sp = passage(text, spans, i, j)
         # the title goes in as the question, so the passage's header must not give it away
-        yield Example(r["title"], "", t, sp, 1, 0, None, "wikinews-lead", r["id"], date_of(r))
+        yield Example(r["title"], "", t, sp, 1, 0, None, "wikinews-lead", r["id"], r.get("published"))
         swapped = swap(r["title"], t, rng)
         if swapped:
-            yield Example(swapped, "", t, sp, 0, kind="wikinews-swap", article=r["id"], date=date_of(r))
+            yield Example(swapped, "", t, sp, 0, kind="wikinews-swap", article=r["id"], date=r.get("published"))
         n += 1
         if n >= limit:
             break
@@ -490,63 +393,22 @@ def read(path: Path) -> list[Example]:
 
 def news_weighted(examples: list[Example], rng: random.Random) -> list[Example]:
     """The set of the last training stage: news questions weigh more (the rule-made Wikinews
-    questions twice, plain and framed as a news reader asks), beside every headline/lead pair,
-    every hard negative from the archive, loosened questions and a sample of the rest, so that the
-    reader keeps what it learned from the QA sets while it learns that a news passage can answer
-    a question however it is asked."""
+    questions four times, their near misses twice), beside every headline/lead pair, every hard
+    negative from the archive and a sample of the rest, so that the reader keeps what it learned
+    from the QA sets while it learns that a news passage can answer a question."""
     by: dict[str, list[Example]] = {}
     for e in examples:
         by.setdefault(e.kind, []).append(e)
-    news = [e for k, v in by.items() if k.startswith("wikinews-question") for e in v]
-    out = news * 2
-    out += [e for k, v in by.items() if k.startswith(("wikinews-lead", "wikinews-swap")) for e in v]
-    out += [e for k, v in by.items() if k.endswith("-framed") and k.startswith("hard") for e in v]
-    out += by.get("hard-archive", []) + [e for k, v in by.items() if k.endswith("-loosened") for e in v]
+    out = by.get("wikinews-question", []) * 4
+    out += (by.get("wikinews-question-other", []) + by.get("wikinews-question-swap", [])) * 2
+    out += by.get("wikinews-lead", []) + by.get("wikinews-swap", []) + by.get("hard-archive", [])
     rest = [e for k in ("squad", "squad-same-article", "swap", "squad-impossible") for e in by.get(k, [])]
     rng.shuffle(rest)
     lexical = list(by.get("hard-lexical", []))
     rng.shuffle(lexical)
-    out += rest[:14000] + lexical[:8000]
+    out += rest[:9000] + lexical[:6000]
     rng.shuffle(out)
     return out
-
-
-def from_sources(args, wikinews: Path, held: set[str], rng: random.Random) -> list[Example]:
-    """Every example of the recipe, from the raw files, Wikinews and the archive."""
-    examples: list[Example] = []
-    qa = args.raw / "qa.jsonl"
-    if not qa.exists():
-        from .reader_sources import convert
-
-        print(f"open QA sets converted: {convert(args.raw)}")
-    if qa.exists():
-        caps = {k: int(v) for k, v in (c.split("=", 1) for c in args.cap)}
-        examples += list(squad_examples(qa, rng, caps))
-    if wikinews.exists():
-        examples += list(wikinews_examples(wikinews, held, rng, args.wikinews))
-        examples += list(wikinews_questions(wikinews, held, rng, args.wikinews_questions))
-    examples += lexical_negatives(examples, args.hard, rng)
-    if args.archive is None and args.archive_from is not None:
-        args.archive = largest_index(args.archive_from)
-    if args.archive:
-        ok = (lambda a: a.startswith("enwikinews-") and wikinews_split(a) == "train" and a not in held)
-        examples += mine_archive(args.archive, args.archive_model, examples, 1, args.archive_questions, ok, rng)
-    return examples + framed(examples, rng) + loosened(examples, rng, args.loosened)
-
-
-def made_again(args, wikinews: Path, held: set[str], rng: random.Random) -> tuple[list[Example], list[Example]]:
-    """An earlier run's examples with the Wikinews questions made again by this code (and framed,
-    loosened): the slow steps (QA conversion, archive mining) are kept, and so is the split."""
-    keep = (lambda e: not e.kind.startswith("wikinews-question") and not e.kind.endswith(("-framed", "-loosened")))
-    train = [e for e in read(args.previous / "train.jsonl") if keep(e)]
-    valid = [e for e in read(args.previous / "valid.jsonl") if keep(e)]
-    valid_articles = {e.article for e in valid}
-    made = list(wikinews_questions(wikinews, held | valid_articles, rng, args.wikinews_questions))
-    pool = made + [e for e in train if e.kind == "wikinews-lead"]
-    made += [e for e in lexical_negatives(pool, args.hard, rng) if e.question in {m.question for m in made}]
-    train += made
-    train += framed(train, rng) + loosened(train, rng, args.loosened)
-    return train, valid + framed(valid, rng)
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -564,31 +426,42 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--archive-from", type=Path, help="...or the largest index under this folder (make eval's cache)")
     ap.add_argument("--archive-model", default="all-MiniLM-L6-v2")
     ap.add_argument("--archive-questions", type=int, default=8000)
-    ap.add_argument("--loosened", type=int, default=5000, help="positives copied with one shared word dropped")
-    ap.add_argument("--previous", type=Path, help="reuse this earlier output's examples; make the Wikinews "
-                    "questions (and the framed, loosened copies) again")
     ap.add_argument("--seed", type=int, default=13)
     args = ap.parse_args(argv)
     rng = random.Random(args.seed)
+    examples: list[Example] = []
+    qa = args.raw / "qa.jsonl"
+    if not qa.exists():
+        from .reader_sources import convert
+
+        print(f"open QA sets converted: {convert(args.raw)}")
+    if qa.exists():
+        caps = {k: int(v) for k, v in (c.split("=", 1) for c in args.cap)}
+        examples += list(squad_examples(qa, rng, caps))
     wikinews = args.eval_data / "wikinews-en.jsonl"
-    held = date_question_articles(args.examples)
-    if args.previous:
-        train, valid = made_again(args, wikinews, held, rng)
-    else:
-        examples = from_sources(args, wikinews, held, rng)
-        # validation: whole articles apart from training
-        articles = sorted({e.article for e in examples})
-        rng.shuffle(articles)
-        valid_articles = set(articles[:max(1, len(articles) // 20)])
-        train = [e for e in examples if e.article not in valid_articles]
-        valid = [e for e in examples if e.article in valid_articles]
-    check_no_eval_text(train + valid, eval_paragraphs(args.eval_data))
+    if wikinews.exists():
+        held = date_question_articles(args.examples)
+        examples += list(wikinews_examples(wikinews, held, rng, args.wikinews))
+        examples += list(wikinews_questions(wikinews, held, rng, args.wikinews_questions))
+    examples += lexical_negatives(examples, args.hard, rng)
+    if args.archive is None and args.archive_from is not None:
+        args.archive = largest_index(args.archive_from)
+    if args.archive:
+        held = date_question_articles(args.examples)
+        ok = (lambda a: a.startswith("enwikinews-") and wikinews_split(a) == "train" and a not in held)
+        examples += mine_archive(args.archive, args.archive_model, examples, 1, args.archive_questions, ok, rng)
+    check_no_eval_text(examples, eval_paragraphs(args.eval_data))
+    # validation: whole articles apart from training
+    articles = sorted({e.article for e in examples})
+    rng.shuffle(articles)
+    valid_articles = set(articles[:max(1, len(articles) // 20)])
+    train = [e for e in examples if e.article not in valid_articles]
+    valid = [e for e in examples if e.article in valid_articles]
     rng.shuffle(train)
     write(train, args.out / "train.jsonl")
     write(valid, args.out / "valid.jsonl")
     write(news_weighted(train, rng), args.out / "news" / "train.jsonl")
     write(valid, args.out / "news" / "valid.jsonl")
-    examples = train + valid
     kinds: dict[str, int] = {}
     for e in examples:
         kinds[e.kind] = kinds.get(e.kind, 0) + 1
