@@ -45,12 +45,18 @@ def module_name(path: Path) -> str:
     return ".".join(parts)
 
 
-def imports_of(path: Path) -> list[tuple[int, str]]:
-    """(line, absolute module) for every citebot import in the file, relative ones resolved."""
+def imports_of(path: Path, typing_too: bool = True) -> list[tuple[int, str]]:
+    """(line, absolute module) for every citebot import in the file, relative ones resolved;
+    without `typing_too`, those under `if TYPE_CHECKING:` (annotations only) left out."""
     name = module_name(path)
     package = name.split(".") if path.name == "__init__.py" else name.split(".")[:-1]
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    typing_only = {id(n) for block in ast.walk(tree) if isinstance(block, ast.If)
+                   and getattr(block.test, "id", None) == "TYPE_CHECKING" for n in ast.walk(block)}
     out = []
-    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+    for node in ast.walk(tree):
+        if not typing_too and id(node) in typing_only:
+            continue
         if isinstance(node, ast.ImportFrom):
             if node.level:
                 base = package[:len(package) - node.level + 1]
@@ -117,3 +123,33 @@ def test_every_citebot_import_names_a_module_that_exists():
             if not found:
                 missing.append(f"{path.relative_to(ROOT.parent)}:{node.lineno} {target}")
     assert not missing, "\n".join(missing)
+
+
+def test_no_import_circle():
+    """Modules import each other one way: a circle (cli.py <-> cli_sources.py once) means two
+    modules that are really one, or a helper in the wrong place."""
+    modules = {module_name(p): p for p in ROOT.rglob("*.py")}
+    graph: dict[str, set[str]] = {}
+    for name, path in modules.items():
+        targets = set()
+        for _, target in imports_of(path, typing_too=False):
+            while target and target not in modules:  # `from pkg import name` names a module or a name in pkg
+                target = target.rpartition(".")[0]
+            if target and target != name and not (path.name == "__init__.py" and target.startswith(name + ".")):
+                targets.add(target)
+        graph[name] = targets
+    circles, state = [], {}
+
+    def visit(node: str, stack: list[str]) -> None:
+        state[node] = "open"
+        for nxt in sorted(graph.get(node, ())):
+            if state.get(nxt) == "open":
+                circles.append(" -> ".join(stack[stack.index(nxt):] + [nxt]))
+            elif nxt not in state:
+                visit(nxt, stack + [nxt])
+        state[node] = "done"
+
+    for node in sorted(graph):
+        if node not in state:
+            visit(node, [node])
+    assert not circles, "import circles:\n" + "\n".join(circles)

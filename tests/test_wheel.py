@@ -34,6 +34,8 @@ def test_the_wheel_holds_what_the_package_reads_at_run_time(wheel):
                    "citebot/index/reader/weights/reader.onnx",
                    "citebot/index/reader/weights/reader.json", "citebot/index/reader/weights/tokenizer.json"):
         assert needed in names, f"{needed} is missing from the wheel"
+    tops = {n.split("/")[0] for n in names}
+    assert {t for t in tops if not t.endswith(".dist-info")} == {"citebot"}, tops  # no `index`, no `bot`
 
 
 def test_a_fresh_install_of_the_wheel_indexes_and_answers(wheel, tmp_path):
