@@ -58,7 +58,8 @@ def main() -> None:
 
     import faiss
 
-    from citebot.index.building import build, chunk_articles
+    from citebot.index.building import build
+    from citebot.index.embedding import chunk_articles
     from citebot.index.text.chunking import embedding_input
     from citebot.index.config import IndexConfig
     from citebot.index.encoders.factory import load_encoder

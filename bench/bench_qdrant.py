@@ -51,7 +51,8 @@ def archive(work: Path, n_chunks: int, encoder):
 
     import numpy as np
 
-    from citebot.index.building import build, chunk_articles
+    from citebot.index.building import build
+    from citebot.index.embedding import chunk_articles
     from citebot.index.config import IndexConfig
     from citebot.index.loading import load_articles
     from citebot.index.records import Chunk

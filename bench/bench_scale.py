@@ -165,12 +165,12 @@ def real_slice(tmp: Path, encoder, squad: bool = True):
     """The real articles, indexed by citebot itself; their sources, reader and questions."""
     from citebot.index.building import build
     from citebot.index.config import IndexConfig
-    from citebot.index.stores.local.generations import open_current
+    from citebot.index.stores.local.reader import open_current
 
     sources = [SAMPLES]
     questions = list(SAMPLE_QUESTIONS)
     if squad and SQUAD.exists():
-        from citebot.tools.evaluation import squad_articles
+        from citebot.tools.question_sets import squad_articles
 
         articles, qs = squad_articles(SQUAD)
         squad = tmp / "squad.jsonl"
@@ -187,7 +187,7 @@ def write_index(index_dir: Path, sources: list[Path], real, encoder, gaussian, f
     citebot, vectors drawn from the fitted Gaussian); returns (chunk ids, vectors) for exact search."""
     import numpy as np
 
-    from citebot.index.building import _manifest, chunk_articles
+    from citebot.index.embedding import chunk_articles, manifest_shape
     from citebot.index.config import IndexConfig
     from citebot.index.loading import load_articles
     from citebot.index.records import Chunk
@@ -195,7 +195,7 @@ def write_index(index_dir: Path, sources: list[Path], real, encoder, gaussian, f
     from citebot.index.sources.base import now_iso
     from citebot.index.sources.factory import spec_for_path
     from citebot.index.stores.local.generations import SEGMENTS, publish
-    from citebot.index.stores.local.segments import SegmentWriter
+    from citebot.index.stores.local.segment_writer import SegmentWriter
 
     cfg = IndexConfig(index_dir=index_dir, faiss_index=faiss_spec)
     articles = load_articles(sources, print)
@@ -233,7 +233,7 @@ def write_index(index_dir: Path, sources: list[Path], real, encoder, gaussian, f
             all_ids.append(writer.add_article(art, chunks, vecs, sentence_vectors=np.split(svecs, split)))
             all_vecs.append(vecs)
     entry = writer.finish()
-    publish(index_dir, {**_manifest(cfg, encoder), "segments": [entry], "next_chunk_id": writer.next_chunk_id,
+    publish(index_dir, {**manifest_shape(cfg, encoder), "segments": [entry], "next_chunk_id": writer.next_chunk_id,
                         "next_article_rowid": writer.next_article_rowid,
                         "sources": registry.manifest_entry(specs)})
     return cfg, np.concatenate([np.asarray(i, dtype=np.int64) for i in all_ids]), np.concatenate(all_vecs)

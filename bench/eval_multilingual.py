@@ -40,8 +40,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from machine import cpu_name  # noqa: E402
 
-from citebot.tools.evaluation import (Question, Recorder, build_archive, evaluate_answerable,  # noqa: E402
-                              evaluate_refusals, refusal_questions, squad_articles, answerable_jsonl)
+from citebot.tools.evaluation import Recorder, build_archive, evaluate_answerable, evaluate_refusals  # noqa: E402
+from citebot.tools.question_sets import Question, answerable_jsonl, refusal_questions, squad_articles  # noqa: E402
 
 SAMPLES = REPO / "examples" / "articles"
 OFFTOPIC = [REPO / "examples" / "eval" / "offtopic-dev.jsonl", REPO / "examples" / "eval" / "offtopic-ru-uk.jsonl"]

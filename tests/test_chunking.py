@@ -41,7 +41,7 @@ def test_title_and_chunk_fit_the_model_window(encoder):
 
 
 def test_a_very_long_title_never_pushes_the_text_out_of_the_model_input(encoder):
-    from citebot.index.building import chunk_articles
+    from citebot.index.embedding import chunk_articles
     from citebot.index.config import IndexConfig
     from citebot.index.records import Article
 

@@ -44,7 +44,7 @@ def _doc(story: str, name: str) -> str:
 def test_an_answer_shows_a_story_once_from_its_earliest_copy_with_the_others_as_also(cli, tmp_path, encoder):
     from citebot.bot.answering import make_retriever
     from citebot.bot.settings import load_settings
-    from citebot.index.stores.local.generations import open_current
+    from citebot.index.stores.local.reader import open_current
 
     src = write_articles(tmp_path / "src", {
         "gazette.json": {"id": "gazette", "title": "Kestrel Bridge shut after crack found", "source": "Aln Gazette",

@@ -16,7 +16,8 @@ DISTRACTORS = 150  # a slice of the archive: enough real news text to meet its c
 def archive(tmp_path_factory):
     from citebot.index.config import IndexConfig
     from citebot.index.encoders.factory import load_encoder
-    from citebot.tools.evaluation import build_archive, squad_articles
+    from citebot.tools.evaluation import build_archive
+    from citebot.tools.question_sets import squad_articles
 
     if not WIKINEWS.exists():
         pytest.skip("../shared/eval/wikinews-en.jsonl is absent")
@@ -29,7 +30,8 @@ def archive(tmp_path_factory):
 def test_every_extract_of_a_whole_eval_run_is_contiguous_source_text(archive):
     from citebot.index.answer import AnswerConfig, Retriever
     from citebot.index.encoders.factory import load_encoder
-    from citebot.tools.evaluation import QuestionSet, Recorder, answerable_jsonl, run_sets
+    from citebot.tools.evaluation import Recorder, run_sets
+    from citebot.tools.question_sets import QuestionSet, answerable_jsonl
 
     index_dir, sources, questions = archive
     rec = Recorder(Retriever(index_dir, load_encoder(), config=AnswerConfig(k=5)), sources=sources)

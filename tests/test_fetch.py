@@ -8,7 +8,8 @@ import pytest
 
 from citebot.index.config import FetchConfig
 from citebot.index.sources.feeds import looks_like_feed, parse_feed
-from citebot.index.sources.fetch import PAGE_TYPES, AddressRefused, Fetcher, FetchError, check_address, normalize_url
+from citebot.index.sources.addresses import AddressRefused, FetchError, normalize_url
+from citebot.index.sources.fetch import PAGE_TYPES, Fetcher, check_address
 
 from local_site import LocalSite, atom, page
 

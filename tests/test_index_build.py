@@ -11,7 +11,8 @@ import numpy as np
 import pytest
 
 from citebot.index.stores.base import IncompatibleIndex
-from citebot.index.stores.local.generations import current_generation, open_current
+from citebot.index.stores.local.generations import current_generation
+from citebot.index.stores.local.reader import open_current
 from citebot.index.text.terms import stem
 
 from conftest import REPO, SAMPLES, change_remove_add, write_articles, counts_of

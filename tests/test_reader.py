@@ -10,7 +10,8 @@ import pytest
 
 from citebot.index.answer.read import passage_of, read_candidates
 from citebot.index.answer.records import Candidate
-from citebot.tools.reader_data import Example, check_no_eval_text, eval_paragraphs, read, swap, windows
+from citebot.tools.reader_data import swap
+from citebot.tools.reader_examples import Example, check_no_eval_text, eval_paragraphs, read, windows
 from citebot.index.reader.inputs import Passage, encode, sentence_scores
 from citebot.index.reader.model import WEIGHTS, Reader, Reading, ReaderUnavailable, sha256
 from citebot.index.stores.base import ChunkRow
@@ -48,7 +49,8 @@ def tiny_reader(tmp_path_factory) -> Path:
     """A reader with tiny random weights, exported exactly as training exports one."""
     from transformers import BertConfig
 
-    from citebot.tools.reader_train import build, export
+    from citebot.tools.reader_export import export
+    from citebot.tools.reader_train import build
 
     config = BertConfig(vocab_size=tokenizer().get_vocab_size(), hidden_size=32, num_hidden_layers=2,
                         num_attention_heads=2, intermediate_size=64, max_position_embeddings=256)

@@ -9,7 +9,8 @@ import time
 
 import pytest
 
-from citebot.index.stores.local.generations import current_generation, open_current
+from citebot.index.stores.local.generations import current_generation
+from citebot.index.stores.local.reader import open_current
 
 from conftest import REPO, write_articles, counts_of
 
@@ -190,7 +191,7 @@ def test_a_changed_byte_is_found_by_index_check(cli, tmp_path):
 def test_a_full_disk_is_one_line_and_the_old_index_serves(cli, tmp_path, monkeypatch):
     import errno
 
-    from citebot.index.stores.local import segments as segment
+    from citebot.index.stores.local import segment_writer as segment
 
     src = write_articles(tmp_path / "src", {"0.json": _article(0)})
     assert cli("index", "build", str(src))[0] == 0
@@ -212,7 +213,7 @@ def test_an_invalid_faiss_factory_string_is_refused_before_embedding(cli, tmp_pa
     import citebot.index.building as building
 
     src = write_articles(tmp_path / "src", {"0.json": _article(0)})
-    monkeypatch.setattr(building, "_embed", lambda *a: pytest.fail("embedded before checking the FAISS setting"))
+    monkeypatch.setattr(building, "embed", lambda *a: pytest.fail("embedded before checking the FAISS setting"))
     code, out, err = cli("index", "build", str(src), env={"CITEBOT_FAISS_INDEX": "IVF-nonsense,Flat"})
     assert code != 0 and "CITEBOT_FAISS_INDEX" in err and len(err.strip().splitlines()) == 1
 

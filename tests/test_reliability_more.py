@@ -19,7 +19,8 @@ import pytest
 
 from conftest import LEAK_API_KEY, LEAK_PASSWORD, LEAK_TOKEN, REPO, write_articles
 from citebot.index.config import FetchConfig
-from citebot.index.sources.fetch import AddressRefused, Fetcher, FetchError, check_address
+from citebot.index.sources.addresses import AddressRefused, FetchError
+from citebot.index.sources.fetch import Fetcher, check_address
 from local_site import LocalSite, page, rss
 
 pytestmark = pytest.mark.usefixtures("no_leaks")
@@ -228,7 +229,7 @@ def test_escape_sequences_go_whole_and_text_keeps_its_shape():
 
 
 def test_escape_codes_in_a_feed_reach_neither_the_index_nor_the_terminal(cli, site, tmp_path):
-    from citebot.index.stores.local.generations import open_current
+    from citebot.index.stores.local.reader import open_current
 
     item = site.put("/harbour.html", page("Harbour \x1b[2Jmoorings", [
         "The harbour board agreed twelve new moorings on Monday, after a long debate.",
@@ -382,7 +383,7 @@ def _story(i: int) -> dict:
 
 
 def _indexed(index_dir) -> set[str]:
-    from citebot.index.stores.local.generations import open_current
+    from citebot.index.stores.local.reader import open_current
 
     reader = open_current(index_dir)
     try:

@@ -15,7 +15,8 @@ import time
 
 import pytest
 
-from citebot.index.stores.local.generations import current_generation, open_current
+from citebot.index.stores.local.generations import current_generation
+from citebot.index.stores.local.reader import open_current
 
 from conftest import REPO, write_articles, counts_of
 from local_site import LocalSite, page, rss

@@ -27,77 +27,20 @@ import hashlib
 import json
 import random
 import re
-from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Callable, Iterable, Iterator
+from typing import Iterator
 
-import numpy as np
 
 from ..index.text.sentences import sentence_spans
+from .reader_examples import Example, check_no_eval_text, eval_paragraphs, passage, window_holding, windows, write
+from .reader_sources import dataset_of
+from .reader_negatives import date_question_articles, largest_index, lexical_negatives, mine_archive
 
-WINDOW_WORDS = 95  # about the 128 word pieces of a chunk
 EVAL_TITLES = {"Normans", "Computational_complexity_theory", "Southern_California", "Sky_(United_Kingdom)",
                "Victoria_(Australia)"}
 _YEAR = re.compile(r"\b(1[5-9]\d\d|20[0-3]\d)\b")
 _NUMBER = re.compile(r"\b\d[\d,.]*\b")
 _NAME = re.compile(r"\b[A-Z][a-z]+(?:\s+[A-Z][a-z]+)*\b")
-
-
-@dataclass
-class Example:
-    question: str
-    title: str
-    text: str
-    sentences: list[tuple[int, int]]
-    label: int                          # 1: the passage answers the question
-    answer_sentence: int = -1           # index in `sentences` of the answering one
-    answer_span: tuple[int, int] | None = None  # the answer's characters in `text`
-    kind: str = ""                      # which rule made it (for the figures per kind)
-    article: str = ""                   # the article it comes from (splits, exclusions)
-    date: str | None = None
-
-
-# -- passages -------------------------------------------------------------------------------
-def windows(text: str, spans: list[tuple[int, int]], words: int = WINDOW_WORDS) -> list[tuple[int, int]]:
-    """Sentence-aligned windows of about `words` words, each starting at a sentence, as the
-    chunker makes them: (first sentence index, last sentence index + 1)."""
-    out, i = [], 0
-    while i < len(spans):
-        j, n = i, 0
-        while j < len(spans) and (j == i or n + len(text[spans[j][0]:spans[j][1]].split()) <= words):
-            n += len(text[spans[j][0]:spans[j][1]].split())
-            j += 1
-        out.append((i, j))
-        if j >= len(spans):
-            break
-        i = max(i + 1, j - 1)  # one sentence of overlap
-    return out
-
-
-def passage(text: str, spans: list[tuple[int, int]], first: int, last: int) -> tuple[str, list[tuple[int, int]]]:
-    start, end = spans[first][0], spans[last - 1][1]
-    return text[start:end], [(a - start, b - start) for a, b in spans[first:last]]
-
-
-def window_holding(text: str, spans: list[tuple[int, int]], at: int, rng: random.Random
-                   ) -> tuple[str, list[tuple[int, int]], int, int] | None:
-    """A window holding the character `at`, its start chosen at random among those that hold it:
-    the answer is not always in the first sentence. Returns text, spans, sentence index, offset."""
-    k = next((i for i, (a, b) in enumerate(spans) if a <= at < b), None)
-    if k is None:
-        return None
-    holding = [(i, j) for i, j in windows(text, spans) if i <= k < j]
-    if not holding:
-        return None
-    i, j = rng.choice(holding)
-    t, sp = passage(text, spans, i, j)
-    return t, sp, k - i, spans[i][0]
-
-
-# -- sources ---------------------------------------------------------------------------------
-def dataset_of(question_id: str) -> str:
-    """'squad', or the prefix raw/qa.jsonl gives other sets' ids ('squadshifts-reddit:…')."""
-    return question_id.split(":", 1)[0] if ":" in question_id else "squad"
 
 
 def squad_examples(path: Path, rng: random.Random, caps: dict[str, int] | None = None) -> Iterator[Example]:
@@ -268,127 +211,6 @@ def wikinews_examples(path: Path, exclude: set[str], rng: random.Random, limit: 
         n += 1
         if n >= limit:
             break
-
-
-# -- hard negatives ----------------------------------------------------------------------------
-def lexical_negatives(examples: list[Example], per_question: int, rng: random.Random) -> list[Example]:
-    """For each positive, the passages of other articles a TF-IDF search ranks first."""
-    from sklearn.feature_extraction.text import TfidfVectorizer
-
-    pool = {(e.article, e.text): e for e in examples}
-    docs = list(pool.values())
-    vec = TfidfVectorizer(stop_words="english", sublinear_tf=True, min_df=2, max_df=0.3)
-    m = vec.fit_transform([d.title + " " + d.text for d in docs])
-    positives = [e for e in examples if e.label == 1]
-    q = vec.transform([e.question for e in positives])
-    out = []
-    step = 500
-    for s in range(0, len(positives), step):
-        sims = (q[s:s + step] @ m.T).toarray()
-        for row, e in zip(sims, positives[s:s + step]):
-            taken = 0
-            top = np.argpartition(-row, 20)[:20]
-            for idx in top[np.argsort(-row[top])]:
-                d = docs[idx]
-                if d.article == e.article or row[idx] <= 0:
-                    continue
-                out.append(Example(e.question, d.title, d.text, d.sentences, 0, kind="hard-lexical",
-                                   article=d.article, date=d.date))
-                taken += 1
-                if taken >= per_question:
-                    break
-    return out
-
-
-def mine_archive(index_dir: Path, model: str, examples: list[Example], per_question: int, limit: int,
-                 allowed: Callable[[str], bool], rng: random.Random) -> list[Example]:
-    """For questions whose answer lies outside the archive, the passages citebot's own answer path
-    (reader off) ranks first in it: exactly what a large archive offers in place of an answer.
-    `allowed(article_id)`: which archive articles may be trained on (the training split only)."""
-    from ..index.answer import AnswerConfig, Retriever
-    from ..index.encoders.onnx_query import load_query_encoder
-
-    encoder = load_query_encoder(index_dir, model, "auto", None)
-    retriever = Retriever(index_dir, encoder, model, AnswerConfig(reader=False))
-    reader = retriever.reader()
-    chosen = [e for e in examples if e.label == 1 and e.kind == "squad"]
-    rng.shuffle(chosen)
-    out = []
-    for e in chosen[:limit]:
-        ans = retriever.answer(e.question, k=per_question + 2)
-        taken = 0
-        for hit in ans.ranked:
-            if not allowed(hit.article_id):
-                continue
-            row = reader.chunk_rows([hit.chunk_id]).get(hit.chunk_id)
-            if row is None:
-                continue
-            spans = [(a - row.start, b - row.start) for (a, b), _ in reader.sentences([row.id]).get(row.id, [])]
-            out.append(Example(e.question, row.title, row.text, spans or [(0, len(row.text))], 0,
-                               kind="hard-archive", article=row.article_id, date=row.dated))
-            taken += 1
-            if taken >= per_question:
-                break
-    return out
-
-
-# -- checks and output ----------------------------------------------------------------------------
-def eval_paragraphs(shared: Path) -> list[str]:
-    """Every paragraph of the evaluation sets (SQuAD dev, XQuAD): never training text."""
-    out = []
-    for name in ("squad2-dev-5articles.json", "xquad-dev5-en.json", "xquad-dev5-ru.json"):
-        p = shared / name
-        if p.exists():
-            for art in json.loads(p.read_text(encoding="utf-8"))["data"]:
-                out += [par["context"] for par in art["paragraphs"]]
-    return out
-
-
-def check_no_eval_text(examples: Iterable[Example], paragraphs: list[str]) -> None:
-    """Fails when a training passage is (a piece of) an evaluation paragraph."""
-    keys = {re.sub(r"\s+", " ", p[:200]).strip() for p in paragraphs}
-    keys |= {re.sub(r"\s+", " ", s).strip() for p in paragraphs for s in re.split(r"(?<=[.!?])\s+", p)
-             if len(s) > 60}
-    for e in examples:
-        t = re.sub(r"\s+", " ", e.text)
-        for s in re.split(r"(?<=[.!?])\s+", t):
-            if len(s) > 60 and s.strip() in keys:
-                raise ValueError(f"evaluation text in the training data ({e.kind}, {e.article}): {s[:80]}…")
-
-
-def largest_index(folder: Path) -> Path | None:
-    """The index with the most articles among `folder`/*/index (make eval's cached archives)."""
-    best, most = None, -1
-    for gen in Path(folder).glob("*/index"):
-        for manifest in gen.glob("gen-*/manifest.json"):
-            n = int(json.loads(manifest.read_text()).get("articles") or 0)
-            if n > most:
-                best, most = gen, n
-    return best
-
-
-def date_question_articles(folder: Path) -> set[str]:
-    out: set[str] = set()
-    for p in folder.glob("date-questions*.jsonl"):
-        out |= {json.loads(line).get("article_id") for line in p.read_text().splitlines() if line.strip()}
-    return {a for a in out if a}
-
-
-def write(examples: list[Example], path: Path) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("w", encoding="utf-8") as fh:
-        for e in examples:
-            fh.write(json.dumps(asdict(e), ensure_ascii=False) + "\n")
-
-
-def read(path: Path) -> list[Example]:
-    out = []
-    for line in path.open(encoding="utf-8"):
-        d = json.loads(line)
-        d["sentences"] = [tuple(s) for s in d["sentences"]]
-        d["answer_span"] = tuple(d["answer_span"]) if d["answer_span"] else None
-        out.append(Example(**d))
-    return out
 
 
 def news_weighted(examples: list[Example], rng: random.Random) -> list[Example]:

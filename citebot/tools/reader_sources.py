@@ -125,3 +125,9 @@ def convert(raw: Path) -> dict[str, int]:
                                       "answers": answers, "impossible": impossible, "source": s.repo},
                                      ensure_ascii=False) + "\n")
     return counts
+
+
+# -- sources ---------------------------------------------------------------------------------
+def dataset_of(question_id: str) -> str:
+    """'squad', or the prefix raw/qa.jsonl gives other sets' ids ('squadshifts-reddit:…')."""
+    return question_id.split(":", 1)[0] if ":" in question_id else "squad"

@@ -61,8 +61,9 @@ def eval_(file: Path = typer.Argument(..., exists=True, dir_okay=False, help="A 
           min_confidence: Optional[float] = typer.Option(None, help="Abstention threshold (0-1).")) -> None:
     """Answer recall, highlights, article hits, refusals, dates and latency, at one or more archive sizes."""
     from citebot.index.encoders.factory import load_encoder
-    from citebot.tools.evaluation import (QuestionSet, Recorder, answerable_jsonl, archive_config, build_archive, date_questions,
-                                  names_year, refusal_questions, run_sets, squad_articles)
+    from citebot.tools.evaluation import Recorder, archive_config, build_archive, run_sets
+    from citebot.tools.question_sets import (QuestionSet, answerable_jsonl, date_questions, names_year,
+                                             refusal_questions, squad_articles)
     from citebot.index.stores.base import IndexProblem
 
     settings = settings_or_exit()

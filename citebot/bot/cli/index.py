@@ -39,18 +39,25 @@ def index_update(paths: Optional[List[str]] = typer.Argument(None, help="Sources
     run_change(paths or [], as_json, Mode.UPDATE, prune=prune, wait=not no_wait, keep_days=keep_days)
 
 
+def on_index(what, settings=None):
+    """`what(index settings)`, or the index problem it met as one line (exit 1)."""
+    from citebot.index.stores.base import IndexProblem
+
+    settings = settings or settings_or_exit()
+    try:
+        return what(settings.index_config())
+    except IndexProblem as e:
+        fail(str(e))
+
+
 @index_app.command("check")
 def index_check() -> None:
     """Verify the served index: every file against the sizes and checksums recorded when it was written
     (a Qdrant collection: its counts and vectors against its manifest)."""
-    from citebot.index.building import check
-    from citebot.index.stores.base import IndexProblem
+    from citebot.index.inspecting import check
 
     settings = settings_or_exit()
-    try:
-        where, served, problems = check(settings.index_config())
-    except IndexProblem as e:
-        fail(str(e))
+    where, served, problems = on_index(check, settings)
     if problems:
         for line in problems:
             typer.echo(f"damaged: {line}", err=True)
@@ -65,14 +72,9 @@ def index_check() -> None:
 def index_status(as_json: bool = typer.Option(False, "--json", help="Print as JSON.")) -> None:
     """What is indexed and where: the store, articles, chunks, model, build time, size on disk (Qdrant:
     the collection, its points and shards)."""
-    from citebot.index.building import status
-    from citebot.index.stores.base import IndexProblem
+    from citebot.index.inspecting import status
 
-    settings = settings_or_exit()
-    try:
-        info = status(settings.index_config())
-    except IndexProblem as e:
-        fail(str(e))
+    info = on_index(status)
     if as_json:
         typer.echo(json.dumps(info))
         return
@@ -174,13 +176,9 @@ def index_remove(targets: List[str] = typer.Argument(..., help="Recorded sources
                  no_wait: bool = NO_WAIT) -> None:
     """Drop sources or single articles; a removed article is not indexed again by a refresh."""
     from citebot.index.building import remove
-    from citebot.index.stores.base import IndexProblem
 
     settings = settings_or_exit()
-    try:
-        report = remove(targets, settings.index_config(), on_problem=warn, wait=not no_wait, on_wait=warn)
-    except IndexProblem as e:
-        fail(str(e))
+    report = on_index(lambda cfg: remove(targets, cfg, on_problem=warn, wait=not no_wait, on_wait=warn), settings)
     if as_json:
         typer.echo(json.dumps(report.to_json(), ensure_ascii=False))
         return
@@ -190,14 +188,9 @@ def index_remove(targets: List[str] = typer.Argument(..., help="Recorded sources
 @index_app.command("sources")
 def index_sources(as_json: bool = typer.Option(False, "--json", help="Print as JSON.")) -> None:
     """Each recorded source: kind, articles, newest article, last refresh and its error."""
-    from citebot.index.building import list_sources
-    from citebot.index.stores.base import IndexProblem
+    from citebot.index.inspecting import list_sources
 
-    settings = settings_or_exit()
-    try:
-        rows = list_sources(settings.index_config())
-    except IndexProblem as e:
-        fail(str(e))
+    rows = on_index(list_sources)
     if as_json:
         typer.echo(json.dumps(rows, ensure_ascii=False))
         return

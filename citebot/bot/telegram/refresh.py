@@ -149,7 +149,7 @@ def _added(source: SourceReport) -> str:
 def sources_overview(settings: Settings, admin: bool) -> str:
     """What /sources adds: each recorded source and how fresh it is (HTML). Paths on the bot's
     machine are shown by their last part unless the asker is an admin."""
-    from citebot.index.building import list_sources
+    from citebot.index.inspecting import list_sources
     from citebot.index.stores.base import IndexProblem
 
     try:

@@ -11,7 +11,7 @@ import datetime as dt
 import time
 from pathlib import Path
 from dataclasses import dataclass
-from typing import Callable, Sequence
+from typing import Sequence
 
 import numpy as np
 
@@ -25,27 +25,23 @@ from ..stores.factory import open_store
 from ..text.languages import detect
 from ..text.terms import stems
 from .abstain import Evidence, evidence, load_model, model_file
-from .compose import is_cut, lead_sentence, overlaps, window
+from .candidates import anywhere, narrow, outside_period, recent
+from .compose import article_support, compose_hits, placed_in_period
 from .fusion import fuse
 from .question import Question, parse_question
 from .read import read_candidates
 from . import reference
 from .records import Answer, AnswerConfig, Candidate, Fusion, Period
 from .reference import Reference
-from .scoring import best_sentence, chunk_score, highlight, score_sentences
+from .scoring import score_candidates
 
 COMMON_TERM_SHARE = 0.1  # a word in more than this share of the chunks is left out of BM25
 COMMON_TERM_FLOOR = 5000  # ...but summing this many postings is cheap, so small indexes keep every word
 MAX_BM25_TERMS = 8
 AGREE_TOP = 10
 DUPLICATE_SLACK = 4
-# "latest": besides the whole archive, its last month, four months and year are searched, so that
-# the newest relevant story is scored even when older ones on the subject outrank it everywhere
-RECENT_WINDOWS = (30, 120, 365)
-RECENT_CANDIDATES = 10
 # the answer's timings (seconds), the same keys on every return (Answer.timings)
 TIMING_KEYS = ("period", "embed", "dense", "bm25", "rerank", "reader", "compose")
-ANYWHERE_CANDIDATES = 20  # for a question naming a year: the archive's best, searched without the period
 
 
 class Retriever:
@@ -180,7 +176,7 @@ class Retriever:
         want = offset + k + DUPLICATE_SLACK
         asked = set(q.terms)
         subject = (lambda sentence: bool(asked & stems(sentence, q.language))) if q.dates.news else None
-        ranked = collapse_duplicates(self._compose(reader, cands, len(cands) if q.dates.recency else want,
+        ranked = collapse_duplicates(compose_hits(reader, cands, len(cands) if q.dates.recency else want, cfg.extract_chars,
                                                    subject), reader)
         timings["compose"] = time.perf_counter() - t
         if not ranked:
@@ -196,7 +192,7 @@ class Retriever:
         found = confidence >= threshold
         sure = confidence >= sure_at and bool(best.row.dated)
         # a sure, dated in-period answer stands whatever lies outside the period: no search for it
-        elsewhere = self._outside_period(reader, qv, period, dense, scope) if period is not None and not (
+        elsewhere = outside_period(cfg, reader, qv, period, dense, scope) if period is not None and not (
             found and sure) else None
         if elsewhere is not None:  # a tentative or undated in-period match is likelier another story
             found = False
@@ -224,7 +220,7 @@ class Retriever:
         allowed = None
         if period is not None:
             allowed = reader.chunks_in_period(period.start, period.end, () if period.relative else period.years)
-        return _narrow(allowed, scope)
+        return narrow(allowed, scope)
 
     def _first_stage(self, q: Question, reader: StoreReader, qv: np.ndarray, allowed: np.ndarray | None,
                      scope: np.ndarray | None, reading, depth: int, timings: dict,
@@ -250,21 +246,21 @@ class Retriever:
         top = fused[:depth]
         if q.dates.recency and period is None:
             seen = {cid for cid, _ in top}
-            top += [(cid, sc) for cid, sc in self._recent(reader, qv, bm25_terms, now, scope) if cid not in seen]
+            top += [(cid, sc) for cid, sc in recent(cfg, reader, qv, bm25_terms, now, scope) if cid not in seen]
         # A year in a question is often what it asks about ("What did Curie discover in 1898?"),
         # not when the answer was published: with the reader to judge, undated passages are read
         # though they do not repeat the year. A dated story from another time stays out.
         undated_too = reading is not None and period is not None and not period.relative
         if undated_too:
             seen = {cid for cid, _ in top}
-            top += [(cid, sc) for cid, sc in self._anywhere(reader, qv, bm25_terms, scope) if cid not in seen]
+            top += [(cid, sc) for cid, sc in anywhere(cfg, reader, qv, bm25_terms, scope) if cid not in seen]
         rows = reader.chunk_rows([cid for cid, _ in top])
         dense_rank = {cid: r for r, (cid, _) in enumerate(dense)}
         lexical_rank = {cid: r for r, (cid, _) in enumerate(lexical)}
         cands = [Candidate(rows[cid], score, dense_rank.get(cid), lexical_rank.get(cid)) for cid, score in top
                  if cid in rows and (placed_in_period(rows[cid], period) or undated_too and not rows[cid].dated)]
         idf_q = self._idf_of(reader, list(q.focus_terms))
-        self._score(reader, q, qv, idf_q, cands)
+        score_candidates(cfg, reader, q, qv, idf_q, cands)
         support = article_support(reader.chunk_rows([cid for cid, _ in dense]).values()) if dense else {}
         if cfg.article_weight:
             for c in cands:
@@ -273,79 +269,6 @@ class Retriever:
             cands.sort(key=lambda c: -c.score)
         timings["rerank"] = time.perf_counter() - t
         return _FirstStage(cands, dense, idf_q, support)
-
-    def _score(self, reader: StoreReader, q: Question, qv: np.ndarray, idf_q: dict[str, float],
-               cands: list[Candidate]) -> None:
-        """Each candidate's relevance and its best sentence, the highlight (scoring.py)."""
-        cfg = self.config
-        if not cands:
-            return
-        ids = [c.row.id for c in cands]
-        chunk_vecs = reader.vectors(ids)
-        sents = reader.sentences(ids)
-        for c, cv in zip(cands, chunk_vecs):
-            c.dense = float(cv @ qv)
-            spans = sents.get(c.row.id) or [((c.row.start, c.row.end), cv)]
-            c.sentences = [sp for sp, _ in spans]
-            text = reader.article_text(c.row.article_rowid)
-            scores = score_sentences(q.focus_text, qv, text, spans, idf_q, cfg.picker, q.kind, cfg.lexical_weight,
-                                     cfg.cue_weight, q.language)
-            best = best_sentence(scores)
-            c.best_cos, c.best_lex, c.best_cue = best.cos, best.lex, best.cue
-            c.score = chunk_score(c.dense, best, cfg.sentence_weight, cfg.lexical_weight, cfg.cue_weight)
-            c.best = highlight(scores, cfg.highlight_cue_weight - cfg.cue_weight).span
-
-    def _recent(self, reader: StoreReader, qv: np.ndarray, bm25_terms: list[str], now: dt.date | None,
-                scope: np.ndarray | None) -> list[tuple[int, float]]:
-        """The best candidates of the archive's most recent weeks and months (RECENT_WINDOWS, back
-        from its newest article or from now, whichever is earlier), each window fused on its own."""
-        cfg = self.config
-        newest = reader.date_range()[1]
-        today = (now or dt.date.today()).isoformat()
-        anchor = dt.date.fromisoformat(min(newest, today) if newest else today)
-        out: dict[int, float] = {}
-        for days in RECENT_WINDOWS:
-            allowed = _narrow(reader.chunks_in_period((anchor - dt.timedelta(days=days)).isoformat(),
-                                                      anchor.isoformat()), scope)
-            if not len(allowed):
-                continue
-            dense = reader.dense_search(qv, RECENT_CANDIDATES, allowed) if cfg.fusion != Fusion.BM25 else []
-            lexical = (reader.bm25_search(bm25_terms, RECENT_CANDIDATES, allowed)
-                       if cfg.fusion != Fusion.DENSE else [])
-            for cid, sc in fuse(dense, lexical, cfg.fusion, cfg.rrf_k, cfg.dense_weight)[:RECENT_CANDIDATES]:
-                out.setdefault(cid, sc)
-        return list(out.items())
-
-    def _anywhere(self, reader: StoreReader, qv: np.ndarray, bm25_terms: list[str],
-                  scope: np.ndarray | None) -> list[tuple[int, float]]:
-        """The best candidates of the whole archive, fused, for a question whose period filter
-        would hide an undated passage that answers it without naming the year."""
-        cfg = self.config
-        dense = reader.dense_search(qv, ANYWHERE_CANDIDATES, scope) if cfg.fusion != Fusion.BM25 else []
-        lexical = reader.bm25_search(bm25_terms, ANYWHERE_CANDIDATES, scope) if cfg.fusion != Fusion.DENSE else []
-        return fuse(dense, lexical, cfg.fusion, cfg.rrf_k, cfg.dense_weight)[:ANYWHERE_CANDIDATES]
-
-    def _outside_period(self, reader: StoreReader, qv: np.ndarray, period: Period,
-                        dense: list[tuple[int, float]], scope: np.ndarray | None) -> str | None:
-        """The date of the archive's best passage for the question when it lies outside the asked
-        period and beats every passage inside it by `period_gap` in cosine, else None. Then the
-        subject is in the archive, but from another time: "What damage did the fire do to Notre
-        Dame in 2020?" finds the April 2019 fire far above anything of 2020 (measured on the date
-        questions at 12,641 articles: every answerable one within 0.07 but one, every one to
-        refuse 0.14 or more)."""
-        if self.config.fusion == Fusion.BM25:
-            return None
-        best = reader.dense_search(qv, 1, scope)
-        if not best:
-            return None
-        cid, cos = best[0]
-        inside = dense[0][1] if dense else 0.0
-        if cos - inside < self.config.period_gap:
-            return None
-        row = reader.chunk_rows([cid]).get(cid)
-        if row is None or not row.dated or period.start <= row.dated <= period.end:
-            return None
-        return row.dated
 
     def _evidence(self, q: Question, reader: StoreReader, best: Candidate, cands: list[Candidate],
                   hit: Hit, dense: list[tuple[int, float]], support: float, ref: Reference) -> Evidence:
@@ -356,59 +279,6 @@ class Retriever:
                         best.bm25_rank is not None and best.bm25_rank < AGREE_TOP, best.best_lex, second, support,
                         ref, q.language != detect(hit.extract), q.language, q.names)
 
-    def _compose(self, reader: StoreReader, cands: list[Candidate], limit: int,
-                 subject: Callable[[str], bool] | None = None) -> list[Hit]:
-        """Extracts around each candidate's best sentence (compose.py); a candidate whose extract
-        overlaps one already shown from the same article is merged into it (dropped). `subject`
-        given: the question asks for the news itself ("the latest on X"), so each article is quoted
-        once, from its first sentence about the subject (`subject` tells one)."""
-        shown: dict[int, list[tuple[int, int]]] = {}
-        hits: list[Hit] = []
-        for c in cands:
-            if len(hits) >= limit:
-                break
-            rowid = c.row.article_rowid
-            if subject is not None and rowid in shown:
-                continue
-            text = reader.article_text(rowid)
-            spans = reader.sentence_spans_around(rowid, 0 if subject is not None else c.row.position) or c.sentences
-            best = lead_sentence(text, spans, subject) if subject is not None else c.best
-            ws, we = window(best, spans, self.config.extract_chars, reader.article_gaps(rowid))
-            if overlaps((ws, we), shown.get(rowid, [])):
-                continue
-            shown.setdefault(rowid, []).append((ws, we))
-            bs, be = best
-            cut_start, cut_end = is_cut(text, ws, we)
-            hits.append(Hit(
-                article_id=c.row.article_id, chunk_id=c.row.id, title=c.row.title, source=c.row.source,
-                url=c.row.url, published=c.row.published, path=c.row.path, score=round(c.score, 4),
-                extract=text[ws:we], highlight_start=bs - ws, highlight_end=be - ws, extract_start=ws,
-                extra={"author": c.row.author, "cut_start": cut_start, "cut_end": cut_end, "dated": c.row.dated}))
-        return hits
-
-
-def placed_in_period(row, period: Period | None) -> bool:
-    """Whether a passage may answer for the question's period. A dated article was placed by the
-    store's filter. An undated one is searched when it names one of the period's years anywhere,
-    but quoted only from a passage that names it: "the 1994 earthquake" in an encyclopedia article
-    is found by its own paragraph, not by a list of dates three screens away."""
-    if period is None or row.dated or not period.years:
-        return True
-    return any(str(y) in row.text for y in period.years)
-
-
-def article_support(rows) -> dict[int, float]:
-    """For each article, the share of the dense candidates that are its chunks: a question about
-    an article's subject finds several of its passages, an unrelated article's lucky passage is
-    alone (paraphrase-dev at 2,000 distractors: answer recall@5 0.787 -> 0.825 with weight 0.3)."""
-    counts: dict[int, int] = {}
-    for row in rows:
-        counts[row.article_rowid] = counts.get(row.article_rowid, 0) + 1
-    total = max(1, sum(counts.values()))
-    return {a: n / total for a, n in counts.items()}
-
-
-
 @dataclass
 class _FirstStage:
     cands: list[Candidate]               # reranked, best first
@@ -417,8 +287,3 @@ class _FirstStage:
     support: dict[int, float]            # article rowid -> its share of the dense candidates
 
 
-def _narrow(allowed: np.ndarray | None, scope: np.ndarray | None) -> np.ndarray | None:
-    """The chunks both allow (None: no limit)."""
-    if scope is None:
-        return allowed
-    return scope if allowed is None else np.intersect1d(np.asarray(allowed, dtype=np.int64), scope)

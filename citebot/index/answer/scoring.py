@@ -4,13 +4,17 @@ question's words it holds, and the answer-type cue; a chunk by its own cosine an
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Sequence
+from typing import TYPE_CHECKING, Sequence
 
 import numpy as np
 
 from ..text.terms import stems
 from .cues import AnswerType, cue
-from .records import Picker
+from .records import AnswerConfig, Candidate, Picker
+
+if TYPE_CHECKING:
+    from ..stores.base import StoreReader
+    from .question import Question
 
 
 @dataclass(frozen=True)
@@ -68,3 +72,25 @@ def chunk_score(dense: float, best: SentenceScore, sentence_weight: float = 2.0,
     """A chunk's relevance: its own cosine and, weighted more, its best sentence's."""
     sentence = best.cos + lexical_weight * best.lex + cue_weight * best.cue
     return (dense + sentence_weight * sentence) / (1 + sentence_weight)
+
+
+def score_candidates(cfg: AnswerConfig, reader: StoreReader, q: Question, qv: np.ndarray, idf_q: dict[str, float],
+                     cands: list[Candidate]) -> None:
+    """Each candidate's relevance and its best sentence (the highlight): its chunk cosine, and its
+    sentences scored against the question (cosine, words, the answer-type cue)."""
+    if not cands:
+        return
+    ids = [c.row.id for c in cands]
+    chunk_vecs = reader.vectors(ids)
+    sents = reader.sentences(ids)
+    for c, cv in zip(cands, chunk_vecs):
+        c.dense = float(cv @ qv)
+        spans = sents.get(c.row.id) or [((c.row.start, c.row.end), cv)]
+        c.sentences = [sp for sp, _ in spans]
+        text = reader.article_text(c.row.article_rowid)
+        scores = score_sentences(q.focus_text, qv, text, spans, idf_q, cfg.picker, q.kind, cfg.lexical_weight,
+                                 cfg.cue_weight, q.language)
+        best = best_sentence(scores)
+        c.best_cos, c.best_lex, c.best_cue = best.cos, best.lex, best.cue
+        c.score = chunk_score(c.dense, best, cfg.sentence_weight, cfg.lexical_weight, cfg.cue_weight)
+        c.best = highlight(scores, cfg.highlight_cue_weight - cfg.cue_weight).span

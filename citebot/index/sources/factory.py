@@ -8,19 +8,21 @@ from typing import Callable
 
 from .base import Kind, ProblemHandler, Source, SourceSpec, now_iso
 from .feeds import FEED_ACCEPT, FeedSource, looks_like_feed
-from .fetch import PAGE_TYPES, FetchError, Fetcher, Response, is_url, normalize_url
+from .addresses import FetchError, is_url, normalize_url
+from .fetch import PAGE_TYPES, Fetcher, Response
 from .files import FileSource, spec_for_path
 from .pages import PageSource
 
 
+# each kind of source: one module, one line here
+SOURCES = {Kind.FOLDER: FileSource, Kind.FILE: FileSource, Kind.FEED: FeedSource, Kind.PAGE: PageSource}
+
+
 def open_source(spec: SourceSpec, prefetched: Response | None = None) -> Source:
-    if spec.kind in (Kind.FOLDER, Kind.FILE):
-        return FileSource(spec)
-    if spec.kind is Kind.FEED:
-        return FeedSource(spec, prefetched)
-    if spec.kind is Kind.PAGE:
-        return PageSource(spec, prefetched)
-    raise ValueError(f"unknown source kind {spec.kind!r}")
+    kind = SOURCES.get(spec.kind)
+    if kind is None:
+        raise ValueError(f"unknown source kind {spec.kind!r}")
+    return kind(spec, prefetched)
 
 
 def source_key(target: str) -> str:

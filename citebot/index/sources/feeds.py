@@ -18,7 +18,8 @@ from ..extras import MissingExtra, require
 from ..records import Article
 from ..text.controls import one_line
 from .base import Collected, Context, Known, SourceSpec
-from .fetch import FEED_TYPES, FetchError, Fetcher, Response, normalize_url
+from .addresses import FetchError, normalize_url
+from .fetch import FEED_TYPES, Fetcher, Response
 from .pages import PageStamp, fetch_article
 from .parsers import ArticleError, Hints
 

@@ -120,7 +120,7 @@ def spec_for_path(path: str | Path) -> SourceSpec:
 class FileSource:
     """A file or a folder of article files (txt, md, html, json, jsonl)."""
 
-    def __init__(self, spec: SourceSpec):
+    def __init__(self, spec: SourceSpec, prefetched=None):  # a file is never fetched ahead
         self.spec = spec
 
     def collect(self, known: Known, ctx: Context) -> Collected:

@@ -13,7 +13,8 @@ from urllib.parse import urljoin
 
 from ..records import Article
 from .base import Collected, Context, Known, SourceSpec
-from .fetch import PAGE_TYPES, FetchError, Fetcher, Response
+from .addresses import FetchError
+from .fetch import PAGE_TYPES, Fetcher, Response
 from .parsers import ArticleError, Hints, parse_page, text_of
 
 

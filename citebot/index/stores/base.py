@@ -183,6 +183,10 @@ class Store(Protocol):
     kind: str  # "local" | "qdrant": recorded in the manifest
     format_version: int
 
+    @classmethod
+    def from_config(cls, cfg: Any) -> "Store":
+        """The store the settings describe (an IndexConfig): what factory.open_store calls."""
+
     def where(self) -> str:
         """Where the index is, for messages (never with a secret)."""
 

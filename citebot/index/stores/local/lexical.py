@@ -111,7 +111,18 @@ class LexicalIndex:
             scores = np.bincount(docs, weights=weights, minlength=len(self.chunk_ids))
             rows = np.arange(len(scores))
         if allowed is not None:
-            scores = np.where(np.isin(np.asarray(self.chunk_ids)[rows], allowed), scores, 0.0)
+            if 2 * len(allowed) >= len(self.chunk_ids):  # most chunks allowed: check only the best few
+                want = min(len(scores), 4 * k + len(skip))
+                top = np.argpartition(-scores, want - 1)[:want]
+                ok = np.isin(np.asarray(self.chunk_ids)[rows[top]], allowed)
+                if ok.sum() >= k + len(skip) or want == len(scores):
+                    rows, scores = rows[top[ok]], scores[top[ok]]
+                else:
+                    scores = np.where(np.isin(np.asarray(self.chunk_ids)[rows], allowed), scores, 0.0)
+            else:
+                scores = np.where(np.isin(np.asarray(self.chunk_ids)[rows], allowed), scores, 0.0)
+        if not len(scores):
+            return []
         want = min(len(scores), k + len(skip))
         top = np.argpartition(-scores, want - 1)[:want]
         top = top[np.argsort(-scores[top], kind="stable")]

@@ -11,9 +11,10 @@ import numpy as np
 
 from ...records import Chunk
 from ..base import Closes, Edit, NoIndex
-from .generations import (CURRENT, FORMAT_VERSION, SEGMENTS, IndexReader, check_compatible, check_generation,
-                          clean_stale, current_generation, generation_size, publish, read_manifest)
-from .segments import SegmentWriter
+from .generations import (CURRENT, FORMAT_VERSION, SEGMENTS, check_compatible, check_generation, clean_stale,
+                          current_generation, generation_size, publish, read_manifest)
+from .reader import IndexReader
+from .segment_writer import SegmentWriter
 from .vectors import check_faiss_spec
 
 MAX_SEGMENTS = 8
@@ -23,6 +24,10 @@ MAX_DELETED_SHARE = 0.3
 class LocalStore(Closes):
     kind = "local"
     format_version = FORMAT_VERSION
+
+    @classmethod
+    def from_config(cls, cfg) -> "LocalStore":
+        return cls(cfg.index_dir, cfg.faiss_index)
 
     def __init__(self, index_dir: Path, faiss_index: str = "auto"):
         self.index_dir = Path(index_dir)

@@ -101,6 +101,14 @@ def faiss_selector(ids: np.ndarray):
     return faiss.IDSelectorBatch(np.ascontiguousarray(ids, dtype=np.int64))
 
 
+def is_exact(index) -> bool:
+    """A flat index: every vector scored, so a filtered search through it is exact too."""
+    import faiss
+
+    inner = faiss.downcast_index(index.index) if isinstance(index, faiss.IndexIDMap) else faiss.downcast_index(index)
+    return faiss.try_extract_index_ivf(inner) is None and getattr(inner, "hnsw", None) is None
+
+
 def search_parameters(index, selector):
     """Search parameters carrying a selector, with the index's own probe/ef settings (FAISS
     takes parameters given per search over the index's)."""

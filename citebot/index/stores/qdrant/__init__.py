@@ -34,5 +34,6 @@ from __future__ import annotations
 
 from .connection import CollectionMissing, close_connections  # noqa: F401
 from .points import ARTICLE, CHUNK, DENSE, FORMAT_VERSION, SPARSE, TERM, chunks_of, kind_filter  # noqa: F401
-from .reader import PeriodChunks, QdrantReader  # noqa: F401
+from .periods import PeriodChunks  # noqa: F401
+from .reader import QdrantReader  # noqa: F401
 from .store import QdrantStore  # noqa: F401

@@ -8,6 +8,7 @@ import numpy as np
 
 from ...duplicates import Copy, Neighbour, Signature, other_copies
 from ..base import ArticleState, ChunkRow
+from .periods import PeriodChunks
 from .points import (ARTICLE, CHUNK, CHUNK_DTYPE, CHUNK_PAYLOAD, DENSE, SENTENCE_DTYPE, SPARSE, from_datetime,
                      kind_is, term_point, to_datetime, unb64, chunks_of, kind_filter, term_index)
 
@@ -17,27 +18,6 @@ if TYPE_CHECKING:
 SCROLL_PAGE = 1000
 CACHED_CHUNKS = 512
 HNSW_EF = 128  # candidates a server's HNSW search keeps (at least twice k): recall near exact at k <= 80
-
-
-class PeriodChunks:
-    """The chunks of a period, as a filter the engine applies (an archive's period can hold
-    millions of chunks: their ids are never listed); len() counts them."""
-
-    def __init__(self, reader: "QdrantReader", flt):
-        self.reader = reader
-        self.filter = flt
-        self._count: int | None = None
-
-    def __len__(self) -> int:
-        if self._count is None:
-            self._count = self.reader.call("counting a period's chunks", "count", self.reader.collection,
-                                           count_filter=self.filter, exact=True).count
-        return self._count
-
-    def __array__(self, dtype=None, copy=None) -> np.ndarray:
-        """The ids themselves, for a caller that intersects them with its own (listed page by page)."""
-        ids = [int(p.id) for p in self.reader.scroll(self.filter, payload=False)]
-        return np.asarray(ids, dtype=dtype or np.int64)
 
 
 class QdrantReader:

@@ -23,6 +23,10 @@ class QdrantStore(Closes):
     kind = "qdrant"
     format_version = FORMAT_VERSION
 
+    @classmethod
+    def from_config(cls, cfg) -> "QdrantStore":
+        return cls(cfg.qdrant)
+
     def __init__(self, cfg: QdrantConfig):
         if bool(cfg.url) == bool(cfg.path):
             raise IndexProblem("CITEBOT_STORE=qdrant needs either CITEBOT_QDRANT_URL (a server or cluster) or "

@@ -1,0 +1,74 @@
+"""The build's model work: articles into chunks sized in the model's tokens, chunks and their
+sentences into vectors, and the model itself loaded only when something must be embedded."""
+from __future__ import annotations
+
+from typing import Callable, Union
+
+import numpy as np
+
+from .config import IndexConfig
+from .encoders.base import PassageEncoder
+from .records import Article, Chunk
+from .text.chunking import chunk_article, embedding_input
+from .text.terms import ANALYZER
+
+Progress = Callable[[int, int], None]  # (done, total)
+
+
+def chunk_articles(articles: list[Article], encoder: PassageEncoder, cfg: IndexConfig) -> list[list[Chunk]]:
+    out = []
+    title_counts = encoder.count_tokens([embedding_input(a.title, "") for a in articles])
+    for art, title_tokens in zip(articles, title_counts):
+        room = encoder.max_tokens - 2 - title_tokens  # [CLS] and [SEP]
+        out.append(chunk_article(art, encoder.count_tokens, max(16, min(cfg.chunk_tokens, room)),
+                                 cfg.chunk_overlap))
+    return out
+
+
+def manifest_shape(cfg: IndexConfig, encoder: PassageEncoder) -> dict:
+    return {"store": cfg.store, "model": cfg.model, "dimension": encoder.dimension, "max_seq_length": encoder.max_tokens,
+            "dtype": encoder.dtype, "faiss": cfg.faiss_index, "analyzer": ANALYZER, **cfg.chunking()}
+
+
+def embed(encoder: PassageEncoder, articles: list[Article], chunks: list[list[Chunk]], cfg: IndexConfig,
+           progress: Progress | None) -> tuple[list[np.ndarray], list[list[np.ndarray]]]:
+    """Chunk vectors and, per chunk, its sentences' vectors (grouped by article)."""
+    texts, spans = [], []
+    for a, cs in zip(articles, chunks):
+        for c in cs:
+            text = embedding_input(a.title, c.text)
+            shift = len(text) - len(c.text) - c.start  # article offset → offset in the model's input
+            texts.append(text)
+            spans.append([(s + shift, e + shift) for s, e in c.sentences])
+    total, done = len(texts), 0
+
+    def tick(n: int) -> None:
+        nonlocal done
+        done += n
+        if progress:
+            progress(done, total)
+
+    flat, sent = encoder.encode_with_sentences(texts, spans, batch_size=cfg.batch_size, progress=tick)
+    out, out_sent, pos = [], [], 0
+    for cs in chunks:
+        out.append(flat[pos:pos + len(cs)])
+        out_sent.append(sent[pos:pos + len(cs)])
+        pos += len(cs)
+    return out, out_sent
+
+
+EncoderLike = Union[PassageEncoder, Callable[[], PassageEncoder]]
+
+
+class LazyEncoder:
+    """The embedding model, loaded only when something must be embedded: a refresh that finds
+    nothing new (the bot's every quarter hour) or a removal never loads PyTorch."""
+
+    def __init__(self, given: EncoderLike):
+        self._given = given
+        self.loaded: PassageEncoder | None = None if callable(given) and not hasattr(given, "encode_with_sentences") else given
+
+    def get(self) -> PassageEncoder:
+        if self.loaded is None:
+            self.loaded = self._given()
+        return self.loaded
