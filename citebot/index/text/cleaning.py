@@ -37,6 +37,9 @@ _WS = re.compile(r"[ \t\u00a0\u2009\u202f]+")
 
 @dataclass
 class Cleaned:
+    """A page or file as clean text: its title, its own paragraphs verbatim (furniture dropped
+    whole), the metadata the page states, and where something was dropped (an extract never
+    splices across such a place)."""
     title: str
     text: str
     author: str | None = None
