@@ -12,6 +12,7 @@ from ..text.terms import query_terms
 from .abstain import question_names
 from .cues import AnswerType, answer_type
 from .dates import QuestionDates, question_dates
+from .dates_ru_uk import question_dates_ru_uk
 from .records import Period
 
 
@@ -43,8 +44,8 @@ class Question:
 def parse_question(text: str, now: dt.date | None = None, focus: str | None = None) -> Question:
     """`focus`: for a follow-up asked together with the previous question, the follow-up's own
     words, which then choose the bold sentence. `now`: what "last week" is relative to."""
-    dates = question_dates(text, now)
     language = detect(text)
+    dates = question_dates_ru_uk(text, now, language) if language in ("ru", "uk") else question_dates(text, now)
     terms = tuple(query_terms(dates.rest, language))
     focus_terms = tuple(query_terms(focus, language)) if focus else terms
     return Question(text, language, dates, terms, focus or None, focus_terms, answer_type(focus or dates.rest),
