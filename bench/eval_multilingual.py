@@ -15,7 +15,7 @@ data/eval-multilingual/):
 - SQuAD-dev: the 5 SQuAD-dev articles; asked their 705 answerable questions and paraphrase-dev's 80
   (English quality of each model).
 Every archive is also asked the off-topic questions (examples/eval/offtopic-dev.jsonl, and the
-Russian and Ukrainian ones in examples/eval/offtopic-ru-uk.jsonl): how often each model refuses.
+Russian and Ukrainian ones in examples/eval/offtopic-ru-uk-dev.jsonl): how often each model refuses.
 
 Build time per 1,000 chunks is the wall time of building the SQuAD-dev archive (load, chunk,
 embed chunks and sentences, write); question latency is the whole answer path per question over
@@ -41,10 +41,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from machine import cpu_name  # noqa: E402
 
 from citebot.tools.evaluation import Recorder, build_archive, evaluate_answerable, evaluate_refusals  # noqa: E402
-from citebot.tools.question_sets import Question, answerable_jsonl, refusal_questions, squad_articles  # noqa: E402
+from citebot.tools.question_sets import Question, answerable_jsonl, squad_articles  # noqa: E402
 
 SAMPLES = REPO / "examples" / "articles"
-OFFTOPIC = [REPO / "examples" / "eval" / "offtopic-dev.jsonl", REPO / "examples" / "eval" / "offtopic-ru-uk.jsonl"]
+OFFTOPIC = [REPO / "examples" / "eval" / "offtopic-dev.jsonl", REPO / "examples" / "eval" / "offtopic-ru-uk-dev.jsonl"]
 MODELS = "all-MiniLM-L6-v2,multilingual-e5-small"
 
 
@@ -116,14 +116,11 @@ def run_model(model: str, mode: str | None, data: Path, cache: Path, log, only: 
     xq_ru_arts, xq_ru_q = squad_articles(data / "xquad-dev5-ru.json")
     sq_arts, sq_q = squad_articles(data / "squad2-dev-5articles.json")
     para = answerable_jsonl(data / "paraphrase-dev.jsonl") if (data / "paraphrase-dev.jsonl").exists() else []
-    offtopic: dict[str, list[str]] = {}
+    offtopic_sets: dict[str, list[str]] = {"offtopic-en": [], "offtopic-ru": [], "offtopic-uk": []}
     for f in OFFTOPIC:
         if f.exists():
-            for kind, qs in refusal_questions(f).items():
-                offtopic.setdefault(f.stem + ("" if kind == "off-topic" else ":" + kind), []).extend(qs)
-    offtopic_sets = {"offtopic-en": [q for k, qs in offtopic.items() if k.startswith("offtopic-dev") for q in qs],
-                     "offtopic-ru": [q for k, qs in offtopic.items() if k.endswith(":ru") for q in qs],
-                     "offtopic-uk": [q for k, qs in offtopic.items() if k.endswith(":uk") for q in qs]}
+            for r in (json.loads(line) for line in f.read_text(encoding="utf-8").splitlines() if line.strip()):
+                offtopic_sets[f"offtopic-{r.get('lang', 'en')}"].append(r["question"])
     offtopic_sets = {name: qs[:per_set] for name, qs in offtopic_sets.items()}
     archives = {
         "xquad-en": (xq_en_arts, {"ru→en": xquad_cross(data / "xquad-dev5-ru.json", data / "xquad-dev5-en.json"),

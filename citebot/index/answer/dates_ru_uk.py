@@ -169,7 +169,7 @@ def _rules(now: dt.date, language: str):
         (rf"{_NUM}\s+{_UNIT}\s+(?:назад|тому)", ago),
         (rf"(?:за|в течение|протягом|впродовж)\s+(?:последн\w*|прошедш\w*|останн\w*|минул\w*)\s+(?:{_NUM}\s+)?{_UNIT}", past),
         (rf"(?:на|в|у)\s+(?:(?P<last>{_LAST})|{_THIS})\s+(?P<unit>недел\w*|тижн\w*|месяц\w*|місяц\w*|году|році)", this_or_last),
-        (rf"(?:(?P<last>{_LAST})|{_THIS})\s+(?P<unit>тижня|місяця|року)", this_or_last),
+        (rf"(?:(?P<last>{_LAST})|{_THIS})\s+(?P<unit>тижня|місяця|року|недели|месяца|года)", this_or_last),
         (r"(?:торік|в прошлом году)", last_year),
         (rf"(?:с|со|з|із|начиная с|починаючи з)\s+(?:(?P<day>\d{{1,2}})\s+)?{month}(?:\s+{_YEAR})?", since),
         (rf"(?P<day>\d{{1,2}})\s+{month}\s+{_YEAR}", day_month_year),
@@ -186,7 +186,6 @@ def question_dates_ru_uk(question: str, now: dt.date | None, language: str) -> Q
     """The first Russian or Ukrainian time expression as a period; failing one, the rules every
     language shares (years, decades, dates in digits) from dates.py."""
     now = now or dt.date.today()
-    recency = bool(_RECENCY.search(question))
     news = bool(_NEWS.search(question))
     for pattern, make in _rules(now, language):
         m = re.search(rf"(?<!\w){pattern}(?!\w)", question, re.IGNORECASE)
@@ -196,6 +195,8 @@ def question_dates_ru_uk(question: str, now: dt.date | None, language: str) -> Q
         if period is None:
             continue
         rest = (question[:m.start()] + " " + question[m.end():]).strip()
-        return QuestionDates(period, recency, rest, news)
+        # "последние"/"останні" inside "за последние три дня" names the period, not "the latest"
+        return QuestionDates(period, bool(_RECENCY.search(rest)), rest, news)
+    recency = bool(_RECENCY.search(question))
     shared = question_dates(question, now)
     return QuestionDates(shared.period, shared.recency or recency or (news and shared.period is None), shared.rest, news)
