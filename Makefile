@@ -10,7 +10,7 @@ DEMO_INDEX := data/index
 EVAL_DATA ?= ../shared/eval
 EVAL_SIZES ?= 0,2000,all
 
-.PHONY: run test install bench eval reader-data train-reader clean
+.PHONY: run test install bench eval eval-multilingual reader-data train-reader clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -52,6 +52,18 @@ eval: install
 		--dates examples/eval/date-questions.jsonl \
 		--dates examples/eval/date-questions-test.jsonl --distractors $(SAMPLES) \
 		--distractors $(EVAL_DATA)/wikinews-en.jsonl --sizes $(EVAL_SIZES) $(EVAL_ARGS)
+
+# The same with multilingual-e5-small, and Russian and Ukrainian questions: XQuAD's Russian translation
+# of the dev articles indexed beside them (its questions asked over it and over the English articles),
+# off-topic and date questions in Russian and Ukrainian.
+eval-multilingual: install
+	CITEBOT_EMBEDDING_MODEL=multilingual-e5-small $(BIN)/citebot eval $(EVAL_DATA)/squad2-dev-5articles.json \
+		--translation $(EVAL_DATA)/xquad-dev5-ru.json --questions $(EVAL_DATA)/paraphrase-dev.jsonl \
+		--offtopic examples/eval/offtopic-dev.jsonl --offtopic examples/eval/offtopic-test.jsonl \
+		--offtopic examples/eval/offtopic-ru-uk-dev.jsonl --offtopic examples/eval/offtopic-ru-uk-test.jsonl \
+		--dates examples/eval/date-questions.jsonl --dates examples/eval/date-questions-test.jsonl \
+		--dates examples/eval/date-questions-ru-uk.jsonl --dates examples/eval/date-questions-ru-uk-test.jsonl \
+		--distractors $(SAMPLES) --distractors $(EVAL_DATA)/wikinews-en.jsonl --sizes $(EVAL_SIZES) $(EVAL_ARGS)
 
 # The reader (citebot/index/reader/): its training data, from the open QA files named in
 # citebot/tools/reader_sources.py (put them in data/reader/raw/) and the Wikinews archive in EVAL_DATA, with

@@ -36,18 +36,38 @@ class QuestionSet:
     questions: list = field(default_factory=list)
 
 
-def squad_articles(path: Path) -> tuple[list[dict], list[Question]]:
+def squad_articles(path: Path, id_prefix: str = "") -> tuple[list[dict], list[Question]]:
+    """The file's articles (each entry's paragraphs joined) and its questions. `id_prefix` keeps a
+    translation's articles apart from the original's, which share their titles."""
     data = json.loads(Path(path).read_text(encoding="utf-8"))["data"]
     articles, questions = [], []
     for entry in data:
         title = entry["title"].replace("_", " ")
         text = "\n\n".join(p["context"].strip() for p in entry["paragraphs"])
-        articles.append({"id": entry["title"], "title": title, "text": text})
+        articles.append({"id": id_prefix + entry["title"], "title": title, "text": text})
         for p in entry["paragraphs"]:
             for qa in p["qas"]:
                 questions.append(Question(qa["question"], [a["text"] for a in qa.get("answers", [])],
                                           title, bool(qa.get("is_impossible"))))
     return articles, questions
+
+
+def translated_questions(question_file: Path, answer_file: Path) -> list[Question]:
+    """The questions of one language's SQuAD-format file with the answers and titles of another's
+    (same question ids): e.g. XQuAD's Russian questions scored on the English articles."""
+    gold = {}
+    for entry in json.loads(Path(answer_file).read_text(encoding="utf-8"))["data"]:
+        for p in entry["paragraphs"]:
+            for qa in p["qas"]:
+                gold[qa["id"]] = ([a["text"] for a in qa.get("answers", [])], entry["title"].replace("_", " "))
+    out = []
+    for entry in json.loads(Path(question_file).read_text(encoding="utf-8"))["data"]:
+        for p in entry["paragraphs"]:
+            for qa in p["qas"]:
+                if qa["id"] in gold and gold[qa["id"]][0]:
+                    answers, title = gold[qa["id"]]
+                    out.append(Question(qa["question"].strip(), answers, title))
+    return out
 
 
 def _jsonl(path: Path) -> list[dict]:

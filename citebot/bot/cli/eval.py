@@ -28,6 +28,10 @@ def eval_(file: Path = typer.Argument(..., exists=True, dir_okay=False, help="A 
           questions: List[Path] = typer.Option([], "--questions", exists=True, dir_okay=False,
                                                help="More answerable questions over those articles (JSONL: "
                                                     "title, question, answer)."),
+          translations: List[Path] = typer.Option([], "--translation", exists=True, dir_okay=False,
+                                                  help="The file translated (SQuAD format, same question ids, "
+                                                       "e.g. XQuAD): its articles are indexed too; its questions "
+                                                       "are asked over them and over the original's."),
           offtopic: List[Path] = typer.Option([], "--offtopic", exists=True, dir_okay=False,
                                               help="Questions to refuse (JSONL with question and kind, or one per "
                                                    "line; the repo's examples/eval/offtopic-*.jsonl)."),
@@ -63,7 +67,7 @@ def eval_(file: Path = typer.Argument(..., exists=True, dir_okay=False, help="A 
     from citebot.index.encoders.factory import load_encoder
     from citebot.tools.evaluation import Recorder, archive_config, build_archive, run_sets
     from citebot.tools.question_sets import (QuestionSet, answerable_jsonl, date_questions, names_year,
-                                             refusal_questions, squad_articles)
+                                             refusal_questions, squad_articles, translated_questions)
     from citebot.index.stores.base import IndexProblem
 
     settings = settings_or_exit()
@@ -80,6 +84,16 @@ def eval_(file: Path = typer.Argument(..., exists=True, dir_okay=False, help="A 
                         cut([q for q in squad if not q.impossible and q.answers and names_year(q.text)]))]
     for path in questions:
         sets.append(QuestionSet(path.stem, "answerable", cut(answerable_jsonl(path))))
+    for path in translations:  # (a cross-language answer is found when the original's span is quoted)
+        try:
+            arts, own = squad_articles(path, id_prefix=f"{path.stem}/")
+            cross = translated_questions(path, file)
+        except (ValueError, KeyError) as e:
+            fail(f"{path}: not a SQuAD-format translation of {file.name} ({e})")
+        records += arts
+        sets.append(QuestionSet(f"{path.stem} over its own articles", "answerable",
+                                cut([q for q in own if not q.impossible and q.answers])))
+        sets.append(QuestionSet(f"{path.stem} over {file.stem}", "answerable", cut(cross)))
     for path in offtopic:
         for kind, qs in refusal_questions(path).items():
             sets.append(QuestionSet(f"{path.stem}: {kind}", "refuse", cut(qs)))
