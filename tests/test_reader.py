@@ -151,3 +151,13 @@ def test_no_evaluation_paragraph_feeds_training():
         path = Path("data/reader") / name
         if path.exists():
             check_no_eval_text(read(path), paragraphs)
+
+
+def test_another_reader_folder_is_a_setting(tiny_reader, monkeypatch):
+    from citebot.bot.answering import answer_config
+    from citebot.bot.settings import Settings
+
+    monkeypatch.setenv("CITEBOT_READER_DIR", str(tiny_reader))
+    assert answer_config(Settings(_env_file=None)).reader_dir == str(tiny_reader)
+    monkeypatch.setenv("CITEBOT_READER_DIR", "")
+    assert answer_config(Settings(_env_file=None)).reader_dir is None

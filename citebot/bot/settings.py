@@ -53,6 +53,7 @@ class Settings(BaseSettings):
     # the reader (a cross-encoder shipped with citebot) orders, highlights and decides; off: the first stage does
     reader: Literal["on", "off"] = "on" if AnswerConfig.reader else "off"
     reader_top: int = Field(AnswerConfig.reader_top, ge=1, le=50)
+    reader_dir: Path | None = None  # another reader model folder; None: the one shipped with citebot
     max_question_chars: int = Field(1000, ge=10, le=4000)
 
     telegram_token: SecretStr | None = None
@@ -92,7 +93,7 @@ class Settings(BaseSettings):
         return v
 
     @field_validator("telegram_token", "telegram_webhook_url", "telegram_token_file", "telegram_webhook_secret",
-                     "min_score", "state_dir", mode="before")
+                     "min_score", "state_dir", "reader_dir", mode="before")
     @classmethod
     def _empty_is_none(cls, v: object) -> object:
         return None if isinstance(v, str) and not v.strip() else v

@@ -202,6 +202,8 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--init", type=Path, help="start from this checkpoint's weights (a new run: fresh optimiser)")
     ap.add_argument("--threads", type=int, default=0)
     ap.add_argument("--seed", type=int, default=13)
+    ap.add_argument("--freeze-words", action="store_true",
+                    help="keep the word table as it is (a multilingual base keeps its other languages' words)")
     args = ap.parse_args(argv)
 
     import torch
@@ -225,7 +227,9 @@ def main(argv: list[str] | None = None) -> None:
     model = build(args.base)
     steps_per_epoch = math.ceil(len(train_items) / args.batch)
     total = max(1, int(steps_per_epoch * args.epochs))
-    opt = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=0.01)
+    if args.freeze_words:
+        model.bert.embeddings.word_embeddings.weight.requires_grad_(False)
+    opt = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=args.lr, weight_decay=0.01)
     warm = max(1, total // 20)
     budget = args.minutes * 60
 
