@@ -52,9 +52,10 @@ def squad_articles(path: Path, id_prefix: str = "") -> tuple[list[dict], list[Qu
     return articles, questions
 
 
-def translated_questions(question_file: Path, answer_file: Path) -> list[Question]:
+def translated_questions(question_file: Path, answer_file: Path, own_answers: bool = False) -> list[Question]:
     """The questions of one language's SQuAD-format file with the answers and titles of another's
-    (same question ids): e.g. XQuAD's Russian questions scored on the English articles."""
+    (same question ids): e.g. XQuAD's Russian questions scored on the English articles. With
+    `own_answers`, the question file's own answers count too (an archive holding both languages)."""
     gold = {}
     for entry in json.loads(Path(answer_file).read_text(encoding="utf-8"))["data"]:
         for p in entry["paragraphs"]:
@@ -66,7 +67,8 @@ def translated_questions(question_file: Path, answer_file: Path) -> list[Questio
             for qa in p["qas"]:
                 if qa["id"] in gold and gold[qa["id"]][0]:
                     answers, title = gold[qa["id"]]
-                    out.append(Question(qa["question"].strip(), answers, title))
+                    own = [a["text"] for a in qa.get("answers", [])] if own_answers else []
+                    out.append(Question(qa["question"].strip(), answers + own, title))
     return out
 
 

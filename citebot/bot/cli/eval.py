@@ -94,6 +94,9 @@ def eval_(file: Path = typer.Argument(..., exists=True, dir_okay=False, help="A 
         sets.append(QuestionSet(f"{path.stem} over its own articles", "answerable",
                                 cut([q for q in own if not q.impossible and q.answers])))
         sets.append(QuestionSet(f"{path.stem} over {file.stem}", "answerable", cut(cross)))
+        # the archive holds both: a passage in either language that quotes the answer answers
+        sets.append(QuestionSet(f"{path.stem} over both", "answerable",
+                                cut(translated_questions(path, file, own_answers=True))))
     for path in offtopic:
         for kind, qs in refusal_questions(path).items():
             sets.append(QuestionSet(f"{path.stem}: {kind}", "refuse", cut(qs)))
