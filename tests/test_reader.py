@@ -161,3 +161,16 @@ def test_another_reader_folder_is_a_setting(tiny_reader, monkeypatch):
     assert answer_config(Settings(_env_file=None)).reader_dir == str(tiny_reader)
     monkeypatch.setenv("CITEBOT_READER_DIR", "")
     assert answer_config(Settings(_env_file=None)).reader_dir is None
+
+
+def test_a_reader_says_which_question_languages_it_reads(tiny_reader, tmp_path):
+    """The shipped reader reads English questions (Russian and Ukrainian ones are decided by the
+    first stage); a reader trained for more says so in its reader.json."""
+    import shutil
+
+    assert Reader(tiny_reader, threads=1).languages == {"en"}
+    more = tmp_path / "multilingual"
+    shutil.copytree(tiny_reader, more)
+    meta = json.loads((more / "reader.json").read_text())
+    (more / "reader.json").write_text(json.dumps({**meta, "languages": ["en", "ru", "uk"]}))
+    assert Reader(more, threads=1).languages == {"en", "ru", "uk"}

@@ -25,45 +25,9 @@ from .reader_examples import Example, read
 from ..index.reader.inputs import Passage, encode
 from ..index.reader.model import WEIGHTS
 from .reader_export import auc, export, platt
+from .reader_net import CHANNELS, base_model_path, build, tokenizer_for  # noqa: F401 (the tests build from here)
 
-CHANNELS = 3
 TOKEN_WEIGHT = 0.5
-
-
-def base_model_path(name: str) -> str:
-    from ..index.encoders.sentence_transformers import resolve_model
-
-    return resolve_model(name)
-
-
-def build(name: str, config=None):
-    """The torch module: a BERT encoder and a linear head on every token. `config`: a
-    transformers config to start from random weights instead (the tests' tiny reader)."""
-    import torch
-    from transformers import AutoModel
-
-    class ReaderNet(torch.nn.Module):
-        def __init__(self):
-            super().__init__()
-            self.bert = AutoModel.from_config(config) if config is not None else \
-                AutoModel.from_pretrained(base_model_path(name))
-            self.head = torch.nn.Linear(self.bert.config.hidden_size, CHANNELS)
-
-        def forward(self, input_ids, attention_mask, token_type_ids):
-            h = self.bert(input_ids=input_ids, attention_mask=attention_mask,
-                          token_type_ids=token_type_ids).last_hidden_state
-            return self.head(h)
-
-    return ReaderNet()
-
-
-def tokenizer_for(name: str):
-    from tokenizers import Tokenizer
-
-    tok = Tokenizer.from_file(str(Path(base_model_path(name)) / "tokenizer.json"))
-    tok.no_padding()
-    tok.no_truncation()
-    return tok
 
 
 def targets(e: Example, enc) -> tuple[np.ndarray, np.ndarray]:
@@ -202,6 +166,7 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--init", type=Path, help="start from this checkpoint's weights (a new run: fresh optimiser)")
     ap.add_argument("--threads", type=int, default=0)
     ap.add_argument("--seed", type=int, default=13)
+    ap.add_argument("--languages", default="en", help="question languages the reader is for (reader.json)")
     ap.add_argument("--freeze-words", action="store_true",
                     help="keep the word table as it is (a multilingual base keeps its other languages' words)")
     args = ap.parse_args(argv)
@@ -292,7 +257,7 @@ def main(argv: list[str] | None = None) -> None:
     print(json.dumps({k: round(v, 4) if isinstance(v, float) else v for k, v in report.items()}), flush=True)
     summary = json.loads((args.data / "summary.json").read_text()) if (args.data / "summary.json").exists() else {}
     export(model, Path(base_model_path(args.base)) / "tokenizer.json", args.out, args.max_tokens, {
-        "base": args.base, "calibration": {"a": a, "b": b},
+        "base": args.base, "calibration": {"a": a, "b": b}, "languages": args.languages.split(","),
         "training": {"steps": step, "of": total, "batch": args.batch, "lr": args.lr, "minutes": round(elapsed / 60, 1),
                      "examples": len(train_items), "data": summary},
         "validation": {k: round(v, 4) if isinstance(v, float) else v for k, v in report.items()}})

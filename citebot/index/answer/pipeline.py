@@ -160,8 +160,8 @@ class Retriever:
         t = time.perf_counter()
         qv = self.encoder.encode_queries([q.text])[0]  # a model's question prefix is the encoder's business
         timings["embed"] = time.perf_counter() - t
-        # the reader knows English (its vocabulary and training): other questions are decided by the first stage
-        reading = self.reading if self.reading is not None and q.language == "en" else None
+        # a reader reads the languages it was trained on (the shipped one: English); the first stage decides the rest
+        reading = self.reading if self.reading is not None and q.language in self.reading.languages else None
         depth = max(cfg.rerank_depth, offset + k) if cfg.rerank else offset + k + 4
         got = self._first_stage(q, reader, qv, allowed, scope, reading, depth, timings, now)
         cands, dense = got.cands, got.dense

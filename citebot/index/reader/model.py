@@ -81,6 +81,9 @@ class Reader:
         # questions by bench/fit_reader.py and kept in reader.json)
         self.threshold = float(meta.get("threshold", 0.5))
         self.sure = float(meta.get("sure", max(self.threshold, 0.5)))
+        # the question languages it was trained to read (its vocabulary and data); others are decided
+        # by the first stage
+        self.languages = frozenset(meta.get("languages", ["en"]))
         self.tokenizer = Tokenizer.from_file(str(folder / "tokenizer.json"))
         self.tokenizer.no_padding()
         self.tokenizer.no_truncation()
