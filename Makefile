@@ -10,7 +10,7 @@ DEMO_INDEX := data/index
 EVAL_DATA ?= ../shared/eval
 EVAL_SIZES ?= 0,2000,all
 
-.PHONY: run test install bench eval eval-multilingual reader-data train-reader clean
+.PHONY: run test install bench eval eval-multilingual eval-cross-lingual reader-data train-reader clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -63,6 +63,12 @@ eval-multilingual: install
 		--offtopic examples/eval/offtopic-ru-uk-dev.jsonl --offtopic examples/eval/offtopic-ru-uk-test.jsonl \
 		--dates examples/eval/date-questions.jsonl --dates examples/eval/date-questions-test.jsonl \
 		--dates examples/eval/date-questions-ru-uk.jsonl --dates examples/eval/date-questions-ru-uk-test.jsonl \
+		--distractors $(SAMPLES) --distractors $(EVAL_DATA)/wikinews-en.jsonl --sizes $(EVAL_SIZES) $(EVAL_ARGS)
+
+# Russian questions over the English articles alone (no Russian copy in the archive to prefer)
+eval-cross-lingual: install
+	CITEBOT_EMBEDDING_MODEL=multilingual-e5-small $(BIN)/citebot eval $(EVAL_DATA)/squad2-dev-5articles.json \
+		--asked-in $(EVAL_DATA)/xquad-dev5-ru.json --offtopic examples/eval/offtopic-ru-uk-dev.jsonl \
 		--distractors $(SAMPLES) --distractors $(EVAL_DATA)/wikinews-en.jsonl --sizes $(EVAL_SIZES) $(EVAL_ARGS)
 
 # The reader (citebot/index/reader/): its training data, from the open QA files named in

@@ -32,6 +32,9 @@ def eval_(file: Path = typer.Argument(..., exists=True, dir_okay=False, help="A 
                                                   help="The file translated (SQuAD format, same question ids, "
                                                        "e.g. XQuAD): its articles are indexed too; its questions "
                                                        "are asked over them and over the original's."),
+          asked_in: List[Path] = typer.Option([], "--asked-in", exists=True, dir_okay=False,
+                                              help="The file translated (SQuAD format, same question ids): only "
+                                                   "its questions, asked over the original's articles."),
           offtopic: List[Path] = typer.Option([], "--offtopic", exists=True, dir_okay=False,
                                               help="Questions to refuse (JSONL with question and kind, or one per "
                                                    "line; the repo's examples/eval/offtopic-*.jsonl)."),
@@ -97,6 +100,12 @@ def eval_(file: Path = typer.Argument(..., exists=True, dir_okay=False, help="A 
         # the archive holds both: a passage in either language that quotes the answer answers
         sets.append(QuestionSet(f"{path.stem} over both", "answerable",
                                 cut(translated_questions(path, file, own_answers=True))))
+    for path in asked_in:
+        try:
+            sets.append(QuestionSet(f"{path.stem} over {file.stem} alone", "answerable",
+                                    cut(translated_questions(path, file))))
+        except (ValueError, KeyError) as e:
+            fail(f"{path}: not a SQuAD-format translation of {file.name} ({e})")
     for path in offtopic:
         for kind, qs in refusal_questions(path).items():
             sets.append(QuestionSet(f"{path.stem}: {kind}", "refuse", cut(qs)))
