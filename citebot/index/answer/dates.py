@@ -196,13 +196,18 @@ def question_dates(question: str, now: dt.date | None = None) -> QuestionDates:
     now = now or dt.date.today()
     recency = bool(_RECENCY.search(question))
     news = bool(_NEWS.search(question))
-    for pattern, make in _rules(now):
-        m = re.search(pattern, question, re.IGNORECASE)
-        if not m:
-            continue
-        period = make(m)
-        if period is None:
-            continue
-        rest = (question[:m.start()] + " " + question[m.end():]).strip()
-        return QuestionDates(period, recency, rest, news)
+    found = first_period(question, _rules(now))
+    if found is not None:
+        return QuestionDates(found[0], recency, found[1], news)
     return QuestionDates(None, recency or news, question, news)
+
+
+def first_period(question: str, rules, wrap: str = "{}") -> tuple[Period, str] | None:
+    """The first rule (in order) whose pattern matches and makes a period, and the question
+    without the words it matched. `wrap`: how each pattern is searched for ("{}" as it is)."""
+    for pattern, make in rules:
+        m = re.search(wrap.format(pattern), question, re.IGNORECASE)
+        period = make(m) if m else None
+        if period is not None:
+            return period, (question[:m.start()] + " " + question[m.end():]).strip()
+    return None

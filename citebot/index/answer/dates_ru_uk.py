@@ -13,7 +13,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 
-from .dates import QuestionDates, _month_period, _week_of, question_dates
+from .dates import QuestionDates, _month_period, _week_of, first_period, question_dates
 from .records import Period
 
 # month stems; each must start the word and the rest is an ending (case, or nothing)
@@ -187,16 +187,10 @@ def question_dates_ru_uk(question: str, now: dt.date | None, language: str) -> Q
     language shares (years, decades, dates in digits) from dates.py."""
     now = now or dt.date.today()
     news = bool(_NEWS.search(question))
-    for pattern, make in _rules(now, language):
-        m = re.search(rf"(?<!\w){pattern}(?!\w)", question, re.IGNORECASE)
-        if not m:
-            continue
-        period = make(m)
-        if period is None:
-            continue
-        rest = (question[:m.start()] + " " + question[m.end():]).strip()
+    found = first_period(question, _rules(now, language), wrap=r"(?<!\w){}(?!\w)")  # whole words only
+    if found is not None:
         # "последние"/"останні" inside "за последние три дня" names the period, not "the latest"
-        return QuestionDates(period, bool(_RECENCY.search(rest)), rest, news)
+        return QuestionDates(found[0], bool(_RECENCY.search(found[1])), found[1], news)
     recency = bool(_RECENCY.search(question))
     shared = question_dates(question, now)
     return QuestionDates(shared.period, shared.recency or recency or (news and shared.period is None), shared.rest, news)
