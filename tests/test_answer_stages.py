@@ -11,6 +11,8 @@ from citebot.index.answer.dates import question_dates
 from citebot.index.answer.fusion import fuse, reciprocal_rank_fusion
 from citebot.index.answer.records import AnswerConfig, Fusion, Picker
 from citebot.index.answer.scoring import best_sentence, chunk_score, overlap, score_sentences
+from citebot.index.text.terms import stems
+from citebot.index.encoders.cosines import IDENTITY, CosineScale, cosine_scale
 
 
 # --- fusion -------------------------------------------------------------------------------------------
@@ -94,6 +96,26 @@ def test_pickers():
     assert best_sentence(lexical).span == SPANS[1]  # "tram" is in the second sentence
     dense = score_sentences("q", qv, TEXT, sents, idf, Picker.DENSE, AnswerType.NONE)
     assert best_sentence(dense).span == SPANS[0]
+
+
+def test_a_models_cosines_are_ranked_on_the_default_models_scale():
+    """On multilingual-e5-small's compressed cosines a sentence that means the question must still
+    outrank one that only shares its words, as it does under the default model."""
+    e5 = cosine_scale("intfloat/multilingual-e5-small")
+    assert cosine_scale("all-MiniLM-L6-v2") is IDENTITY and IDENTITY(0.42) == 0.42
+    assert e5(0.741) == pytest.approx(0.017, abs=0.005) and e5(0.916) == pytest.approx(0.713, abs=0.005)
+    assert CosineScale.from_anchors(0.5, 0.9, 0.0, 0.8) == CosineScale(center=0.5, scale=2.0)
+    qv = _unit(1, 0, 0)
+    # e5-like cosines: 0.90 for the sentence about the question, 0.78 for the one sharing its words
+    meant, worded = _unit(0.9, (1 - 0.9 ** 2) ** 0.5, 0), _unit(0.78, (1 - 0.78 ** 2) ** 0.5, 0)
+    sents = [(SPANS[0], meant), (SPANS[2], worded)]
+    idf = {t: 1.0 for t in stems("Councillors praised")}  # words of the third sentence only
+    raw = score_sentences("q", qv, TEXT, sents, idf, Picker.HYBRID, AnswerType.NONE, lexical_weight=0.7)
+    scaled = score_sentences("q", qv, TEXT, sents, idf, Picker.HYBRID, AnswerType.NONE, lexical_weight=0.7,
+                             cosines=e5)
+    assert best_sentence(raw).span == SPANS[2] and best_sentence(scaled).span == SPANS[0]
+    assert scaled[0].cos == pytest.approx(0.9)  # the evidence keeps the raw cosine
+    assert chunk_score(0.8, scaled[0], cosines=e5) == pytest.approx((e5(0.8) + 2 * e5(0.9)) / 3)
 
 
 # --- extracts -------------------------------------------------------------------------------------------

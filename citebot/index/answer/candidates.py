@@ -7,6 +7,7 @@ import datetime as dt
 
 import numpy as np
 
+from ..encoders.cosines import IDENTITY, CosineScale
 from ..stores.base import StoreReader
 from .fusion import fuse
 from .records import AnswerConfig, Fusion, Period
@@ -54,13 +55,14 @@ def anywhere(cfg: AnswerConfig, reader: StoreReader, qv: np.ndarray, bm25_terms:
     return fuse(dense, lexical, cfg.fusion, cfg.rrf_k, cfg.dense_weight)[:ANYWHERE_CANDIDATES]
 
 def outside_period(cfg: AnswerConfig, reader: StoreReader, qv: np.ndarray, period: Period,
-                    dense: list[tuple[int, float]], scope: np.ndarray | None) -> str | None:
+                    dense: list[tuple[int, float]], scope: np.ndarray | None,
+                    cosines: CosineScale = IDENTITY) -> str | None:
     """The date of the archive's best passage for the question when it lies outside the asked
     period and beats every passage inside it by `period_gap` in cosine, else None. Then the
     subject is in the archive, but from another time: "What damage did the fire do to Notre
     Dame in 2020?" finds the April 2019 fire far above anything of 2020 (measured on the date
     questions at 12,641 articles: every answerable one within 0.07 but one, every one to
-    refuse 0.14 or more)."""
+    refuse 0.14 or more). The gap is on the default model's scale (`cosines`)."""
     if cfg.fusion == Fusion.BM25:
         return None
     best = reader.dense_search(qv, 1, scope)
@@ -68,7 +70,7 @@ def outside_period(cfg: AnswerConfig, reader: StoreReader, qv: np.ndarray, perio
         return None
     cid, cos = best[0]
     inside = dense[0][1] if dense else 0.0
-    if cos - inside < cfg.period_gap:
+    if cosines(cos) - cosines(inside) < cfg.period_gap:
         return None
     row = reader.chunk_rows([cid]).get(cid)
     if row is None or not row.dated or period.start <= row.dated <= period.end:

@@ -19,6 +19,7 @@ from ..stores.bm25 import idf
 from ..records import Hit
 from .copies import collapse_duplicates
 from ..config import IndexConfig
+from ..encoders.cosines import cosine_scale
 from ..stores.base import Store
 from ..stores.base import StoreReader
 from ..stores.factory import open_store
@@ -55,6 +56,7 @@ class Retriever:
         self.model = model if model is not None else encoder.name
         self.config = config
         self.abstention = load_model(model_file(self.model))
+        self.cosines = cosine_scale(self.model)  # its cosines on the scale the weights were set on
         self.reading = None
         if config.reader:
             from ..reader.model import load_reader
@@ -192,7 +194,7 @@ class Retriever:
         found = confidence >= threshold
         sure = confidence >= sure_at and bool(best.row.dated)
         # a sure, dated in-period answer stands whatever lies outside the period: no search for it
-        elsewhere = outside_period(cfg, reader, qv, period, dense, scope) if period is not None and not (
+        elsewhere = outside_period(cfg, reader, qv, period, dense, scope, self.cosines) if period is not None and not (
             found and sure) else None
         if elsewhere is not None:  # a tentative or undated in-period match is likelier another story
             found = False
@@ -260,7 +262,7 @@ class Retriever:
         cands = [Candidate(rows[cid], score, dense_rank.get(cid), lexical_rank.get(cid)) for cid, score in top
                  if cid in rows and (placed_in_period(rows[cid], period) or undated_too and not rows[cid].dated)]
         idf_q = self._idf_of(reader, list(q.focus_terms))
-        score_candidates(cfg, reader, q, qv, idf_q, cands)
+        score_candidates(cfg, reader, q, qv, idf_q, cands, self.cosines)
         support = article_support(reader.chunk_rows([cid for cid, _ in dense]).values()) if dense else {}
         if cfg.article_weight:
             for c in cands:

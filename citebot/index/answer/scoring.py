@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Sequence
 
 import numpy as np
 
+from ..encoders.cosines import IDENTITY, CosineScale
 from ..text.terms import stems
 from .cues import AnswerType, cue
 from .records import AnswerConfig, Candidate, Picker
@@ -35,8 +36,10 @@ def overlap(sentence_stems: set[str], idf: dict[str, float]) -> float:
 def score_sentences(question: str, qv: np.ndarray, text: str,
                     sentences: Sequence[tuple[tuple[int, int], np.ndarray]], idf: dict[str, float],
                     picker: Picker, kind: AnswerType, lexical_weight: float = 1.0,
-                    cue_weight: float = 0.15, lang: str | None = None) -> list[SentenceScore]:
-    """`lang`: the question's language (its terms are stemmed in it; None tells each sentence's)."""
+                    cue_weight: float = 0.15, lang: str | None = None,
+                    cosines: CosineScale = IDENTITY) -> list[SentenceScore]:
+    """`lang`: the question's language (its terms are stemmed in it; None tells each sentence's);
+    `cosines`: the model's cosines onto the scale the weights were set on (encoders/cosines.py)."""
     out = []
     for pos, (span, vec) in enumerate(sentences):
         sentence = text[span[0]:span[1]]
@@ -50,7 +53,7 @@ def score_sentences(question: str, qv: np.ndarray, text: str,
         elif picker is Picker.FIRST:
             s = -pos
         else:
-            s = cos + lexical_weight * lex + cue_weight * c
+            s = cosines(cos) + lexical_weight * lex + cue_weight * c
         out.append(SentenceScore(span, cos, lex, c, s))
     return out
 
@@ -68,14 +71,14 @@ def highlight(scores: Sequence[SentenceScore], extra_cue: float = 0.0) -> Senten
 
 
 def chunk_score(dense: float, best: SentenceScore, sentence_weight: float = 2.0, lexical_weight: float = 1.0,
-                cue_weight: float = 0.15) -> float:
+                cue_weight: float = 0.15, cosines: CosineScale = IDENTITY) -> float:
     """A chunk's relevance: its own cosine and, weighted more, its best sentence's."""
-    sentence = best.cos + lexical_weight * best.lex + cue_weight * best.cue
-    return (dense + sentence_weight * sentence) / (1 + sentence_weight)
+    sentence = cosines(best.cos) + lexical_weight * best.lex + cue_weight * best.cue
+    return (cosines(dense) + sentence_weight * sentence) / (1 + sentence_weight)
 
 
 def score_candidates(cfg: AnswerConfig, reader: StoreReader, q: Question, qv: np.ndarray, idf_q: dict[str, float],
-                     cands: list[Candidate]) -> None:
+                     cands: list[Candidate], cosines: CosineScale = IDENTITY) -> None:
     """Each candidate's relevance and its best sentence (the highlight): its chunk cosine, and its
     sentences scored against the question (cosine, words, the answer-type cue)."""
     if not cands:
@@ -89,8 +92,8 @@ def score_candidates(cfg: AnswerConfig, reader: StoreReader, q: Question, qv: np
         c.sentences = [sp for sp, _ in spans]
         text = reader.article_text(c.row.article_rowid)
         scores = score_sentences(q.focus_text, qv, text, spans, idf_q, cfg.picker, q.kind, cfg.lexical_weight,
-                                 cfg.cue_weight, q.language)
+                                 cfg.cue_weight, q.language, cosines)
         best = best_sentence(scores)
         c.best_cos, c.best_lex, c.best_cue = best.cos, best.lex, best.cue
-        c.score = chunk_score(c.dense, best, cfg.sentence_weight, cfg.lexical_weight, cfg.cue_weight)
+        c.score = chunk_score(c.dense, best, cfg.sentence_weight, cfg.lexical_weight, cfg.cue_weight, cosines)
         c.best = highlight(scores, cfg.highlight_cue_weight - cfg.cue_weight).span
