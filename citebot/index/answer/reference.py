@@ -17,6 +17,9 @@ from typing import Callable, Iterable
 
 PROBES_FILE = Path(__file__).with_name("probes.txt")
 PREFIX = ".reference-"
+# Which passage the first stage ranks best moves the levels: bumped when its ranking changes, so a
+# reference kept beside an index is measured again (2: each model's cosines on one scale)
+RANKING = 2
 
 
 @dataclass(frozen=True)
@@ -61,9 +64,13 @@ def measure(best_of: Callable[[str], tuple[float, float, float] | None],
     return Reference(*(_level([f[i] for f in found]) for i in range(3)))
 
 
+def _name(version: str) -> str:
+    return f"{PREFIX}{version}.r{RANKING}.json"
+
+
 def load(folder: Path, version: str) -> Reference | None:
     try:
-        data = json.loads((Path(folder) / f"{PREFIX}{version}.json").read_text())
+        data = json.loads((Path(folder) / _name(version)).read_text())
         return Reference(**{k: Level(**v) for k, v in data.items()})
     except (OSError, ValueError, TypeError, KeyError):
         return None
@@ -75,8 +82,8 @@ def save(folder: Path, version: str, ref: Reference) -> None:
     try:
         for old in Path(folder).glob(f"{PREFIX}*.json"):
             old.unlink(missing_ok=True)
-        tmp = Path(folder) / f"{PREFIX}{version}.json.tmp"
+        tmp = Path(folder) / f"{_name(version)}.tmp"
         tmp.write_text(json.dumps(asdict(ref)))
-        tmp.replace(Path(folder) / f"{PREFIX}{version}.json")
+        tmp.replace(Path(folder) / _name(version))
     except OSError:
         pass
