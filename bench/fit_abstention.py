@@ -3,17 +3,18 @@
     .venv/bin/citebot eval SQUAD.json --questions paraphrase-dev.jsonl \
         --offtopic examples/eval/offtopic-dev.jsonl --distractors examples/articles \
         --distractors wikinews-en.jsonl --sizes 0,2000,all --features /tmp/features.jsonl
-    .venv/bin/python bench/fit_abstention.py /tmp/features.jsonl [--write]
+    .venv/bin/python bench/fit_abstention.py /tmp/features.jsonl [MORE.jsonl ...] [--write]
     .venv/bin/python bench/fit_abstention.py --smoke   # fits made-up evidence; writes nothing (the tests run it)
 
 Another embedding model gets weights of its own (abstain_model.<model>.json; its cosines live on
-another scale). multilingual-e5-small's come from bench/eval_multilingual.py's evidence, in which
-English questions over the Russian articles do not bind the threshold (they are reported; see
-the README's "Other languages"):
+another scale). multilingual-e5-small's come from both of its archive-scale evaluations, so that a
+Russian question answered from an English story (English-only archive) and one answered from its
+Russian copy (mixed archive) are both in the evidence:
 
-    .venv/bin/python bench/eval_multilingual.py --models multilingual-e5-small --features /tmp/e5.jsonl
-    .venv/bin/python bench/fit_abstention.py /tmp/e5.jsonl --model multilingual-e5-small \
-        --not-binding "en→ru" --write
+    make eval-multilingual EVAL_ARGS="--features /tmp/e5-mixed.jsonl"
+    make eval-cross-lingual EVAL_ARGS="--features /tmp/e5-cross.jsonl"
+    .venv/bin/python bench/fit_abstention.py /tmp/e5-mixed.jsonl /tmp/e5-cross.jsonl \
+        --model multilingual-e5-small --write
 
 Positives: answerable dev questions whose answer is in the top 3 extracts (a question whose
 answer was not found teaches nothing about whether to show what was found). Negatives: the dev
@@ -122,7 +123,8 @@ def smoke_features(path: Path, per_set: int = 40) -> Path:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("features", type=Path, nargs="?", help="the evidence `citebot eval --features` wrote")
+    ap.add_argument("features", type=Path, nargs="*",
+                    help="the evidence `citebot eval --features` wrote (several runs: their questions together)")
     ap.add_argument("--model", help="the embedding model the evidence came from (default: the default model)")
     ap.add_argument("--write", action="store_true", help="write the model's abstain_model*.json")
     ap.add_argument("--max-wrongly-refused", type=float, default=MAX_WRONGLY_REFUSED)
@@ -135,11 +137,11 @@ def main() -> None:
         if args.write:
             ap.error("--smoke fits made-up evidence: it never writes the package's model")
         tmp = tempfile.TemporaryDirectory(prefix="citebot-fit-smoke-")
-        args.features = smoke_features(Path(tmp.name) / "features.jsonl")
-    elif args.features is None:
+        args.features = [smoke_features(Path(tmp.name) / "features.jsonl")]
+    elif not args.features:
         ap.error("the features file is required (or --smoke)")
     out_file = fitted_file(args.model)
-    rows = load(args.features)
+    rows = [r for path in args.features for r in load(path)]
     ANSWERABLE.update(r["set"] for r in rows if r["label"] != 0)
     train = [r for r in rows if r["label"] is not None]
     x = np.array([[r.get(f, 0.0) for f in FITTED] for r in train], dtype=np.float64)  # older files lack new ones
