@@ -5,6 +5,7 @@ the affine map taking each model's pair onto the default model's, beside the one
 
     .venv/bin/python bench/cosine_scale.py [--models all-MiniLM-L6-v2,multilingual-e5-small]
         [--articles examples/articles]
+    .venv/bin/python bench/cosine_scale.py --smoke   # the default model alone (the tests run it)
 
 Why these anchors: they come from text of our own that no evaluation set touches, they need no
 labels, and they span what ranking must tell apart (a passage about nothing asked, a passage
@@ -60,7 +61,10 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--models", default=f"{DEFAULT_MODEL},multilingual-e5-small")
     ap.add_argument("--articles", type=Path, default=REPO / "examples" / "articles")
+    ap.add_argument("--smoke", action="store_true", help="the default model alone (no optional model needed)")
     args = ap.parse_args()
+    if args.smoke:
+        args.models = DEFAULT_MODEL
     probes = [line.strip() for line in PROBES_FILE.read_text().splitlines() if line.strip() and not line.startswith("#")]
     titles, sentences, owner = sample_sentences(args.articles)
     print(f"{len(titles)} articles, {len(sentences)} sentences, {len(probes)} unrelated questions")

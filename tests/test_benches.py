@@ -14,8 +14,9 @@ BENCH = REPO / "bench"
 HELPERS = {"machine.py"}  # imported by the benches, not run
 TIMEOUT_S = 120
 # what a fit may write with --write: --smoke must leave it alone
-PACKAGE_FILES = {"fit_abstention.py": sorted((REPO / "index" / "answer").glob("abstain_model*.json")),
-                 "fit_reader.py": [REPO / "index" / "reader" / "weights" / "reader.json"]}
+PACKAGE = REPO / "citebot" / "index"
+PACKAGE_FILES = {"fit_abstention.py": sorted((PACKAGE / "answer").glob("abstain_model*.json")),
+                 "fit_reader.py": [PACKAGE / "reader" / "weights" / "reader.json"]}
 
 SCRIPTS = sorted(p.name for p in BENCH.glob("*.py") if p.name not in HELPERS)
 
@@ -26,6 +27,7 @@ def contents(paths: list[Path]) -> dict[Path, bytes | None]:
 
 def test_bench_folder_has_scripts():
     assert {"bench_scale.py", "bench_qdrant.py", "fit_abstention.py"} <= set(SCRIPTS)
+    assert all(PACKAGE_FILES.values()), "the fitted files the fits may write are where the tests look"
 
 
 @pytest.mark.parametrize("script", SCRIPTS)
