@@ -8,6 +8,7 @@ SAMPLES := examples/articles
 DEMO_INDEX := data/index
 
 EVAL_DATA ?= ../shared/eval
+READER_DATA ?= ../shared/reader-data
 EVAL_SIZES ?= 0,2000,all
 
 .PHONY: run test install bench eval eval-multilingual eval-cross-lingual reader-data train-reader clean
@@ -76,7 +77,8 @@ eval-cross-lingual: install
 # hard negatives mined from the largest archive `make eval` built; then about an hour of training on
 # the CPU (checkpointed: run it again to resume), exported to citebot/index/reader/weights/.
 reader-data: install
-	$(BIN)/python -m citebot.tools.reader_data --eval-data $(EVAL_DATA) --archive-from data/eval-cache
+	$(BIN)/python -m citebot.tools.reader_data --eval-data $(EVAL_DATA) --natural $(READER_DATA) \
+		--archive-from data/eval-cache
 
 # three stages, each resumable: the whole set; again with titles and dates drawn at random; the
 # news-weighted set (see the model card in citebot/index/reader/weights/)

@@ -233,6 +233,28 @@ def news_weighted(examples: list[Example], rng: random.Random) -> list[Example]:
     return out
 
 
+def natural_weighted(examples: list[Example], rng: random.Random) -> list[Example]:
+    """The set of the natural-questions stage: every example of the natural sets and the archive's
+    hard negatives for their questions, the rule-made Wikinews questions twice with their near
+    misses, the headline/lead pairs, and samples of the lexical hard negatives and of the older
+    reading-comprehension sets (what the reader knew stays; the worded-apart questions lead)."""
+    by: dict[str, list[Example]] = {}
+    for e in examples:
+        by.setdefault(e.kind, []).append(e)
+    natural = [e for e in examples if e.article.split(":", 1)[0] in ("nq", "boolq", "selqa", "timeqa")]
+    out = natural + by.get("hard-archive", [])
+    out += (by.get("wikinews-question", []) + by.get("wikinews-question-other", [])
+            + by.get("wikinews-question-swap", [])) * 2
+    out += by.get("wikinews-lead", []) + by.get("wikinews-swap", [])
+    rest = [e for k in ("squad", "squad-same-article", "swap", "squad-impossible") for e in by.get(k, [])]
+    rng.shuffle(rest)
+    lexical = list(by.get("hard-lexical", []))
+    rng.shuffle(lexical)
+    out += rest[:6000] + lexical[:8000]
+    rng.shuffle(out)
+    return out
+
+
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description="Assemble the reader's training data under data/reader/.")
     ap.add_argument("--raw", type=Path, default=Path("data/reader/raw"))
@@ -248,6 +270,7 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--archive-from", type=Path, help="...or the largest index under this folder (make eval's cache)")
     ap.add_argument("--archive-model", default="all-MiniLM-L6-v2")
     ap.add_argument("--archive-questions", type=int, default=8000)
+    ap.add_argument("--natural", type=Path, help="a reader-data folder of natural question sets (reader_natural.py)")
     ap.add_argument("--seed", type=int, default=13)
     args = ap.parse_args(argv)
     rng = random.Random(args.seed)
@@ -260,6 +283,15 @@ def main(argv: list[str] | None = None) -> None:
     if qa.exists():
         caps = {k: int(v) for k, v in (c.split("=", 1) for c in args.cap)}
         examples += list(squad_examples(qa, rng, caps))
+    natural_used: dict = {}
+    if args.natural is not None and (args.natural / "SHA256SUMS").exists():
+        from .reader_natural import natural_examples
+
+        made, natural_used = natural_examples(args.natural, rng)
+        examples += made
+        print(f"natural question sets: {json.dumps(natural_used)}")
+    elif args.natural is not None:
+        print(f"no natural question sets in {args.natural} (SHA256SUMS missing); skipped")
     wikinews = args.eval_data / "wikinews-en.jsonl"
     if wikinews.exists():
         held = date_question_articles(args.examples)
@@ -271,7 +303,8 @@ def main(argv: list[str] | None = None) -> None:
     if args.archive:
         held = date_question_articles(args.examples)
         ok = (lambda a: a.startswith("enwikinews-") and wikinews_split(a) == "train" and a not in held)
-        examples += mine_archive(args.archive, args.archive_model, examples, 1, args.archive_questions, ok, rng)
+        examples += mine_archive(args.archive, args.archive_model, examples, 1, args.archive_questions, ok, rng,
+                                 kinds=("squad", "nq"))
     check_no_eval_text(examples, eval_paragraphs(args.eval_data))
     # validation: whole articles apart from training
     articles = sorted({e.article for e in examples})
@@ -284,12 +317,15 @@ def main(argv: list[str] | None = None) -> None:
     write(valid, args.out / "valid.jsonl")
     write(news_weighted(train, rng), args.out / "news" / "train.jsonl")
     write(valid, args.out / "news" / "valid.jsonl")
+    write(natural_weighted(train, rng), args.out / "natural" / "train.jsonl")
+    write(valid, args.out / "natural" / "valid.jsonl")
     kinds: dict[str, int] = {}
     for e in examples:
         kinds[e.kind] = kinds.get(e.kind, 0) + 1
     summary = {"train": len(train), "valid": len(valid), "kinds": kinds,
-               "positives": sum(e.label for e in examples), "seed": args.seed}
+               "positives": sum(e.label for e in examples), "seed": args.seed, "natural_sets": natural_used}
     (args.out / "summary.json").write_text(json.dumps(summary, indent=1))
+    (args.out / "natural" / "summary.json").write_text(json.dumps(summary, indent=1))
     print(json.dumps(summary))
 
 

@@ -44,20 +44,25 @@ def lexical_negatives(examples: list[Example], per_question: int, rng: random.Ra
 
 
 def mine_archive(index_dir: Path, model: str, examples: list[Example], per_question: int, limit: int,
-                 allowed: Callable[[str], bool], rng: random.Random) -> list[Example]:
+                 allowed: Callable[[str], bool], rng: random.Random, kinds: tuple[str, ...] = ("squad",)
+                 ) -> list[Example]:
     """For questions whose answer lies outside the archive, the passages citebot's own answer path
     (reader off) ranks first in it: exactly what a large archive offers in place of an answer.
-    `allowed(article_id)`: which archive articles may be trained on (the training split only)."""
+    `allowed(article_id)`: which archive articles may be trained on (the training split only);
+    `kinds`: the positives whose questions are asked (up to `limit` of each kind)."""
     from ..index.answer import AnswerConfig, Retriever
     from ..index.encoders.onnx_query import load_query_encoder
 
     encoder = load_query_encoder(index_dir, model, "auto", None)
     retriever = Retriever(index_dir, encoder, model, AnswerConfig(reader=False))
     reader = retriever.reader()
-    chosen = [e for e in examples if e.label == 1 and e.kind == "squad"]
-    rng.shuffle(chosen)
+    chosen = []
+    for kind in kinds:
+        of_kind = [e for e in examples if e.label == 1 and e.kind == kind]
+        rng.shuffle(of_kind)
+        chosen += of_kind[:limit]
     out = []
-    for e in chosen[:limit]:
+    for e in chosen:
         ans = retriever.answer(e.question, k=per_question + 2)
         taken = 0
         for hit in ans.ranked:
@@ -66,6 +71,8 @@ def mine_archive(index_dir: Path, model: str, examples: list[Example], per_quest
             row = reader.chunk_rows([hit.chunk_id]).get(hit.chunk_id)
             if row is None:
                 continue
+            if e.answer_span and e.text[e.answer_span[0]:e.answer_span[1]].lower() in row.text.lower():
+                continue  # the archive may hold the answer too (a news story of the same event)
             spans = [(a - row.start, b - row.start) for (a, b), _ in reader.sentences([row.id]).get(row.id, [])]
             out.append(Example(e.question, row.title, row.text, spans or [(0, len(row.text))], 0,
                                kind="hard-archive", article=row.article_id, date=row.dated))

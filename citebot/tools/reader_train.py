@@ -67,6 +67,10 @@ def header_of(e: Example, rng: random.Random) -> tuple[str, str | None]:
 
 
 def featurise(examples: list[Example], tok, max_tokens: int, seed: int = 13) -> list[tuple]:
+    """Per example: ids, type ids, label, the two token targets and, per channel, which tokens
+    count. A positive whose set marks no answering sentence (BoolQ) or no answer span (SelQA, a
+    headline's lead) teaches that channel nothing: all-zero targets would teach it that the answer
+    is nowhere."""
     rng = random.Random(seed)
     out = []
     for e in examples:
@@ -74,7 +78,9 @@ def featurise(examples: list[Example], tok, max_tokens: int, seed: int = 13) -> 
         enc = encode(tok, e.question, Passage(title, e.text, e.sentences, date), max_tokens)
         sent, span = targets(e, enc)
         passage_mask = np.asarray([1.0 if s >= 0 else 0.0 for s in enc.sentence_of], dtype=np.float32)
-        out.append((enc.ids, enc.type_ids, float(e.label), sent, span, passage_mask))
+        sent_mask = passage_mask * float(not e.label or e.answer_sentence >= 0)
+        span_mask = passage_mask * float(not e.label or e.answer_span is not None)
+        out.append((enc.ids, enc.type_ids, float(e.label), sent, span, sent_mask, span_mask))
     return out
 
 
@@ -89,8 +95,9 @@ def collate(items: list[tuple]):
     label = torch.zeros(b)
     sent = torch.zeros(b, width)
     span = torch.zeros(b, width)
-    pmask = torch.zeros(b, width)
-    for r, (i, t, y, s, sp, pm) in enumerate(items):
+    smask = torch.zeros(b, width)
+    spmask = torch.zeros(b, width)
+    for r, (i, t, y, s, sp, sm, spm) in enumerate(items):
         n = len(i)
         ids[r, :n] = torch.tensor(i)
         types[r, :n] = torch.tensor(t)
@@ -98,8 +105,9 @@ def collate(items: list[tuple]):
         label[r] = y
         sent[r, :n] = torch.from_numpy(s)
         span[r, :n] = torch.from_numpy(sp)
-        pmask[r, :n] = torch.from_numpy(pm)
-    return ids, mask, types, label, sent, span, pmask
+        smask[r, :n] = torch.from_numpy(sm)
+        spmask[r, :n] = torch.from_numpy(spm)
+    return ids, mask, types, label, sent, span, smask, spmask
 
 
 def batches(items: list[tuple], size: int, rng: random.Random) -> list[list[tuple]]:
@@ -113,12 +121,13 @@ def batches(items: list[tuple], size: int, rng: random.Random) -> list[list[tupl
 def loss_of(model, batch):
     import torch.nn.functional as F
 
-    ids, mask, types, label, sent, span, pmask = batch
+    ids, mask, types, label, sent, span, smask, spmask = batch
     logits = model(ids, mask, types).float()
     cls = F.binary_cross_entropy_with_logits(logits[:, 0, 0], label)
-    denom = pmask.sum().clamp(min=1.0)
-    tok_sent = (F.binary_cross_entropy_with_logits(logits[:, :, 1], sent, reduction="none") * pmask).sum() / denom
-    tok_span = (F.binary_cross_entropy_with_logits(logits[:, :, 2], span, reduction="none") * pmask).sum() / denom
+    tok_sent = (F.binary_cross_entropy_with_logits(logits[:, :, 1], sent, reduction="none") * smask).sum() \
+        / smask.sum().clamp(min=1.0)
+    tok_span = (F.binary_cross_entropy_with_logits(logits[:, :, 2], span, reduction="none") * spmask).sum() \
+        / spmask.sum().clamp(min=1.0)
     return cls + TOKEN_WEIGHT * (tok_sent + tok_span), logits
 
 
@@ -136,7 +145,7 @@ def evaluate(model, items: list[tuple], size: int = 64) -> dict:
             losses.append(float(loss))
             logits_all += logits[:, 0, 0].tolist()
             labels += b[3].tolist()
-            for row, (_, _, y, sent, _, pm) in zip(logits, chunk):
+            for row, (_, _, y, sent, _, pm, _) in zip(logits, chunk):
                 if y and sent.any():
                     n = len(sent)
                     tok = row[:n, 1].numpy()
