@@ -2,6 +2,7 @@
 settings.example.env. A wrong value fails at start with a line naming the setting."""
 from __future__ import annotations
 
+import datetime as dt
 import difflib
 import os
 import stat
@@ -55,6 +56,9 @@ class Settings(BaseSettings):
     reader_top: int = Field(AnswerConfig.reader_top, ge=1, le=50)
     reader_dir: Path | None = None  # another reader model folder; None: the one shipped with citebot
     max_question_chars: int = Field(1000, ge=10, le=4000)
+    # `citebot ask` and `citebot eval` answer as on this day ("this week" read against it, nothing
+    # published later quoted); None: today. The bot always answers as of today.
+    as_of: dt.date | None = None
 
     telegram_token: SecretStr | None = None
     telegram_token_file: Path | None = None
@@ -83,6 +87,11 @@ class Settings(BaseSettings):
     follow_max_per_hour: int = Field(10, ge=0)  # pushes per chat per hour (0 = no limit)
     state_dir: Path | None = None  # None: beside the index (INDEX_DIR/../bot-state)
 
+    # running it as a service: the bot's heartbeat for `citebot doctor`, the questions it could not answer
+    status_file: Path | None = None  # None: no status file
+    status_seconds: float = Field(60, ge=1, le=3600, allow_inf_nan=False)  # how often the bot writes it
+    unanswered_log: Path | None = None  # None: questions not answered are not recorded
+
     @field_validator("allowed_users", "allowed_chats", "admin_users", mode="before")
     @classmethod
     def _comma_ids(cls, v: object) -> object:
@@ -93,7 +102,7 @@ class Settings(BaseSettings):
         return v
 
     @field_validator("telegram_token", "telegram_webhook_url", "telegram_token_file", "telegram_webhook_secret",
-                     "min_score", "state_dir", "reader_dir", mode="before")
+                     "min_score", "state_dir", "reader_dir", "status_file", "unanswered_log", mode="before")
     @classmethod
     def _empty_is_none(cls, v: object) -> object:
         return None if isinstance(v, str) and not v.strip() else v

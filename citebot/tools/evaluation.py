@@ -94,10 +94,11 @@ class Recorder:
     spliced: list[dict] = field(default_factory=list)
     extracts: int = 0
     evidence: list[dict] = field(default_factory=list)
+    as_of: dt.date | None = None  # every question asked as on this day, unless it carries its own
 
-    def ask(self, text: str, now: dt.date | None = None) -> Answer:
+    def ask(self, text: str, now: dt.date | None = None, as_of: dt.date | None = None) -> Answer:
         t = time.perf_counter()
-        ans = self.retriever.answer(text, k=self.k, now=now)
+        ans = self.retriever.answer(text, k=self.k, now=now, as_of=as_of or (None if now else self.as_of))
         self.latencies.append(time.perf_counter() - t)
         if self.sources is not None:
             for hit in ans.ranked:
@@ -122,7 +123,7 @@ def evaluate_answerable(rec: Recorder, name: str, questions: list[Question],
     extract_lens: list[int] = []
     misses = []
     for q in questions:
-        ans = rec.ask(q.text)
+        ans = rec.ask(q.text, as_of=q.as_of)
         golds = [_norm(a) for a in q.answers]
         ranked = ans.ranked[:rec.k]
         first = next((i for i, h in enumerate(ranked) if any(g in _norm(h.extract) for g in golds)), None)

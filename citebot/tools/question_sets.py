@@ -15,6 +15,7 @@ class Question:
     answers: list[str]
     title: str
     impossible: bool = False
+    as_of: dt.date | None = None  # asked on that day: read "this week" against it, nothing later quoted
 
 
 @dataclass
@@ -77,8 +78,10 @@ def _jsonl(path: Path) -> list[dict]:
 
 
 def answerable_jsonl(path: Path) -> list[Question]:
-    """Records with `title` (as in the SQuAD file), `question` and `answer`."""
-    return [Question(r["question"], [r["answer"]], r["title"].replace("_", " ")) for r in _jsonl(path)]
+    """Records with `title` (as in the SQuAD file), `question` and `answer`, and optionally `as_of`
+    (YYYY-MM-DD: the day it was asked, e.g. a news quiz's week)."""
+    return [Question(r["question"], [r["answer"]], r["title"].replace("_", " "),
+                     as_of=dt.date.fromisoformat(r["as_of"]) if r.get("as_of") else None) for r in _jsonl(path)]
 
 
 def refusal_questions(path: Path) -> dict[str, list[str]]:

@@ -8,7 +8,8 @@ from typing import Optional
 import typer
 
 from ..answering import check_question, readable
-from .common import app, fail, retriever_or_exit, settings_or_exit
+from .common import app, fail, parse_day, retriever_or_exit, settings_or_exit
+
 
 def _ask_one(retriever, settings, question: str, k: int, as_json: bool, markup: bool, offset: int = 0):
     """Answer and print one question; returns the answer (None when the question was turned away)."""
@@ -26,7 +27,7 @@ def _ask_one(retriever, settings, question: str, k: int, as_json: bool, markup: 
             typer.echo(hint)
         return None
     try:
-        answer = retriever.answer(question.strip(), k=k, offset=offset)
+        answer = retriever.answer(question.strip(), k=k, offset=offset, as_of=settings.as_of)
     except IndexProblem as e:
         fail(str(e))
     if offset and not answer.hits and not as_json:
@@ -80,9 +81,15 @@ def _chat(retriever, settings, k: int, as_json: bool) -> None:
 def ask(question: Optional[str] = typer.Argument(None, help="The question; omit it for a chat, or pipe questions in."),
         k: Optional[int] = typer.Option(None, "-k", min=1, max=20, help="Number of extracts (default CITEBOT_TOP_K)."),
         as_json: bool = typer.Option(False, "--json", help="Print one JSON object: question, answer_found, results "
-                                     "(rank, score, title, source, url, published, extract, highlight...).")) -> None:
+                                     "(rank, score, title, source, url, published, extract, highlight...)."),
+        as_of: Optional[str] = typer.Option(None, "--as-of", metavar="YYYY-MM-DD",
+                                            help="Answer as on that day: 'this week', 'yesterday' and 'latest' read "
+                                            "against it, and nothing published after it is quoted (default "
+                                            "CITEBOT_AS_OF, else today).")) -> None:
     """Cited, verbatim extracts that answer QUESTION (one-shot, batch from stdin, or chat)."""
     settings = settings_or_exit()
+    if as_of is not None:
+        settings.as_of = parse_day(as_of, "--as-of")
     k = k or settings.top_k
     if question is not None:
         retriever = retriever_or_exit(settings)

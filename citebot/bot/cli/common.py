@@ -54,6 +54,16 @@ def _progress_bar():
     return bar, update
 
 
+def parse_day(text: str, option: str):
+    """A YYYY-MM-DD option's date, or one line naming the option."""
+    import datetime as dt
+
+    try:
+        return dt.date.fromisoformat(text.strip())
+    except ValueError:
+        fail(f"{option} takes a date as YYYY-MM-DD, not {text!r}", 2)
+
+
 NO_WAIT = typer.Option(False, "--no-wait", help="Fail at once if another citebot is writing the index.")
 
 KEEP_DAYS = typer.Option(None, "--keep-days", min=0, help="Drop articles older than N days (0 = keep all; "

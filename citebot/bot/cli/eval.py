@@ -140,7 +140,7 @@ def eval_(file: Path = typer.Argument(..., exists=True, dir_okay=False, help="A 
             "index_dir": index_dir, "qdrant_collection": arch.qdrant.collection, "qdrant_path": arch.qdrant.path}),
             k=5, **overrides)
         label = f"{retriever.reader().manifest['articles']:,} articles"
-        rec = Recorder(retriever, sources=sources)
+        rec = Recorder(retriever, sources=sources, as_of=settings.as_of)
         run = sets + (date_sets if i == len(size_list) - 1 else [])
         results, missed = run_sets(rec, run)
         table[label] = results

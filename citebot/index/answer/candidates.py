@@ -26,6 +26,16 @@ def narrow(allowed: np.ndarray | None, scope: np.ndarray | None) -> np.ndarray |
     return scope if allowed is None else np.intersect1d(np.asarray(allowed, dtype=np.int64), scope)
 
 
+AS_OF_DEPTH = 3  # how much deeper the searches reach when later articles are dropped after them
+
+
+def published_by(reader: StoreReader, hits: list[tuple[int, float]], as_of: dt.date) -> list[tuple[int, float]]:
+    """The hits whose article is not dated after `as_of` (undated ones stay)."""
+    rows = reader.chunk_rows([cid for cid, _ in hits])
+    last = as_of.isoformat()
+    return [(cid, sc) for cid, sc in hits if cid in rows and not ((rows[cid].dated or "")[:10] > last)]
+
+
 def recent(cfg: AnswerConfig, reader: StoreReader, qv: np.ndarray, bm25_terms: list[str], now: dt.date | None,
            scope: np.ndarray | None) -> list[tuple[int, float]]:
     """The best candidates of the archive's most recent weeks and months (RECENT_WINDOWS, back

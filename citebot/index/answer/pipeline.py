@@ -26,7 +26,7 @@ from ..stores.factory import open_store
 from ..text.languages import detect
 from ..text.terms import stems
 from .abstain import Evidence, evidence, load_model, model_file
-from .candidates import anywhere, narrow, outside_period, recent
+from .candidates import AS_OF_DEPTH, anywhere, narrow, outside_period, published_by, recent
 from .compose import article_support, compose_hits, placed_in_period
 from .fusion import fuse
 from .question import Question, parse_question
@@ -140,14 +140,18 @@ class Retriever:
 
     # -- the answer path ------------------------------------------------------------------
     def answer(self, question: str | Question, k: int | None = None, offset: int = 0, focus: str | None = None,
-               now: dt.date | None = None, within: Sequence[int] | np.ndarray | None = None) -> Answer:
+               now: dt.date | None = None, within: Sequence[int] | np.ndarray | None = None,
+               as_of: dt.date | None = None) -> Answer:
         """`question`: as asked, or already parsed (question.py). `focus`: for a follow-up asked
         together with the previous question, the follow-up's own words, which then decide the
         highlighted sentence. `now`: what "last week" is relative to (today by default).
         `within`: answer from these chunks only (following a topic: is there news of it among the
-        articles just indexed?), judged by the same scoring and abstention as any answer."""
+        articles just indexed?), judged by the same scoring and abstention as any answer.
+        `as_of`: answer as on that day: "this week" and "latest" read against it, and no article
+        dated after it is quoted (an undated one is: its date is unknown)."""
         cfg = self.config
         k = k or cfg.k
+        now = as_of or now
         q = question if isinstance(question, Question) else parse_question(question, now, focus)
         period = q.period
         scope = None if within is None else np.asarray(within, dtype=np.int64)
@@ -165,7 +169,7 @@ class Retriever:
         # a reader reads the languages it was trained on (the shipped one: English); the first stage decides the rest
         reading = self.reading if self.reading is not None and q.language in self.reading.languages else None
         depth = max(cfg.rerank_depth, offset + k) if cfg.rerank else offset + k + 4
-        got = self._first_stage(q, reader, qv, allowed, scope, reading, depth, timings, now)
+        got = self._first_stage(q, reader, qv, allowed, scope, reading, depth, timings, now, as_of)
         cands, dense = got.cands, got.dense
         t = time.perf_counter()
         if reading is not None:  # it reads the question as asked, its year included
@@ -226,22 +230,28 @@ class Retriever:
 
     def _first_stage(self, q: Question, reader: StoreReader, qv: np.ndarray, allowed: np.ndarray | None,
                      scope: np.ndarray | None, reading, depth: int, timings: dict,
-                     now: dt.date | None = None) -> _FirstStage:
+                     now: dt.date | None = None, as_of: dt.date | None = None) -> _FirstStage:
         """Candidates from dense and lexical search (within `allowed`), fused, scored by their best
-        sentence and reranked: everything before the reader."""
+        sentence and reranked: everything before the reader. With `as_of`, both searches reach
+        deeper and drop what is dated after it (a filter every store can apply, at no cost to a
+        question asked as of today)."""
         cfg = self.config
         period = q.period
+        deeper = AS_OF_DEPTH if as_of is not None else 1
         t = time.perf_counter()
         dense: list[tuple[int, float]] = []
         if cfg.fusion in (Fusion.RRF, Fusion.DENSE):
-            dense = reader.dense_search(qv, cfg.dense_candidates, allowed)
+            dense = reader.dense_search(qv, cfg.dense_candidates * deeper, allowed)
         timings["dense"] = time.perf_counter() - t
         t = time.perf_counter()
         lexical: list[tuple[int, float]] = []
         bm25_terms = self._bm25_terms(reader, list(q.terms))
         if cfg.fusion in (Fusion.RRF, Fusion.BM25):
-            lexical = reader.bm25_search(bm25_terms, cfg.candidates, allowed)
+            lexical = reader.bm25_search(bm25_terms, cfg.candidates * deeper, allowed)
         timings["bm25"] = time.perf_counter() - t
+        if as_of is not None:
+            dense = published_by(reader, dense, as_of)[:cfg.dense_candidates]
+            lexical = published_by(reader, lexical, as_of)[:cfg.candidates]
 
         t = time.perf_counter()
         fused = fuse(dense, lexical, cfg.fusion, cfg.rrf_k, cfg.dense_weight)
@@ -256,6 +266,8 @@ class Retriever:
         if undated_too:
             seen = {cid for cid, _ in top}
             top += [(cid, sc) for cid, sc in anywhere(cfg, reader, qv, bm25_terms, scope) if cid not in seen]
+        if as_of is not None:
+            top = published_by(reader, top, as_of)
         rows = reader.chunk_rows([cid for cid, _ in top])
         dense_rank = {cid: r for r, (cid, _) in enumerate(dense)}
         lexical_rank = {cid: r for r, (cid, _) in enumerate(lexical)}
