@@ -11,7 +11,7 @@ EVAL_DATA ?= ../shared/eval
 READER_DATA ?= ../shared/reader-data
 EVAL_SIZES ?= 0,2000,all
 
-.PHONY: run test install bench eval eval-multilingual eval-cross-lingual reader-data train-reader clean
+.PHONY: run test install bench eval eval-multilingual eval-cross-lingual reader-data train-reader train-reader-natural clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -80,14 +80,21 @@ reader-data: install
 	$(BIN)/python -m citebot.tools.reader_data --eval-data $(EVAL_DATA) --natural $(READER_DATA) \
 		--archive-from data/eval-cache
 
-# three stages, each resumable: the whole set; again with titles and dates drawn at random; the
-# news-weighted set (see the model card in citebot/index/reader/weights/)
+# four stages, each resumable: the whole set; again with titles and dates drawn at random; the
+# news-weighted set; the natural-questions set (see the model card in citebot/index/reader/weights/).
+# A machine that has the shipped stage-3 reader but not its checkpoint starts stage 4 from it:
+# `$(BIN)/python -m citebot.tools.reader_unpack data/reader/stage3.pt --from FOLDER`.
 train-reader: install
 	$(BIN)/python -m citebot.tools.reader_train --minutes 70 --checkpoint data/reader/stage1.pt --out data/reader/stage1
 	$(BIN)/python -m citebot.tools.reader_train --init data/reader/stage1.pt --checkpoint data/reader/stage2.pt \
 		--epochs 0.5 --minutes 20 --lr 3e-5 --out data/reader/stage2
 	$(BIN)/python -m citebot.tools.reader_train --data data/reader/news --init data/reader/stage2.pt \
-		--checkpoint data/reader/stage3.pt --minutes 14 --lr 3e-5
+		--checkpoint data/reader/stage3.pt --minutes 14 --lr 3e-5 --out data/reader/stage3
+	$(MAKE) train-reader-natural
+
+train-reader-natural: install
+	$(BIN)/python -m citebot.tools.reader_train --data data/reader/natural --init data/reader/stage3.pt \
+		--checkpoint data/reader/stage4.pt --minutes 55 --lr 3e-5
 
 clean:
 	rm -rf $(VENV) data .pytest_cache

@@ -50,6 +50,24 @@ def refusal_rates(rows: list[dict], threshold: float) -> tuple[dict, dict]:
     return answerable, refuse
 
 
+def separations(rows: list[dict]) -> dict[tuple[str, str, str], float]:
+    """AUC of the confidence, per archive size, for each answerable set against each kind of
+    question to refuse (1: every answer above every refusal): which pairs the reader tells apart."""
+    from citebot.tools.reader_export import auc
+
+    out = {}
+    for size in sorted({r["size"] for r in rows}):
+        here = [r for r in rows if r["size"] == size]
+        answerable = sorted({r["set"] for r in here if r["label"] != 0})
+        refuse = sorted({r["set"] for r in here if r["label"] == 0})
+        for a in answerable:
+            pos = [r["confidence"] for r in here if r["set"] == a and r["label"] != 0]
+            for b in refuse:
+                neg = [r["confidence"] for r in here if r["set"] == b and r["label"] == 0]
+                out[(size, a, b)] = auc(np.r_[pos, neg], np.r_[np.ones(len(pos)), np.zeros(len(neg))])
+    return out
+
+
 def smoke_features(path: Path, per_set: int = 40) -> Path:
     """Made-up reader confidences in the features file's shape (two archive sizes; answerable sets
     high, sets to refuse low, overlapping a little) for --smoke."""
@@ -81,6 +99,9 @@ def main() -> None:
     elif args.features is None:
         ap.error("the features file is required (or --smoke)")
     rows = load(args.features)
+    print("AUC of the confidence, answerable set vs set to refuse:")
+    for (size, a, b), value in sorted(separations(rows).items()):
+        print(f"  {size:<16} {a:<24} vs {b:<32} {value:.3f}")
     best = None
     for threshold in np.linspace(0.005, 0.995, 199):
         answerable, refuse = refusal_rates(rows, threshold)

@@ -36,6 +36,7 @@ from .reader_examples import Example, check_no_eval_text, eval_paragraphs, passa
 from .reader_sources import dataset_of
 from .reader_negatives import date_question_articles, largest_index, lexical_negatives, mine_archive
 
+NATURAL_PREFIXES = ("nq", "boolq", "selqa", "timeqa")  # the kinds of example reader_natural makes
 EVAL_TITLES = {"Normans", "Computational_complexity_theory", "Southern_California", "Sky_(United_Kingdom)",
                "Victoria_(Australia)"}
 _YEAR = re.compile(r"\b(1[5-9]\d\d|20[0-3]\d)\b")
@@ -233,16 +234,23 @@ def news_weighted(examples: list[Example], rng: random.Random) -> list[Example]:
     return out
 
 
+def is_natural(e: Example) -> bool:
+    """Made from a natural question set (reader_natural.py): the fourth stage's data only. (By the
+    rule that made it: a lexical hard negative may be a natural set's passage for another question.)"""
+    return e.kind.split("-", 1)[0] in NATURAL_PREFIXES
+
+
 def natural_weighted(examples: list[Example], rng: random.Random) -> list[Example]:
-    """The set of the natural-questions stage: every example of the natural sets and the archive's
-    hard negatives for their questions, the rule-made Wikinews questions twice with their near
+    """The set of the natural-questions stage: every example of the natural sets, 8,000 of the
+    archive's hard negatives (for natural and SQuAD-style questions alike), the rule-made Wikinews questions twice with their near
     misses, the headline/lead pairs, and samples of the lexical hard negatives and of the older
     reading-comprehension sets (what the reader knew stays; the worded-apart questions lead)."""
     by: dict[str, list[Example]] = {}
     for e in examples:
         by.setdefault(e.kind, []).append(e)
-    natural = [e for e in examples if e.article.split(":", 1)[0] in ("nq", "boolq", "selqa", "timeqa")]
-    out = natural + by.get("hard-archive", [])
+    archive = list(by.get("hard-archive", []))
+    rng.shuffle(archive)
+    out = [e for e in examples if is_natural(e)] + archive[:8000]
     out += (by.get("wikinews-question", []) + by.get("wikinews-question-other", [])
             + by.get("wikinews-question-swap", [])) * 2
     out += by.get("wikinews-lead", []) + by.get("wikinews-swap", [])
@@ -313,9 +321,10 @@ def main(argv: list[str] | None = None) -> None:
     train = [e for e in examples if e.article not in valid_articles]
     valid = [e for e in examples if e.article in valid_articles]
     rng.shuffle(train)
-    write(train, args.out / "train.jsonl")
+    # the first three stages learn from what they learned from before; the natural sets are stage 4's
+    write([e for e in train if not is_natural(e)], args.out / "train.jsonl")
     write(valid, args.out / "valid.jsonl")
-    write(news_weighted(train, rng), args.out / "news" / "train.jsonl")
+    write(news_weighted([e for e in train if not is_natural(e)], rng), args.out / "news" / "train.jsonl")
     write(valid, args.out / "news" / "valid.jsonl")
     write(natural_weighted(train, rng), args.out / "natural" / "train.jsonl")
     write(valid, args.out / "natural" / "valid.jsonl")

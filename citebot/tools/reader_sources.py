@@ -105,6 +105,7 @@ def convert(raw: Path) -> dict[str, int]:
     seen_ids: set[str] = set()
     seen_pairs: set[tuple[str, str]] = set()
     counts: dict[str, int] = {}
+    raw.mkdir(parents=True, exist_ok=True)
     with (raw / "qa.jsonl").open("w", encoding="utf-8") as out:
         for s in SETS:
             f = raw / s.file
