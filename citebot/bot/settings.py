@@ -37,6 +37,8 @@ class Settings(BaseSettings):
     chunk_tokens: int = Field(IndexConfig.chunk_tokens, ge=16, le=512)
     chunk_overlap: int = Field(IndexConfig.chunk_overlap, ge=0, le=5)
     faiss_index: str = IndexConfig.faiss_index
+    # one article's text; a JSONL or JSON-array file (an archive export) is read one article at a time
+    max_article_mb: float = Field(IndexConfig.max_article_bytes / 2**20, gt=0, le=1024, allow_inf_nan=False)
 
     # where the index lives: this machine's folder, or a Qdrant server or cluster
     store: Literal["local", "qdrant"] = IndexConfig.store
@@ -131,7 +133,7 @@ class Settings(BaseSettings):
         return IndexConfig(index_dir=self.index_dir, model=self.embedding_model, dtype=self.embedding_dtype,
                            chunk_tokens=self.chunk_tokens, chunk_overlap=self.chunk_overlap,
                            faiss_index=self.faiss_index, batch_size=self.batch_size, store=self.store,
-                           qdrant=self.qdrant_config())
+                           qdrant=self.qdrant_config(), max_article_bytes=int(self.max_article_mb * 2**20))
 
     def qdrant_config(self) -> QdrantConfig:
         key = self.qdrant_api_key.get_secret_value() if self.qdrant_api_key else None

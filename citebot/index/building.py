@@ -150,7 +150,8 @@ def _build_locked(job: Job, cfg: IndexConfig, store: Store, model: LazyEncoder, 
         recorded = registry.recorded(old.manifest if old else None)
         before = registry.manifest_entry(recorded)
         run, after, prefetched, drop = plan(job, recorded, old_articles, fetcher, problem)
-        refresh = Refresh(run, old_articles, problem, fetcher, prefetched, cutoff(keep_days), drop)
+        refresh = Refresh(run, old_articles, problem, fetcher, prefetched, cutoff(keep_days), drop,
+                          cfg.max_article_bytes)
         try:
             change = refresh.collect()
         except SourceVanished as e:

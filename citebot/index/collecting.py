@@ -12,7 +12,8 @@ from dataclasses import dataclass, field
 
 from .records import Article
 from .stores.base import ArticleState
-from .sources.base import Claims, Context, Known, Policy, ProblemHandler, SourceSpec, is_expired, now_iso
+from .sources.base import (MAX_ARTICLE_BYTES, Claims, Context, Known, Policy, ProblemHandler, SourceSpec, is_expired,
+                           now_iso)
 from .sources.factory import open_source
 from .sources.fetch import Fetcher, Response
 from .sources.registry import SourceStatus
@@ -52,6 +53,7 @@ class Refresh:
     prefetched: dict[str, Response] = field(default_factory=dict)
     first_kept: str | None = None  # retention: articles dated before it go
     drop_ids: set[str] = field(default_factory=set)
+    max_article_bytes: int = MAX_ARTICLE_BYTES
 
     def collect(self) -> Change:
         change = Change()
@@ -79,7 +81,8 @@ class Refresh:
         for art_id, st in mine.items():
             stamp, ids = known.items.setdefault(st.origin or art_id, (st.stamp, []))
             ids.append(art_id)
-        ctx = Context(claims, self.on_problem, self.fetcher() if spec.is_url else None, self.first_kept)
+        ctx = Context(claims, self.on_problem, self.fetcher() if spec.is_url else None, self.first_kept,
+                      self.max_article_bytes)
         source = open_source(spec, self.prefetched.get(spec.location))
         got = source.collect(known, ctx)
         for art in got.articles:

@@ -5,6 +5,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .encoders.sentence_transformers import DEFAULT_MODEL
+from .sources.base import MAX_ARTICLE_BYTES
 
 
 @dataclass(frozen=True)
@@ -32,6 +33,7 @@ class IndexConfig:
     faiss_index: str = "auto"  # auto | flat | ivf | hnsw | any FAISS factory string
     batch_size: int = 32
     store: str = "local"  # local | qdrant (stores/factory.py)
+    max_article_bytes: int = MAX_ARTICLE_BYTES  # one article's text; a JSONL or JSON list is read one article at a time
     qdrant: QdrantConfig = QdrantConfig()
 
     def chunking(self) -> dict:

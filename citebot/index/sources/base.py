@@ -33,6 +33,8 @@ class Policy(str, Enum):
 POLICIES = {Kind.FOLDER: Policy.MIRROR, Kind.FILE: Policy.MIRROR, Kind.FEED: Policy.APPEND, Kind.PAGE: Policy.APPEND}
 
 
+MAX_ARTICLE_BYTES = 10 * 2**20  # one article's text, in UTF-8 bytes (a list of articles is read one at a time)
+
 @dataclass
 class SourceSpec:
     """A recorded source, kept in the index's generation manifest so that it changes exactly when
@@ -112,6 +114,7 @@ class Context:
     on_problem: ProblemHandler
     fetcher: object | None = None  # fetch.Fetcher, made only when a URL source is refreshed
     cutoff: str | None = None  # ISO date: articles dated before it are past retention
+    max_article_bytes: int = MAX_ARTICLE_BYTES
 
 
 class Source(Protocol):

@@ -19,36 +19,54 @@ from typing import Iterable, Iterator
 
 from ..records import Article
 from .base import Collected, Context, Kind, Known, ProblemHandler, SourceSpec
+from .base import MAX_ARTICLE_BYTES
+from .exports import json_list_articles, jsonl_articles
 from .parsers import SUFFIXES, ArticleError, parse_file
 
-MAX_FILE_BYTES = 50 * 1024 * 1024
+MAX_FILE_BYTES = 50 * 1024 * 1024  # a file read whole (a page, a text); lists of articles are streamed
 
 
 class PathProblem(ArticleError):
     """A named source that cannot be read at all (missing, not a regular file, too big)."""
 
 
-def read_bytes(path: Path, limit: int | None = None) -> bytes:
-    """The file's bytes, refusing what is not a regular file (a FIFO would block, /dev/zero never
-    ends) and counting what is read, not what stat says."""
-    limit = MAX_FILE_BYTES if limit is None else limit
+def open_regular(path: Path):
+    """The file opened for reading, refusing what is not a regular file (a FIFO would block,
+    /dev/zero never ends)."""
     fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
     try:
         if not stat_.S_ISREG(os.fstat(fd).st_mode):
             raise PathProblem("not a regular file")
-        with os.fdopen(fd, "rb", closefd=False) as fh:
-            data = fh.read(limit + 1)
-    finally:
+        return os.fdopen(fd, "rb")
+    except BaseException:
         os.close(fd)
+        raise
+
+
+def read_bytes(path: Path, limit: int | None = None) -> bytes:
+    """The file's bytes, counting what is read, not what stat says."""
+    limit = MAX_FILE_BYTES if limit is None else limit
+    with open_regular(path) as fh:
+        data = fh.read(limit + 1)
     if len(data) > limit:
         raise ArticleError(f"file over {limit // 2**20} MB")
     return data
 
 
-def load_file(path: Path, rel: str, on_problem: ProblemHandler) -> list[Article]:
+def load_file(path: Path, rel: str, on_problem: ProblemHandler, max_article: int = MAX_ARTICLE_BYTES) -> list[Article]:
+    """A file's articles. A file that is a list of articles (JSON Lines, a JSON array) is read as
+    a stream with the size limit on each article; any other file whole, up to MAX_FILE_BYTES."""
     suffix = path.suffix.lower()
     if suffix not in SUFFIXES:
         raise ArticleError(f"unsupported file type '{suffix or path.name}'")
+    if suffix == ".jsonl":
+        with open_regular(path) as fh:
+            return list(jsonl_articles(fh, rel, on_problem, max_article))
+    if suffix == ".json":
+        open_regular(path).close()
+        listed = json_list_articles(path, rel, on_problem, max_article)
+        if listed is not None:
+            return list(listed)
     return parse_file(read_bytes(path), suffix, rel, on_problem)
 
 
@@ -167,7 +185,7 @@ class FileSource:
                     partial.append(msg)
                     ctx.on_problem(msg)
 
-                loaded = load_file(path, rel, record_problem)
+                loaded = load_file(path, rel, record_problem, ctx.max_article_bytes)
             except (ArticleError, OSError) as e:
                 keep = take(old_ids)
                 out.kept.update(keep)

@@ -213,7 +213,8 @@ def parse_page(html: str, article_id: str, url: str, hints: Hints | None = None)
                   source=page.sitename or hints.source or site_of(url))
 
 
-def _from_record(obj: object, rel: str, n: int | None) -> Article:
+def from_record(obj: object, rel: str, n: int | None) -> Article:
+    """One article object of a JSON or JSONL file (`n`: its place there, for an id when it has none)."""
     if not isinstance(obj, dict):
         raise ArticleError("an article must be a JSON object")
     text = obj.get("text") or obj.get("content") or obj.get("body")
@@ -245,7 +246,7 @@ def parse_json(text: str, rel: str, on_problem: ProblemHandler) -> list[Article]
     if isinstance(data, dict) and isinstance(data.get("articles"), list):
         data = data["articles"]
     if isinstance(data, dict):
-        return [_from_record(data, rel, None)]
+        return [from_record(data, rel, None)]
     if not isinstance(data, list):
         raise ArticleError("expected an article object or a list of them")
     return _records(data, rel, on_problem, "item")
@@ -270,7 +271,7 @@ def _records(items: list, rel: str, on_problem: ProblemHandler, unit: str) -> li
         if obj is None:
             continue
         try:
-            out.append(_from_record(obj, rel, n))
+            out.append(from_record(obj, rel, n))
         except ArticleError as e:
             on_problem(f"{rel}: {unit} {n + 1}: {e}, skipped")
     return out
