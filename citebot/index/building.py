@@ -58,7 +58,7 @@ def build(paths: Iterable[str | Path], cfg: IndexConfig, encoder: EncoderLike,
           on_problem: Callable[[str], None], progress: Progress | None = None,
           incremental: bool = False, prune: bool = False, wait: bool = True,
           on_wait: Callable[[str], None] | None = None, *, keep_days: int = 0,
-          fetch: FetchConfig | None = None) -> BuildReport:
+          fetch: FetchConfig | None = None, on_read: Callable[[int], None] | None = None) -> BuildReport:
     """Full rebuild from `paths` (files, folders, feed and page URLs), which become the recorded
     sources; or, with `incremental`, an update of the named sources (none named: every recorded
     source), recording any new ones, the others left as they are.
@@ -66,7 +66,8 @@ def build(paths: Iterable[str | Path], cfg: IndexConfig, encoder: EncoderLike,
     A named path that does not exist stops it before anything changes (a mistyped folder must
     not read as "all its articles were deleted"), unless `prune` says its articles may go. One
     writer at a time: with `wait` a second one waits for the first (told through `on_wait`),
-    without it gets IndexBusy. `keep_days` > 0: articles older than that go (retention)."""
+    without it gets IndexBusy. `keep_days` > 0: articles older than that go (retention).
+    `on_read(n)`: the articles read so far, as they are read (a progress bar's first count)."""
     targets = [str(p) for p in paths]
     missing = missing_paths(t for t in targets if not is_url(t))
     if missing and not (incremental and prune):
@@ -74,13 +75,13 @@ def build(paths: Iterable[str | Path], cfg: IndexConfig, encoder: EncoderLike,
                             + (" (to drop its articles from the index, add --prune)" if incremental else ""))
     job = Job([t for t in targets if t not in missing], Mode.UPDATE if incremental else Mode.BUILD,
                all_recorded=incremental and not targets, pruned=missing)
-    return _locked(job, cfg, LazyEncoder(encoder), on_problem, progress, wait, on_wait, keep_days, fetch)
+    return _locked(job, cfg, LazyEncoder(encoder), on_problem, progress, wait, on_wait, keep_days, fetch, on_read)
 
 
 def add(targets: Iterable[str | Path], cfg: IndexConfig, encoder: EncoderLike,
         on_problem: Callable[[str], None], progress: Progress | None = None, wait: bool = True,
         on_wait: Callable[[str], None] | None = None, *, keep_days: int = 0,
-        fetch: FetchConfig | None = None) -> BuildReport:
+        fetch: FetchConfig | None = None, on_read: Callable[[int], None] | None = None) -> BuildReport:
     """Record new sources (files, folders, page or feed URLs) and index them, beside what is
     indexed (the first `add` creates the index). Sources already recorded are refreshed."""
     targets = [str(t) for t in targets]
@@ -90,7 +91,7 @@ def add(targets: Iterable[str | Path], cfg: IndexConfig, encoder: EncoderLike,
     with open_store(cfg) as store:
         exists = store.exists()
     job = Job(targets, Mode.ADD, index_exists=exists)
-    return _locked(job, cfg, LazyEncoder(encoder), on_problem, progress, wait, on_wait, keep_days, fetch)
+    return _locked(job, cfg, LazyEncoder(encoder), on_problem, progress, wait, on_wait, keep_days, fetch, on_read)
 
 
 def remove(targets: Iterable[str], cfg: IndexConfig, on_problem: Callable[[str], None], wait: bool = True,
@@ -105,19 +106,19 @@ def remove(targets: Iterable[str], cfg: IndexConfig, on_problem: Callable[[str],
 
 
 def _locked(job: Job, cfg: IndexConfig, model: LazyEncoder, on_problem, progress, wait, on_wait, keep_days,
-            fetch) -> BuildReport:
+            fetch, on_read=None) -> BuildReport:
     # the served index is checked once, under the lock: a writer waited for may have changed it
     with open_store(cfg) as store, writer_lock(cfg.index_dir, wait=wait, on_wait=on_wait):
         served = check_updatable(cfg, store) if job.incremental else None
         store.check_settings(int(served["dimension"]) if served else model.get().dimension)
-        return _build_guarded(job, cfg, store, model, on_problem, progress, keep_days, fetch)
+        return _build_guarded(job, cfg, store, model, on_problem, progress, keep_days, fetch, on_read)
 
 
 def _build_guarded(job: Job, cfg: IndexConfig, store: Store, model: LazyEncoder, on_problem, progress, keep_days,
-                   fetch) -> BuildReport:
+                   fetch, on_read=None) -> BuildReport:
     """The disk refusing the local side of the index (full, read-only) is one line, not a crash."""
     try:
-        return _build_locked(job, cfg, store, model, on_problem, progress, keep_days, fetch)
+        return _build_locked(job, cfg, store, model, on_problem, progress, keep_days, fetch, on_read)
     except sqlite3.OperationalError as e:
         raise WriteFailed(f"cannot write the index in {cfg.index_dir}: {e}; the previous index still serves") from None
     except OSError as e:
@@ -131,7 +132,8 @@ _WRITE_ERRNOS = {errno.ENOSPC, errno.EROFS, errno.EACCES, errno.EPERM, errno.EDQ
 
 
 def _build_locked(job: Job, cfg: IndexConfig, store: Store, model: LazyEncoder, on_problem: Callable[[str], None],
-                  progress: Progress | None, keep_days: int, fetch: FetchConfig | None) -> BuildReport:
+                  progress: Progress | None, keep_days: int, fetch: FetchConfig | None,
+                  on_read: Callable[[int], None] | None = None) -> BuildReport:
     report = BuildReport()
     t0 = time.perf_counter()
 
@@ -151,7 +153,7 @@ def _build_locked(job: Job, cfg: IndexConfig, store: Store, model: LazyEncoder, 
         before = registry.manifest_entry(recorded)
         run, after, prefetched, drop = plan(job, recorded, old_articles, fetcher, problem)
         refresh = Refresh(run, old_articles, problem, fetcher, prefetched, cutoff(keep_days), drop,
-                          cfg.max_article_bytes)
+                          cfg.max_article_bytes, on_read)
         try:
             change = refresh.collect()
         except SourceVanished as e:

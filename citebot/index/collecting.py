@@ -8,6 +8,7 @@ that cannot be read keeps its indexed version, and sources not refreshed now are
 from __future__ import annotations
 
 import os
+from typing import Callable
 from dataclasses import dataclass, field
 
 from .records import Article
@@ -54,6 +55,13 @@ class Refresh:
     first_kept: str | None = None  # retention: articles dated before it go
     drop_ids: set[str] = field(default_factory=set)
     max_article_bytes: int = MAX_ARTICLE_BYTES
+    on_read: Callable[[int], None] | None = None  # articles read so far (a progress bar)
+    read_so_far: int = field(default=0, init=False)
+
+    def _count_read(self) -> None:
+        self.read_so_far += 1
+        if self.on_read is not None:
+            self.on_read(self.read_so_far)
 
     def collect(self) -> Change:
         change = Change()
@@ -82,7 +90,7 @@ class Refresh:
             stamp, ids = known.items.setdefault(st.origin or art_id, (st.stamp, []))
             ids.append(art_id)
         ctx = Context(claims, self.on_problem, self.fetcher() if spec.is_url else None, self.first_kept,
-                      self.max_article_bytes)
+                      self.max_article_bytes, self._count_read)
         source = open_source(spec, self.prefetched.get(spec.location))
         got = source.collect(known, ctx)
         for art in got.articles:

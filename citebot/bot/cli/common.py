@@ -34,24 +34,36 @@ def settings_or_exit():
 
 
 def _progress_bar():
-    """A progress bar on stderr for builds longer than a moment; silent when stderr is not a terminal."""
+    """Progress on stderr for builds longer than a moment: articles read (an archive export is
+    read for minutes), then chunks embedded with the time left. Silent when stderr is not a
+    terminal. Returns the bar (to stop), the embedding callback and the articles-read callback."""
     if not sys.stderr.isatty():
-        return None, None
+        return None, None, None
     from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
-    bar = Progress(TextColumn("embedding"), BarColumn(), TextColumn("{task.completed}/{task.total} chunks"),
+    bar = Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.fields[count]}"),
                    TimeRemainingColumn(), transient=True, console=None)
     state: dict = {}
+
+    def read(n: int) -> None:
+        if n < 200 or n % 100:
+            return
+        if "read" not in state:
+            bar.start()
+            state["read"] = bar.add_task("reading", total=None, count="")
+        bar.update(state["read"], count=f"{n:,} articles")
 
     def update(done: int, total: int) -> None:
         if total < 64:
             return
         if "task" not in state:
             bar.start()
-            state["task"] = bar.add_task("embed", total=total)
-        bar.update(state["task"], completed=done)
+            if "read" in state:
+                bar.update(state["read"], visible=False)
+            state["task"] = bar.add_task("embedding", total=total, count="")
+        bar.update(state["task"], completed=done, count=f"{done:,}/{total:,} chunks")
 
-    return bar, update
+    return bar, update, read
 
 
 def parse_day(text: str, option: str):

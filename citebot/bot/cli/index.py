@@ -101,11 +101,11 @@ def run_change(targets: List[str], as_json: bool, mode: Mode, prune: bool = Fals
     settings = settings_or_exit()
     cfg = settings.index_config()
     keep = settings.keep_days if keep_days is None else keep_days
-    bar, progress = _progress_bar()
+    bar, progress, on_read = _progress_bar()
     try:
         model = lambda: load_encoder(cfg.model, cfg.dtype)  # noqa: E731
         common = dict(on_problem=warn, progress=progress, wait=wait, on_wait=warn, keep_days=keep,
-                      fetch=settings.fetch_config())
+                      fetch=settings.fetch_config(), on_read=on_read)
         if mode is Mode.ADD:
             report = add(targets, cfg, model, **common)
         else:

@@ -115,6 +115,7 @@ class Context:
     fetcher: object | None = None  # fetch.Fetcher, made only when a URL source is refreshed
     cutoff: str | None = None  # ISO date: articles dated before it are past retention
     max_article_bytes: int = MAX_ARTICLE_BYTES
+    on_article: Callable[[], None] | None = None  # told of each article read (a progress bar)
 
 
 class Source(Protocol):

@@ -15,7 +15,7 @@ import os
 import stat as stat_
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterable, Iterator
+from typing import Callable, Iterable, Iterator
 
 from ..records import Article
 from .base import Collected, Context, Kind, Known, ProblemHandler, SourceSpec
@@ -53,21 +53,32 @@ def read_bytes(path: Path, limit: int | None = None) -> bytes:
     return data
 
 
-def load_file(path: Path, rel: str, on_problem: ProblemHandler, max_article: int = MAX_ARTICLE_BYTES) -> list[Article]:
+def load_file(path: Path, rel: str, on_problem: ProblemHandler, max_article: int = MAX_ARTICLE_BYTES,
+              on_article: Callable[[], None] | None = None) -> list[Article]:
     """A file's articles. A file that is a list of articles (JSON Lines, a JSON array) is read as
-    a stream with the size limit on each article; any other file whole, up to MAX_FILE_BYTES."""
+    a stream with the size limit on each article; any other file whole, up to MAX_FILE_BYTES.
+    `on_article`: told of each article as it is read."""
     suffix = path.suffix.lower()
     if suffix not in SUFFIXES:
         raise ArticleError(f"unsupported file type '{suffix or path.name}'")
     if suffix == ".jsonl":
         with open_regular(path) as fh:
-            return list(jsonl_articles(fh, rel, on_problem, max_article))
+            return _counted(jsonl_articles(fh, rel, on_problem, max_article), on_article)
     if suffix == ".json":
         open_regular(path).close()
         listed = json_list_articles(path, rel, on_problem, max_article)
         if listed is not None:
-            return list(listed)
-    return parse_file(read_bytes(path), suffix, rel, on_problem)
+            return _counted(listed, on_article)
+    return _counted(parse_file(read_bytes(path), suffix, rel, on_problem), on_article)
+
+
+def _counted(articles: Iterable[Article], on_article: Callable[[], None] | None) -> list[Article]:
+    out = []
+    for a in articles:
+        out.append(a)
+        if on_article is not None:
+            on_article()
+    return out
 
 
 def iter_files(paths: Iterable[str | Path]) -> Iterator[tuple[Path, str, Path]]:
@@ -185,7 +196,7 @@ class FileSource:
                     partial.append(msg)
                     ctx.on_problem(msg)
 
-                loaded = load_file(path, rel, record_problem, ctx.max_article_bytes)
+                loaded = load_file(path, rel, record_problem, ctx.max_article_bytes, ctx.on_article)
             except (ArticleError, OSError) as e:
                 keep = take(old_ids)
                 out.kept.update(keep)
