@@ -8,6 +8,7 @@
     follow.py    /follow, /unfollow, /following
     watch.py     noticing a new index and pushing new matching articles to followers
     inline.py    inline mode (@bot question)
+    heartbeat.py the status file for `citebot doctor` (CITEBOT_STATUS_FILE)
     credentials.py  reading the token
 """
 from .app import BotStartError, build_application, run  # noqa: F401

@@ -20,7 +20,7 @@ from telegram.ext import (AIORateLimiter, ApplicationBuilder, CallbackQueryHandl
 
 from .. import redact
 from ..settings import Settings
-from . import follow, handlers, inline, watch
+from . import follow, handlers, heartbeat, inline, watch
 from .context import CONTEXT_TYPES, CitebotApplication, MoreRequest, Runtime, UnfollowRequest
 from .gate import gate
 from .state import StateError, StatePersistence
@@ -74,6 +74,7 @@ def build_application(settings: Settings, retriever, token: str) -> CitebotAppli
                                    & ~filters.StatusUpdate.ALL, handlers.non_text))
     app.add_error_handler(handlers.on_error)
     watch.install(app)
+    heartbeat.install(app, settings)  # CITEBOT_STATUS_FILE, for `citebot doctor`
     return app
 
 
