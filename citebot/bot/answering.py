@@ -1,6 +1,10 @@
-"""What both front ends share around the answer path: building the retriever from the settings
-and turning away questions that are empty or too long before they cost a search."""
+"""What every front end shares around the answer path: building the retriever from the settings,
+turning away questions that are empty or too long before they cost a search, and asking (`ask`):
+the one call through which a reader's question reaches the retriever, so that what the archive
+could not answer is noted in one place (unanswered.py)."""
 from __future__ import annotations
+
+import datetime as dt
 
 from .settings import Settings
 
@@ -47,3 +51,18 @@ def make_retriever(settings: Settings, on_problem=None, **overrides):
     encoder = load_query_encoder(settings.index_dir, settings.embedding_model, settings.embedding_dtype, on_problem)
     return Retriever(settings.index_dir, encoder, settings.embedding_model, answer_config(settings, **overrides),
                      store=store)
+
+
+def ask(retriever, settings: Settings, question: str, k: int, offset: int = 0, focus: str | None = None,
+        note: bool = True, as_of: dt.date | None = None):
+    """The retriever's answer to a reader's question. A first page (offset 0) that is "not found"
+    or tentative is appended to CITEBOT_UNANSWERED_LOG when that is set; `note=False` for what is
+    not a finished question (inline mode: Telegram sends a query at every pause in the typing).
+    A question asked as of another day (`as_of`) is not noted: it says what the archive lacked
+    then, not now."""
+    answer = retriever.answer(question, k, offset, focus, as_of=as_of)
+    if note and offset == 0 and as_of is None and settings.unanswered_log is not None:
+        from .unanswered import record
+
+        record(settings.unanswered_log, question, answer)
+    return answer

@@ -7,7 +7,7 @@ from typing import Optional
 
 import typer
 
-from ..answering import check_question, readable
+from ..answering import ask as ask_retriever, check_question, readable
 from .common import app, fail, parse_day, retriever_or_exit, settings_or_exit
 
 
@@ -27,7 +27,7 @@ def _ask_one(retriever, settings, question: str, k: int, as_json: bool, markup: 
             typer.echo(hint)
         return None
     try:
-        answer = retriever.answer(question.strip(), k=k, offset=offset, as_of=settings.as_of)
+        answer = ask_retriever(retriever, settings, question.strip(), k, offset, as_of=settings.as_of)
     except IndexProblem as e:
         fail(str(e))
     if offset and not answer.hits and not as_json:

@@ -15,7 +15,7 @@ from telegram.error import TelegramError
 
 from citebot.index.stores.base import IndexProblem
 
-from ..answering import check_question
+from ..answering import ask, check_question
 from ..followup import contextualize
 from ..render import human_date
 from .rendering import answer_messages
@@ -43,7 +43,7 @@ async def answer(update: Update, context: Context, question: str | None, more: M
             question, focus, offset = more.question, more.focus, more.offset
         await bot.send_chat_action(chat_id=chat_id, action=ChatAction.TYPING)
         try:
-            found = await rt.search(rt.retriever.answer, question, k + 1, offset, focus)
+            found = await rt.search(ask, rt.retriever, settings, question, k + 1, offset, focus)
         except IndexProblem as e:  # e.g. a rebuild with another model: say so, keep serving others
             log.error("index unavailable: %s", e)
             await bot.send_message(chat_id=chat_id, text=say("INDEX_UNAVAILABLE", lang))

@@ -13,7 +13,7 @@ from telegram.constants import InlineQueryLimit, ParseMode
 
 from citebot.index.stores.base import IndexProblem
 
-from ..answering import check_question
+from ..answering import ask, check_question
 from ..render import flatten, not_found
 from .context import Context
 from .gate import hint_result
@@ -47,7 +47,9 @@ async def inline_query(update: Update, context: Context) -> None:
         await query.answer([hint_result("hint", "Type a question", hint)], cache_time=CACHE_S, is_personal=personal)
         return
     try:
-        found = await rt.search(rt.retriever.answer, question, settings.top_k)
+        # not noted as unanswered: Telegram sends an inline query at every pause in the typing, so
+        # half-typed questions would fill the log
+        found = await rt.search(ask, rt.retriever, settings, question, settings.top_k, 0, None, False)
     except IndexProblem as e:
         log.error("index unavailable: %s", e)
         await query.answer([hint_result("unavailable", "Not available", INDEX_UNAVAILABLE)], cache_time=0,
