@@ -198,3 +198,41 @@ def test_the_heartbeat_writes_at_start_notes_errors_without_secrets_and_says_whe
     assert "[secret]" in data["last_error"]
     assert not judge(path, time.time(), 60)[0]
     assert not list(tmp_path.glob(".status.json.tmp-*"))
+
+
+def test_the_running_bot_keeps_its_status_file_fresh_and_the_doctor_sees_it_stop(cli, tiny_index, tmp_path):
+    """The real `citebot bot` against the fake Bot API on 127.0.0.1, writing every second."""
+    import signal
+    import subprocess
+
+    from fake_bot_api import FakeBotAPI
+
+    token = "123456789:AAHstatusTOKENstatusTOKENstatus_0123"
+    path = tmp_path / "status.json"
+    api = FakeBotAPI(token).start()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CITEBOT_")}
+    env.update(HF_HUB_OFFLINE="1", CITEBOT_TELEGRAM_TOKEN=token, CITEBOT_TELEGRAM_API_URL=api.base_url,
+               CITEBOT_INDEX_DIR=str(tiny_index), CITEBOT_STATE_DIR=str(tmp_path / "state"),
+               CITEBOT_STATUS_FILE=str(path), CITEBOT_STATUS_SECONDS="1")
+    proc = subprocess.Popen([sys.executable, "-m", "citebot", "bot"], env=env, cwd=tmp_path,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        api.wait_for(lambda: path.exists() or proc.poll() is not None, 120, "the status file")
+        api.message(7, "Who agreed the moorings?")
+        api.wait_messages(7, 1)
+        api.wait_for(lambda: json.loads(path.read_text())["last_update"] is not None, 10, "the update to be noted")
+        check = dict(CITEBOT_INDEX_DIR=tiny_index, CITEBOT_STATUS_FILE=path)
+        code, checks, _ = doctor(cli, "--skip", "encoder", **check)
+        assert code == 0 and "last update" in checks["bot-status"]["detail"], checks["bot-status"]
+        proc.send_signal(signal.SIGTERM)
+        output = proc.communicate(timeout=30)[0]
+        assert proc.returncode == 0, output
+        assert json.loads(path.read_text())["state"] == "stopped"
+        code, checks, _ = doctor(cli, "--skip", "encoder", **check)
+        assert code == 1 and "stopped" in checks["bot-status"]["detail"]
+        assert token not in path.read_text() and token.split(":")[1] not in output
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        api.stop()
