@@ -49,7 +49,7 @@ def test_a_sound_index_passes_and_what_is_not_configured_is_skipped(cli, tiny_in
     code, checks, _ = doctor(cli, CITEBOT_INDEX_DIR=tiny_index)
     assert code == 0
     assert {n: state(c) for n, c in checks.items()} == {
-        "settings": "ok", "extras": "skipped", "index": "ok", "index-files": "ok", "encoder": "ok",
+        "settings": "ok", "index": "ok", "index-files": "ok", "extras": "skipped", "encoder": "ok",
         "reader": "skipped", "token": "skipped", "refresh": "ok", "bot-status": "skipped"}
     assert "1 articles" in checks["index"]["detail"] and "384" in checks["encoder"]["detail"]
     code, out, _ = cli("doctor", env={"CITEBOT_INDEX_DIR": str(tiny_index)})

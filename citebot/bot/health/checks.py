@@ -44,7 +44,8 @@ def extras_check(probe: Probe) -> Check:
 
 
 def _steps() -> list[tuple[str, Callable[[Probe], Check]]]:
-    return [("extras", extras_check), ("index", index_checks.index_check), ("index-files", index_checks.files_check),
+    # the index first: the others read what it found (a dead server is waited for once, not by each)
+    return [("index", index_checks.index_check), ("index-files", index_checks.files_check), ("extras", extras_check),
             ("encoder", model_checks.encoder_check), ("reader", model_checks.reader_check),
             ("token", bot_checks.token_check), ("refresh", index_checks.refresh_check),
             ("bot-status", bot_checks.status_check)]

@@ -41,8 +41,8 @@ class Probe:
 
     def sources(self) -> list[dict] | None:
         """The recorded sources with their last refresh (`citebot index sources`); None when the
-        index cannot be read (the index check says why)."""
-        if not self._sources_read:
+        index cannot be read (the index check, which runs first, says why)."""
+        if not self._sources_read and self.index_found:
             from citebot.index.extras import MissingExtra
             from citebot.index.inspecting import list_sources
             from citebot.index.stores.base import IndexProblem
