@@ -68,6 +68,33 @@ def separations(rows: list[dict]) -> dict[tuple[str, str, str], float]:
     return out
 
 
+def combine(rows: list[dict], names: list[str]) -> dict | None:
+    """A logistic model of "answerable" on the reader's logit and the first stage's evidence
+    (`names`, e.g. cos: the best sentence's cosine), fitted on the dev rows with a known label;
+    each row's confidence becomes its output. None when a weight comes out negative: evidence
+    that counts *against* answering is a quirk of the dev questions, not a decision."""
+    from sklearn.linear_model import LogisticRegression
+
+    def x_of(r: dict) -> list[float]:
+        p = min(max(float(r["reader"]), 1e-6), 1 - 1e-6)
+        return [float(np.log(p / (1 - p)))] + [float(r.get(n, 0.0)) for n in names]
+
+    fit_rows = [r for r in rows if r["label"] in (0, 1) and r.get("reader", -1) >= 0]
+    x = np.asarray([x_of(r) for r in fit_rows])
+    y = np.asarray([r["label"] for r in fit_rows])
+    model = LogisticRegression(C=1.0, class_weight="balanced").fit(x, y)
+    weights = dict(zip(["logit", *names], map(float, model.coef_[0])))
+    if min(weights.values()) <= 0:
+        print(f"combined decision not used: a weight is not positive ({weights})")
+        return None
+    decision = {"bias": float(model.intercept_[0]), "weights": weights}
+    for r in rows:
+        if r.get("reader", -1) >= 0:
+            z = decision["bias"] + sum(w * v for w, v in zip(weights.values(), x_of(r)))
+            r["confidence"] = float(1 / (1 + np.exp(-z)))
+    return decision
+
+
 def smoke_features(path: Path, per_set: int = 40) -> Path:
     """Made-up reader confidences in the features file's shape (two archive sizes; answerable sets
     high, sets to refuse low, overlapping a little) for --smoke."""
@@ -78,7 +105,8 @@ def smoke_features(path: Path, per_set: int = 40) -> Path:
             for i in range(per_set):
                 confidence = min(1.0, max(0.0, rng.gauss(0.8 if label else 0.15, 0.1)))
                 rows.append({"set": name, "question": f"{name} question {i}", "label": label, "size": size,
-                             "confidence": round(confidence, 3)})
+                             "confidence": round(confidence, 3), "reader": round(confidence, 3),
+                             "cos": round(min(1.0, max(0.0, rng.gauss(0.6 if label else 0.35, 0.1))), 3)})
     path.write_text("\n".join(json.dumps(r) for r in rows))
     return path
 
@@ -88,6 +116,9 @@ def main() -> None:
     ap.add_argument("features", type=Path, nargs="?", help="the evidence `citebot eval --reader --features` wrote")
     ap.add_argument("--write", action="store_true", help="write threshold and sure into reader.json")
     ap.add_argument("--max-wrongly-refused", type=float, default=MAX_WRONGLY_REFUSED)
+    ap.add_argument("--combine", default="", help="comma-separated first-stage evidence to combine with the "
+                    "reader's logit in a fitted logistic decision (e.g. cos); empty: the probability decides")
+    ap.add_argument("--reader-dir", type=Path, default=WEIGHTS, help="the reader whose reader.json --write updates")
     ap.add_argument("--smoke", action="store_true",
                     help="fit made-up confidences from a temporary file (never --write): proves the fit runs")
     args = ap.parse_args()
@@ -99,6 +130,9 @@ def main() -> None:
     elif args.features is None:
         ap.error("the features file is required (or --smoke)")
     rows = load(args.features)
+    decision = combine(rows, [n for n in args.combine.split(",") if n]) if args.combine else None
+    if decision:
+        print(f"combined decision: {json.dumps(decision)}")
     print("AUC of the confidence, answerable set vs set to refuse:")
     for (size, a, b), value in sorted(separations(rows).items()):
         print(f"  {size:<16} {a:<24} vs {b:<32} {value:.3f}")
@@ -125,9 +159,12 @@ def main() -> None:
     for (size, name), rate in sorted({**answerable, **refuse}.items()):
         print(f"  {size:<16} {name:<32} {rate:6.1%}")
     if args.write:
-        meta_file = WEIGHTS / "reader.json"
+        meta_file = args.reader_dir / "reader.json"
         meta = json.loads(meta_file.read_text())
         meta.update(threshold=threshold, sure=sure)
+        meta.pop("decision", None)
+        if decision:
+            meta["decision"] = decision
         meta_file.write_text(json.dumps(meta, indent=1) + "\n")
         print(f"wrote {meta_file}")
 

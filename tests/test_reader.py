@@ -174,3 +174,19 @@ def test_a_reader_says_which_question_languages_it_reads(tiny_reader, tmp_path):
     meta = json.loads((more / "reader.json").read_text())
     (more / "reader.json").write_text(json.dumps({**meta, "languages": ["en", "ru", "uk"]}))
     assert Reader(more, threads=1).languages == {"en", "ru", "uk"}
+
+
+def test_a_fitted_decision_combines_the_reader_with_the_first_stage(tiny_reader, tmp_path):
+    import shutil
+
+    folder = tmp_path / "combined"
+    shutil.copytree(tiny_reader, folder)
+    plain = Reader(folder, threads=1)
+    assert plain.confidence(0.3, {"cos": 0.9}) == 0.3  # no decision: the probability decides
+    meta = json.loads((folder / "reader.json").read_text())
+    meta["decision"] = {"bias": -2.0, "weights": {"logit": 1.0, "cos": 4.0}}
+    (folder / "reader.json").write_text(json.dumps(meta))
+    combined = Reader(folder, threads=1)
+    low, high = combined.confidence(0.3, {"cos": 0.2}), combined.confidence(0.3, {"cos": 0.8})
+    assert 0.0 < low < high < 1.0  # the same reading, more first-stage evidence: more confident
+    assert combined.confidence(0.9, {"cos": 0.2}) > low

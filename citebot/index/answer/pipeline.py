@@ -10,7 +10,6 @@ from __future__ import annotations
 import datetime as dt
 import time
 from pathlib import Path
-from dataclasses import dataclass
 from typing import Sequence
 
 import numpy as np
@@ -32,7 +31,7 @@ from .fusion import fuse
 from .question import Question, parse_question
 from .read import read_candidates
 from . import reference
-from .records import Answer, AnswerConfig, Candidate, Fusion, Period
+from .records import Answer, AnswerConfig, Candidate, FirstStage, Fusion, Period
 from .reference import Reference
 from .scoring import score_candidates
 
@@ -193,7 +192,8 @@ class Retriever:
         # not measured for it)
         ev = self._evidence(q, reader, best, cands, ranked[0], dense, got.support.get(best.row.article_rowid, 0.0),
                             reference.NEUTRAL if reading is not None else self.reference())
-        confidence = best.reader if best.reader is not None else self.abstention.probability(ev)
+        confidence = self.reading.confidence(best.reader, ev.as_dict()) if best.reader is not None \
+            else self.abstention.probability(ev)
         threshold, sure_at = self.decide_reader if best.reader is not None else self.decide_first_stage
         found = confidence >= threshold
         sure = confidence >= sure_at and bool(best.row.dated)
@@ -230,7 +230,7 @@ class Retriever:
 
     def _first_stage(self, q: Question, reader: StoreReader, qv: np.ndarray, allowed: np.ndarray | None,
                      scope: np.ndarray | None, reading, depth: int, timings: dict,
-                     now: dt.date | None = None, as_of: dt.date | None = None) -> _FirstStage:
+                     now: dt.date | None = None, as_of: dt.date | None = None) -> FirstStage:
         """Candidates from dense and lexical search (within `allowed`), fused, scored by their best
         sentence and reranked: everything before the reader. With `as_of`, both searches reach
         deeper and drop what is dated after it (a filter every store can apply, at no cost to a
@@ -282,7 +282,7 @@ class Retriever:
         if cfg.rerank:
             cands.sort(key=lambda c: -c.score)
         timings["rerank"] = time.perf_counter() - t
-        return _FirstStage(cands, dense, idf_q, support)
+        return FirstStage(cands, dense, idf_q, support)
 
     def _evidence(self, q: Question, reader: StoreReader, best: Candidate, cands: list[Candidate],
                   hit: Hit, dense: list[tuple[int, float]], support: float, ref: Reference) -> Evidence:
@@ -292,12 +292,3 @@ class Retriever:
                         best.dense_rank is not None and best.dense_rank < AGREE_TOP,
                         best.bm25_rank is not None and best.bm25_rank < AGREE_TOP, best.best_lex, second, support,
                         ref, q.language != detect(hit.extract), q.language, q.names)
-
-@dataclass
-class _FirstStage:
-    cands: list[Candidate]               # reranked, best first
-    dense: list[tuple[int, float]]       # the dense search's (chunk id, cosine), best first
-    idf_q: dict[str, float]              # the bold-sentence words' idf in this archive
-    support: dict[int, float]            # article rowid -> its share of the dense candidates
-
-

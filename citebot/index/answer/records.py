@@ -108,3 +108,12 @@ class Answer:
     tentative: bool = False      # answered, but below `sure_confidence`: the reader is told to check
     elsewhere: str | None = None  # not found in the period asked: the date of the archive's closest story
                                   # outside it, so the reader can ask about that period instead
+
+
+@dataclass
+class FirstStage:
+    """What the first stage hands the reader and the decision."""
+    cands: list[Candidate]               # reranked, best first
+    dense: list[tuple[int, float]]       # the dense search's (chunk id, cosine), best first
+    idf_q: dict[str, float]              # the bold-sentence words' idf in this archive
+    support: dict[int, float]            # article rowid -> its share of the dense candidates

@@ -81,6 +81,10 @@ class Reader:
         # questions by bench/fit_reader.py and kept in reader.json)
         self.threshold = float(meta.get("threshold", 0.5))
         self.sure = float(meta.get("sure", max(self.threshold, 0.5)))
+        # optionally, the decision combines the reader's logit with what the first stage measured
+        # (e.g. the best sentence's cosine): {"bias": b, "weights": {"logit": w, "cos": v}}, a
+        # logistic model fitted by bench/fit_reader.py --combine; absent: the probability decides
+        self.decision = meta.get("decision")
         # the question languages it was trained to read (its vocabulary and data); others are decided
         # by the first stage
         self.languages = frozenset(meta.get("languages", ["en"]))
@@ -97,6 +101,18 @@ class Reader:
     def probability(self, logit: float) -> float:
         a, b = self.calibration
         z = a * logit + b
+        return 1.0 / (1.0 + math.exp(-max(-30.0, min(30.0, z))))
+
+    def confidence(self, probability: float, evidence: dict[str, float]) -> float:
+        """What `threshold` and `sure` are compared with: the reader's probability, or the fitted
+        combination of its logit with the first stage's evidence for the same passage (the reader
+        correcting meaning-based retrieval rather than overruling it)."""
+        if not self.decision:
+            return probability
+        p = min(max(probability, 1e-6), 1 - 1e-6)
+        values = {"logit": math.log(p / (1 - p)), **evidence}
+        z = float(self.decision.get("bias", 0.0)) + sum(float(w) * float(values.get(name, 0.0))
+                                                        for name, w in self.decision.get("weights", {}).items())
         return 1.0 / (1.0 + math.exp(-max(-30.0, min(30.0, z))))
 
     def read(self, question: str, passages: Sequence[Passage]) -> list[Reading]:
