@@ -11,8 +11,9 @@ from pathlib import Path
 import pytest
 
 from citebot.tools.reader_examples import check_no_eval_text, eval_paragraphs
-from citebot.tools.reader_natural import (BY_NAME, SETS, NotForTraining, detokenize, natural_examples, qed_examples,
-                                          training_sets, validation_questions, verify)
+from citebot.tools.reader_natural import (BY_NAME, SETS, NotForTraining, natural_examples, training_sets,
+                                          validation_questions, verify)
+from citebot.tools.reader_natural_examples import detokenize, qed_examples
 from citebot.tools.reader_sources import DEV_TITLES
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared"

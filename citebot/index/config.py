@@ -5,7 +5,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .encoders.sentence_transformers import DEFAULT_MODEL
-from .sources.base import MAX_ARTICLE_BYTES
+
+MAX_ARTICLE_BYTES = 10 * 2**20  # one article's text, in UTF-8 bytes (a list of articles is read one at a time)
 
 
 @dataclass(frozen=True)

@@ -59,9 +59,8 @@ def content_digest(path: Path) -> str:
 
 
 def build_code_digest() -> str:
-    """A digest of the code that decides what an index holds (loading, cleaning, chunking,
-    embedding): an evaluation index cached under another digest is stale. (What the store writes
-    is versioned by its FORMAT_VERSION, also in the cache key.)"""
+    """A digest of the code that decides what an index holds (loading, cleaning, chunking, embedding):
+    an evaluation index cached under another digest is stale (the store's FORMAT_VERSION is in its key)."""
     root = Path(__file__).resolve().parent.parent / "index"
     files = ["encoders/sentence_transformers.py", "sources/parsers.py", "sources/files.py",
              *sorted(p.relative_to(root).as_posix() for p in (root / "text").glob("*.py"))]

@@ -34,9 +34,9 @@ from typing import Iterator
 from ..index.text.sentences import sentence_spans
 from .reader_examples import Example, check_no_eval_text, eval_paragraphs, passage, window_holding, windows, write
 from .reader_sources import dataset_of
+from .reader_mixes import is_natural, natural_weighted, news_weighted
 from .reader_negatives import date_question_articles, largest_index, lexical_negatives, mine_archive
 
-NATURAL_PREFIXES = ("nq", "boolq", "selqa", "timeqa")  # the kinds of example reader_natural makes
 EVAL_TITLES = {"Normans", "Computational_complexity_theory", "Southern_California", "Sky_(United_Kingdom)",
                "Victoria_(Australia)"}
 _YEAR = re.compile(r"\b(1[5-9]\d\d|20[0-3]\d)\b")
@@ -212,55 +212,6 @@ def wikinews_examples(path: Path, exclude: set[str], rng: random.Random, limit: 
         n += 1
         if n >= limit:
             break
-
-
-def news_weighted(examples: list[Example], rng: random.Random) -> list[Example]:
-    """The set of the last training stage: news questions weigh more (the rule-made Wikinews
-    questions four times, their near misses twice), beside every headline/lead pair, every hard
-    negative from the archive and a sample of the rest, so that the reader keeps what it learned
-    from the QA sets while it learns that a news passage can answer a question."""
-    by: dict[str, list[Example]] = {}
-    for e in examples:
-        by.setdefault(e.kind, []).append(e)
-    out = by.get("wikinews-question", []) * 4
-    out += (by.get("wikinews-question-other", []) + by.get("wikinews-question-swap", [])) * 2
-    out += by.get("wikinews-lead", []) + by.get("wikinews-swap", []) + by.get("hard-archive", [])
-    rest = [e for k in ("squad", "squad-same-article", "swap", "squad-impossible") for e in by.get(k, [])]
-    rng.shuffle(rest)
-    lexical = list(by.get("hard-lexical", []))
-    rng.shuffle(lexical)
-    out += rest[:9000] + lexical[:6000]
-    rng.shuffle(out)
-    return out
-
-
-def is_natural(e: Example) -> bool:
-    """Made from a natural question set (reader_natural.py): the fourth stage's data only. (By the
-    rule that made it: a lexical hard negative may be a natural set's passage for another question.)"""
-    return e.kind.split("-", 1)[0] in NATURAL_PREFIXES
-
-
-def natural_weighted(examples: list[Example], rng: random.Random) -> list[Example]:
-    """The set of the natural-questions stage: every example of the natural sets, 8,000 of the
-    archive's hard negatives (for natural and SQuAD-style questions alike), the rule-made Wikinews questions twice with their near
-    misses, the headline/lead pairs, and samples of the lexical hard negatives and of the older
-    reading-comprehension sets (what the reader knew stays; the worded-apart questions lead)."""
-    by: dict[str, list[Example]] = {}
-    for e in examples:
-        by.setdefault(e.kind, []).append(e)
-    archive = list(by.get("hard-archive", []))
-    rng.shuffle(archive)
-    out = [e for e in examples if is_natural(e)] + archive[:8000]
-    out += (by.get("wikinews-question", []) + by.get("wikinews-question-other", [])
-            + by.get("wikinews-question-swap", [])) * 2
-    out += by.get("wikinews-lead", []) + by.get("wikinews-swap", [])
-    rest = [e for k in ("squad", "squad-same-article", "swap", "squad-impossible") for e in by.get(k, [])]
-    rng.shuffle(rest)
-    lexical = list(by.get("hard-lexical", []))
-    rng.shuffle(lexical)
-    out += rest[:6000] + lexical[:8000]
-    rng.shuffle(out)
-    return out
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -31,7 +31,8 @@ from ..index.reader.inputs import Passage
 from ..index.reader.model import Reader
 from .reader_examples import passage, windows
 from .reader_export import auc
-from .reader_natural import BY_NAME, qed_rows, verify
+from .reader_natural import BY_NAME, verify
+from .reader_natural_examples import qed_rows
 
 
 def refused_at(answered: np.ndarray, unanswered: np.ndarray, max_refused: float = 0.05) -> tuple[float, float]:

@@ -12,6 +12,7 @@ from dataclasses import asdict, dataclass, field
 from enum import Enum
 from typing import Callable, Protocol
 
+from ..config import MAX_ARTICLE_BYTES
 from ..records import Article
 
 ProblemHandler = Callable[[str], None]
@@ -32,8 +33,6 @@ class Policy(str, Enum):
 
 POLICIES = {Kind.FOLDER: Policy.MIRROR, Kind.FILE: Policy.MIRROR, Kind.FEED: Policy.APPEND, Kind.PAGE: Policy.APPEND}
 
-
-MAX_ARTICLE_BYTES = 10 * 2**20  # one article's text, in UTF-8 bytes (a list of articles is read one at a time)
 
 @dataclass
 class SourceSpec:
