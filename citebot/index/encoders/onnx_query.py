@@ -73,9 +73,10 @@ def export_query_model(encoder, index_dir: Path) -> str | None:
     the export is there, else why it failed (the torch model then serves questions, seconds
     slower to start: the caller says so). Only sentence-transformers models are exported: other
     families answer questions without PyTorch already."""
+    from .int8_passage import Int8PassageEncoder
     from .sentence_transformers import SentenceTransformerEncoder
 
-    if not isinstance(encoder, SentenceTransformerEncoder):
+    if not isinstance(encoder, (SentenceTransformerEncoder, Int8PassageEncoder)):
         return None
     folder = query_model_dir(index_dir, encoder.name)
     if (folder / "meta.json").exists():
@@ -86,8 +87,8 @@ def export_query_model(encoder, index_dir: Path) -> str | None:
     try:
         import torch
 
-        model = encoder.model
-        if encoder.dtype != "fp32":  # export the fp32 weights whatever the build ran in
+        model = getattr(encoder, "model", None)
+        if encoder.dtype != "fp32":  # export the fp32 weights whatever the build ran in (int8 too)
             from sentence_transformers import SentenceTransformer
 
             from .sentence_transformers import resolve_model
@@ -157,4 +158,9 @@ def load_query_encoder(index_dir: Path, model: str, dtype: str = "auto", on_prob
     if on_problem is not None:
         on_problem(f"{reason}: questions use the PyTorch model, which starts slower; "
                    "`citebot index build` makes a new one")
-    return load_encoder(model, dtype)
+    from .precision import choose
+
+    # never a probe of seconds before a question: the cached choice or a guess; an int8 index's
+    # questions in fp32 (as the ONNX export does: they agree to ~0.99)
+    precision = choose(model, dtype, measure=False).precision
+    return load_encoder(model, "fp32" if precision == "int8" else precision)
