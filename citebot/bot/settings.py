@@ -32,7 +32,7 @@ class Settings(BaseSettings):
     # defaults are index/'s own, so each lives in one place
     index_dir: Path = IndexConfig.index_dir
     embedding_model: str = IndexConfig.model
-    embedding_dtype: Literal["auto", "fp32", "bf16"] = IndexConfig.dtype
+    embedding_dtype: Literal["auto", "fp32", "bf16", "int8"] = IndexConfig.dtype
     batch_size: int = Field(IndexConfig.batch_size, ge=1, le=1024)
     chunk_tokens: int = Field(IndexConfig.chunk_tokens, ge=16, le=512)
     chunk_overlap: int = Field(IndexConfig.chunk_overlap, ge=0, le=5)

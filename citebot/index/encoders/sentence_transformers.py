@@ -35,6 +35,8 @@ def cpu_has_fast_bf16() -> bool:
 
 
 def choose_dtype(setting: str) -> str:
+    """The PyTorch arithmetic: `auto` guesses from the CPU's flags (the factory measures instead,
+    precision.py, and passes the result)."""
     setting = setting.lower()
     if setting == "auto":
         return "bf16" if cpu_has_fast_bf16() else "fp32"
@@ -47,6 +49,8 @@ class SentenceTransformerEncoder:
     """Loads the model once; everything that needs its tokens or vectors goes through here. The
     model takes no prefixes: questions and passages are encoded alike."""
 
+    precision_why: str | None = None  # how the precision was chosen (factory.py), for the manifest
+
     def __init__(self, name: str = DEFAULT_MODEL, dtype: str = "auto", device: str = "cpu"):
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
         os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
@@ -58,7 +62,7 @@ class SentenceTransformerEncoder:
         hf_logging.set_verbosity_error()  # "Token indices sequence length…": counting a long text's tokens is on purpose
 
         self.name = name
-        self.dtype = choose_dtype(dtype)
+        self.dtype = self.precision = choose_dtype(dtype)
         kwargs = {"model_kwargs": {"dtype": torch.bfloat16}} if self.dtype == "bf16" else {}
         try:
             self.model = SentenceTransformer(resolve_model(name), device=device, **kwargs)
