@@ -35,6 +35,8 @@ class BuildReport:
     expired: int = 0  # articles dropped by retention (counted in `removed` when they were indexed)
     sources: list["SourceReport"] = field(default_factory=list)  # each source read, how it went
     unresolved: list[str] = field(default_factory=list)  # targets neither a source nor a page or feed: skipped
+    precision: str | None = None  # the served index's passage vectors: fp32, bf16 or int8 (encoders/precision.py)
+    precision_why: str | None = None  # "measured: ...", "set by CITEBOT_EMBEDDING_DTYPE", "cached measurement of ..."
 
     def counts(self) -> dict:
         return {k: v for k, v in asdict(self).items() if k in ("added", "changed", "removed", "unchanged", "chunks_embedded")}
@@ -42,7 +44,8 @@ class BuildReport:
     def to_json(self) -> dict:
         """{"schema": REPORT_SCHEMA, the counts, "articles" and "chunks" served after, "expired",
         "problems" (one line each), "sources" (each read: location, kind, title, read, error,
-        expired, failed_items, items), "unresolved", "query_model_error", "seconds"}."""
+        expired, failed_items, items), "unresolved", "query_model_error", "seconds", "precision" and
+        "precision_why" (of the served index's vectors; null for an index from before they were recorded)}."""
         return {"schema": REPORT_SCHEMA, **asdict(self)}
 
     @classmethod

@@ -16,7 +16,8 @@ from .build_records import BuildReport, Mode, SourceReport
 from .collecting import LazyFetcher, Refresh, SourceOutcome, SourceVanished
 from .config import FetchConfig, IndexConfig
 from .duplicates import group_batch
-from .embedding import EncoderLike, LazyEncoder, Progress, chunk_articles, embed, manifest_shape
+from .embedding import (EncoderLike, LazyEncoder, Progress, check_precision, chunk_articles, embed, manifest_shape,
+                        matching_precision)
 from .encoders.base import PassageEncoder
 from .locking import writer_lock
 from .planning import Job, plan
@@ -43,6 +44,7 @@ def check_updatable(cfg: IndexConfig, store: Store) -> dict:
         if manifest.get(key) != value:
             raise IndexProblem(f"the index was built with {key}={manifest.get(key)}, the settings say {value}: "
                               "rebuild it with `citebot index build PATH...`")
+    check_precision(manifest, cfg.dtype)
     return manifest
 
 
@@ -194,6 +196,9 @@ def _build_locked(job: Job, cfg: IndexConfig, store: Store, model: LazyEncoder, 
 
         t1 = time.perf_counter()
         encoder = model.get() if fresh else model.loaded
+        why = None  # the precision's, when an update keeps the index's own
+        if encoder is not None and old is not None:
+            encoder, why = matching_precision(encoder, old.manifest, cfg.dtype)
         chunks = chunk_articles(fresh, encoder, cfg) if fresh else []
         report.seconds["chunk"] = time.perf_counter() - t1
         t2 = time.perf_counter()
@@ -203,7 +208,7 @@ def _build_locked(job: Job, cfg: IndexConfig, store: Store, model: LazyEncoder, 
 
         t3 = time.perf_counter()
         sources = registry.manifest_entry(after)
-        edit = Edit(_shape(cfg, encoder, old), sources, sources != before, fresh, chunks, vectors,
+        edit = Edit(_shape(cfg, encoder, old, why), sources, sources != before, fresh, chunks, vectors,
                     sentence_vectors, kept, untouched, gone, old_articles)
         manifest = store.write(old, edit) or old.manifest  # None: nothing changed, the served index stays
         registry.write_status(cfg.index_dir, change.status, {s.location for s in after})
@@ -217,18 +222,20 @@ def _build_locked(job: Job, cfg: IndexConfig, store: Store, model: LazyEncoder, 
         report.query_model_error = export_query_model(encoder, cfg.index_dir)  # once per model; questions then skip torch
         report.seconds["query_model"] = time.perf_counter() - t4
     report.articles, report.chunks = manifest["articles"], manifest["chunks"]
+    report.precision, report.precision_why = manifest.get("precision"), manifest.get("precision_why")
     if not job.incremental:
         report.added, report.unchanged = len(articles), 0
     return report
 
 
-def _shape(cfg: IndexConfig, encoder: PassageEncoder | None, old: StoreReader | None) -> dict:
+def _shape(cfg: IndexConfig, encoder: PassageEncoder | None, old: StoreReader | None, why: str | None = None) -> dict:
     """The model's side of the manifest: from the model when it was loaded, else as served."""
     if encoder is not None:
-        return manifest_shape(cfg, encoder)
+        return manifest_shape(cfg, encoder, why)
     m = old.manifest
     return {"store": cfg.store, "model": m["model"], "dimension": m["dimension"], "max_seq_length": m.get("max_seq_length"),
-            "dtype": m.get("dtype"), "faiss": cfg.faiss_index, "analyzer": ANALYZER, **cfg.chunking()}
+            "dtype": m.get("dtype"), "precision": m.get("precision"), "precision_why": m.get("precision_why"),
+            "faiss": cfg.faiss_index, "analyzer": ANALYZER, **cfg.chunking()}
 
 
 def _source_report(outcome: SourceOutcome, manifest: dict) -> SourceReport:

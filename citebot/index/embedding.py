@@ -8,7 +8,9 @@ import numpy as np
 
 from .config import IndexConfig
 from .encoders.base import PassageEncoder
+from .encoders.precision import mixable, served_precision
 from .records import Article, Chunk
+from .stores.base import REBUILD, IncompatibleIndex
 from .text.chunking import chunk_article, embedding_input
 from .text.terms import ANALYZER
 
@@ -25,9 +27,41 @@ def chunk_articles(articles: list[Article], encoder: PassageEncoder, cfg: IndexC
     return out
 
 
-def manifest_shape(cfg: IndexConfig, encoder: PassageEncoder) -> dict:
+def manifest_shape(cfg: IndexConfig, encoder: PassageEncoder, why: str | None = None) -> dict:
+    """The model's side of a manifest; `why` the precision was chosen, when not the encoder's own."""
     return {"store": cfg.store, "model": cfg.model, "dimension": encoder.dimension, "max_seq_length": encoder.max_tokens,
-            "dtype": encoder.dtype, "faiss": cfg.faiss_index, "analyzer": ANALYZER, **cfg.chunking()}
+            "dtype": encoder.dtype, "precision": getattr(encoder, "precision", encoder.dtype),
+            "precision_why": why or getattr(encoder, "precision_why", None), "faiss": cfg.faiss_index, "analyzer": ANALYZER,
+            **cfg.chunking()}
+
+
+def check_precision(served: dict, setting: str) -> None:
+    """Refuse, before anything is read, an update whose CITEBOT_EMBEDDING_DTYPE would mix int8
+    vectors with fp32 or bf16 ones (encoders/precision.py: mixable); `auto` follows the index."""
+    was = served_precision(served)
+    if setting != "auto" and not mixable(was, setting):
+        raise IncompatibleIndex(f"the index was built with {was} vectors, the settings say {setting}: {REBUILD} "
+                                f"(or set CITEBOT_EMBEDDING_DTYPE to {was} or auto)")
+
+
+def matching_precision(encoder: PassageEncoder, served: dict, setting: str) -> tuple[PassageEncoder, str | None]:
+    """The encoder an update of `served` embeds with, and why when that is not the encoder's own
+    reason: `encoder` when its vectors mix with the index's; with `auto`, the model in the index's
+    precision (a measurement that now prefers int8 for an fp32 index, or the other way round, must
+    not refuse the bot's quarter-hourly refresh); an encoder given explicitly that does not mix is
+    refused with the rebuild hint."""
+    was, new = served_precision(served), getattr(encoder, "precision", encoder.dtype)
+    if mixable(was, new):
+        return encoder, None
+    if setting != "auto":
+        raise IncompatibleIndex(f"the index was built with {was} vectors, this update embeds {new}: {REBUILD}")
+    from .encoders.factory import load_encoder
+
+    kept = load_encoder(encoder.name, was if was in ("fp32", "bf16", "int8") else "fp32")
+    if not mixable(was, getattr(kept, "precision", kept.dtype)):  # int8 is not available here any more
+        raise IncompatibleIndex(f"the index was built with {was} vectors, which this machine cannot make now "
+                                f"({kept.precision_why}): {REBUILD}")
+    return kept, f"the index's own ({was}): auto keeps it, a change needs a rebuild"
 
 
 def embed(encoder: PassageEncoder, articles: list[Article], chunks: list[list[Chunk]], cfg: IndexConfig,

@@ -79,11 +79,12 @@ def index_status(as_json: bool = typer.Option(False, "--json", help="Print as JS
         typer.echo(json.dumps(info))
         return
     for key in ("store", "index_dir", "where", "collection", "generation", "points", "articles", "chunks",
-                "segments", "shards", "replicas", "state", "model", "dtype", "faiss_index", "chunk_tokens", "built_at",
-                "updated_at", "latest_published"):
+                "segments", "shards", "replicas", "state", "model", "precision", "faiss_index", "chunk_tokens",
+                "built_at", "updated_at", "latest_published"):
         if key in info and not (key == "generation" and info["store"] == "local") and \
                 not (key == "updated_at" and info[key] is None):
-            typer.echo(f"{key.replace('_', ' ') + ':':<18}{info[key]}")
+            why = f" ({info['precision_why']})" if key == "precision" and info.get("precision_why") else ""
+            typer.echo(f"{key.replace('_', ' ') + ':':<18}{info[key]}{why}")
     if "size_bytes" in info:
         typer.echo(f"{'size on disk:':<18}{info['size_bytes'] / 2**20:.1f} MiB")
     if not info["compatible_with_settings"]:
@@ -132,6 +133,9 @@ def run_change(targets: List[str], as_json: bool, mode: Mode, prune: bool = Fals
                f"(added {report.added}, changed {report.changed}, removed {report.removed}, "
                f"unchanged {report.unchanged}; {report.chunks_embedded} chunks embedded"
                + (f"; {report.expired} past {keep} days dropped" if report.expired else "") + ")")
+    if report.chunks_embedded and report.precision:
+        typer.echo(f"embedding precision: {report.precision}"
+                   + (f" ({report.precision_why})" if report.precision_why else ""))
     failed = [s for s in report.sources if s.error]
     if not_added:
         # what was asked for was not added (a URL whose body is neither a page nor a feed, a feed

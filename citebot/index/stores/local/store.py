@@ -149,6 +149,7 @@ class LocalStore(Closes):
         return {"store": "local", "index_dir": str(self.index_dir), "generation": gen.name,
                 "articles": m.get("articles"), "chunks": m.get("chunks"), "model": m.get("model"),
                 "dimension": m.get("dimension"), "dtype": m.get("dtype"),
+                "precision": m.get("precision") or m.get("dtype"), "precision_why": m.get("precision_why"),
                 "faiss_index": ", ".join(sorted({s.get("faiss_index", "?") for s in m.get("segments", [])})),
                 "chunk_tokens": m.get("chunk_tokens"), "chunk_overlap": m.get("chunk_overlap"),
                 "built_at": m.get("built_at"), "latest_published": latest, "size_bytes": generation_size(gen),

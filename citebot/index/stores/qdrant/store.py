@@ -219,6 +219,8 @@ class QdrantStore(Closes):
                 "chunks": manifest.get("chunks"), "shards": params.shard_number or 1,
                 "replicas": params.replication_factor or 1, "state": getattr(info.status, "value", str(info.status)),
                 "model": manifest.get("model"), "dimension": manifest.get("dimension"), "dtype": manifest.get("dtype"),
+                "precision": manifest.get("precision") or manifest.get("dtype"),
+                "precision_why": manifest.get("precision_why"),
                 "chunk_tokens": manifest.get("chunk_tokens"), "chunk_overlap": manifest.get("chunk_overlap"),
                 "built_at": manifest.get("built_at"), "updated_at": manifest.get("updated_at"),
                 "latest_published": reader.latest_published(), "format": manifest.get("format")}
