@@ -76,10 +76,16 @@ def main() -> None:
         articles = load_articles([tmp / "corpus.jsonl"], print)
         chunks = chunk_articles(articles, encoder, cfg)
         texts = [embedding_input(a.title, c.text) for a, cs in zip(articles, chunks) for c in cs]
-        encoder.model.encode(texts[:64], batch_size=32)  # warm-up, not timed
+        if hasattr(encoder, "model"):  # sentence-transformers' own encode
+            def bare(x):
+                return encoder.model.encode(x, batch_size=32, normalize_embeddings=True, convert_to_numpy=True)
+        else:  # int8 (CITEBOT_EMBEDDING_DTYPE, or what auto measured here) has no PyTorch model: its plain encode
+            def bare(x):
+                return encoder.encode(x, batch_size=32)
+        bare(texts[:64])  # warm-up, not timed
 
         t = time.perf_counter()
-        vecs = encoder.model.encode(texts, batch_size=32, normalize_embeddings=True, convert_to_numpy=True)
+        vecs = bare(texts)
         flat = faiss.IndexFlatIP(vecs.shape[1])
         flat.add(vecs)
         floor_s = time.perf_counter() - t
