@@ -121,6 +121,17 @@ def test_the_reader_stage_orders_by_its_verdict_and_picks_the_bold_sentence():
     assert out[2].reader is None and out[2].score == 0.0
 
 
+def test_a_verifying_reader_decides_but_leaves_order_and_bold_to_the_first_stage():
+    a = Candidate(row(1, "Nothing here. Still nothing."), 1.0, sentences=[(0, 13), (14, 28)])
+    b = Candidate(row(2, "Some words. The answer is here.", start=100), 0.9, sentences=[(100, 111), (112, 131)])
+    a.score, b.score = 0.8, 0.7
+    a.best = (0, 13)
+    out = read_candidates(FakeReader(), "Where is the answer?", [a, b], top=2, orders=False)
+    assert [x.row.id for x in out] == [1, 2] and out[0].score == pytest.approx(0.8) and out[0].best == (0, 13)
+    assert out[0].reader == pytest.approx(0.9)  # the best reading of those read: the archive answers
+    assert out[1].reader == pytest.approx(0.9) and out[0].first_stage == pytest.approx(0.8)
+
+
 def test_windows_follow_sentences_and_overlap_by_one():
     text = " ".join(f"Sentence {i} has five words." for i in range(60))
     spans, pos = [], 0

@@ -54,7 +54,9 @@ class Settings(BaseSettings):
     # the abstention model's confidence (0-1) under which the answer is "not found"; None = its fitted threshold
     min_score: float | None = Field(None, ge=0.0, le=1.0, allow_inf_nan=False)
     # the reader (a cross-encoder shipped with citebot) orders, highlights and decides; off: the first stage does
-    reader: Literal["on", "off"] = "on" if AnswerConfig.reader else "off"
+    # verify: the reader only decides whether the archive answers; the first stage orders and bolds
+    reader: Literal["on", "verify", "off"] = ("on" if AnswerConfig.reader_orders else "verify") if AnswerConfig.reader \
+        else "off"
     reader_top: int = Field(AnswerConfig.reader_top, ge=1, le=50)
     reader_dir: Path | None = None  # another reader model folder; None: the one shipped with citebot
     max_question_chars: int = Field(1000, ge=10, le=4000)

@@ -56,6 +56,9 @@ def eval_(file: Path = typer.Argument(..., exists=True, dir_okay=False, help="A 
           reader: Optional[bool] = typer.Option(None, "--reader/--no-reader",
                                                 help="The reader stage (default: CITEBOT_READER)."),
           reader_top: Optional[int] = typer.Option(None, help="Candidates the reader reads."),
+          reader_orders: Optional[bool] = typer.Option(None, "--reader-orders/--reader-verifies",
+                                                       help="The reader orders and bolds, or only decides whether "
+                                                       "the archive answers (default: CITEBOT_READER on / verify)."),
           picker: Optional[str] = typer.Option(None, help="Best-sentence picker: hybrid | dense | lexical | first"),
           lexical_weight: Optional[float] = typer.Option(None, help="Weight of question-word overlap."),
           cue_weight: Optional[float] = typer.Option(None, help="Weight of the answer-type cue."),
@@ -116,7 +119,7 @@ def eval_(file: Path = typer.Argument(..., exists=True, dir_okay=False, help="A 
                                        dense_candidates=dense_candidates,
                                        extract_chars=extract_chars, rerank_depth=rerank_depth,
                                        min_confidence=min_confidence, reader=reader,
-                                       reader_top=reader_top).items() if v is not None}
+                                       reader_top=reader_top, reader_orders=reader_orders).items() if v is not None}
     from citebot.index.answer import AnswerConfig
 
     try:

@@ -172,7 +172,7 @@ class Retriever:
         cands, dense = got.cands, got.dense
         t = time.perf_counter()
         if reading is not None:  # it reads the question as asked, its year included
-            cands = read_candidates(reading, q.focus or q.text, cands, cfg.reader_top)
+            cands = read_candidates(reading, q.focus or q.text, cands, cfg.reader_top, cfg.reader_orders)
         timings["reader"] = time.perf_counter() - t
 
         t = time.perf_counter()

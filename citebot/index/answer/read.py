@@ -28,15 +28,28 @@ def passage_of(c: Candidate) -> Passage:
     return Passage(row.title or "", row.text, spans or [(0, len(row.text))], row.dated or row.published)
 
 
-def read_candidates(reader: ReadsPassages, question: str, cands: list[Candidate], top: int) -> list[Candidate]:
+def read_candidates(reader: ReadsPassages, question: str, cands: list[Candidate], top: int,
+                    orders: bool = True) -> list[Candidate]:
     """Reads the first `top` candidates (already ranked by the first stage) and returns all of
     them reordered: the read ones by the reader's probability, best first, then the rest as they
     were. Each read candidate gets `reader` (its probability), its `score` set to it, and `best`
-    (the bold sentence) where the reader found one."""
+    (the bold sentence) where the reader found one.
+
+    With `orders` False the reader only verifies: each read candidate gets its probability, the
+    first candidate the best of them (whether anything read answers), and order, scores and bold
+    sentences stay the first stage's."""
     head, tail = cands[:top], cands[top:]
     if not head:
         return cands
     readings = reader.read(question, [passage_of(c) for c in head])
+    if not orders:
+        for c, r in zip(head, readings):
+            c.reader = r.probability
+            c.first_stage = c.score
+        head[0].reader = max(r.probability for r in readings)
+        for c in tail:
+            c.first_stage = c.score
+        return cands
     for c, r in zip(head, readings):
         c.reader = r.probability
         c.first_stage = c.score

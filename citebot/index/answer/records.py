@@ -59,6 +59,8 @@ class AnswerConfig:
     reader_top: int = 4           # candidates the reader reads (~10 ms each on 2 cores, int8): at 12,641 articles 4
                                   # answered as well as 8 (SQuAD r@1 0.868 vs 0.850) in half the time (median 75 ms)
     reader_dir: str | None = None  # another reader model folder (None: the one shipped with citebot)
+    reader_orders: bool = True    # the reader also orders and picks the bold sentence; False ("verify"): it only
+                                  # decides whether the archive answers, the first stage's order and bold stand
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "fusion", _enum(Fusion, self.fusion, "fusion"))
