@@ -48,6 +48,12 @@ def question_names(question: str) -> list[str]:
     return list(dict.fromkeys(out))
 
 
+def logit(p: float) -> float:
+    """A probability's log-odds (clipped away from 0 and 1): what a fitted decision adds up."""
+    p = min(max(p, 1e-6), 1 - 1e-6)
+    return math.log(p / (1 - p))
+
+
 @dataclass(frozen=True)
 class Evidence:
     """What the abstention model looks at for one question's best hit."""

@@ -24,7 +24,7 @@ from ..stores.base import StoreReader
 from ..stores.factory import open_store
 from ..text.languages import detect
 from ..text.terms import stems
-from .abstain import Evidence, evidence, load_model, model_file
+from .abstain import Evidence, evidence, load_model, logit, model_file
 from .candidates import AS_OF_DEPTH, anywhere, narrow, outside_period, published_by, recent
 from .compose import article_support, compose_hits, placed_in_period
 from .fusion import fuse
@@ -188,12 +188,13 @@ class Retriever:
             return Answer(q.text, False, [], 0.0, timings=timings, period=period,
                           reason="nothing_in_period" if period else "not_relevant")
         best = cands[0] if cfg.rerank or reading is not None else max(cands, key=lambda c: c.score)
-        # (with the reader deciding, the evidence is only reported, so the archive's reference is
-        # not measured for it)
+        # (with the reader ordering, the first stage's evidence is only reported, so the archive's
+        # reference is not measured for it; a verifying reader may weigh the first stage's verdict)
         ev = self._evidence(q, reader, best, cands, ranked[0], dense, got.support.get(best.row.article_rowid, 0.0),
-                            reference.NEUTRAL if reading is not None else self.reference())
-        confidence = self.reading.confidence(best.reader, ev.as_dict()) if best.reader is not None \
-            else self.abstention.probability(ev)
+                            reference.NEUTRAL if reading is not None and cfg.reader_orders else self.reference())
+        first_stage = self.abstention.probability(ev)
+        confidence = self.reading.confidence(best.reader, {**ev.as_dict(), "abstain": logit(first_stage)}) \
+            if best.reader is not None else first_stage
         threshold, sure_at = self.decide_reader if best.reader is not None else self.decide_first_stage
         found = confidence >= threshold
         sure = confidence >= sure_at and bool(best.row.dated)
@@ -216,6 +217,7 @@ class Retriever:
         answered = found and bool(hits)
         return Answer(q.text, answered, hits, ranked[0].score, ranked, timings, confidence, period,
                       reason, {**ev.as_dict(), "chunk_cos": best.dense, "first_stage": best.first_stage,
+                               "abstain": logit(first_stage),
                                "reader": -1.0 if best.reader is None else best.reader},
                       tentative=answered and confidence < sure_at,
                       elsewhere=None if answered else elsewhere)
