@@ -22,9 +22,12 @@ def _mb(n: int) -> str:
     return f"{n / 2**20:g} MB" if n >= 2**20 else f"{n:,} bytes"
 
 
-def _too_big(obj: object, limit: int) -> bool:
+def _article(obj: object, rel: str, n: int, limit: int) -> Article:
+    """One record as an article; ArticleError when it is not one or its text is over `limit` bytes."""
     text = obj.get("text") or obj.get("content") or obj.get("body") if isinstance(obj, dict) else None
-    return isinstance(text, str) and len(text) > limit // 4 and len(text.encode("utf-8", "replace")) > limit
+    if isinstance(text, str) and len(text) > limit // 4 and len(text.encode("utf-8", "replace")) > limit:
+        raise ArticleError(f"article over {_mb(limit)}")
+    return from_record(obj, rel, n)
 
 
 def jsonl_articles(fh: io.BufferedIOBase, rel: str, on_problem: ProblemHandler,
@@ -54,9 +57,7 @@ def jsonl_articles(fh: io.BufferedIOBase, rel: str, on_problem: ProblemHandler,
             n += 1
             continue
         try:
-            if _too_big(obj, max_article):
-                raise ArticleError(f"article over {_mb(max_article)}")
-            yield from_record(obj, rel, n)
+            yield _article(obj, rel, n, max_article)
         except ArticleError as e:
             on_problem(f"{rel}: line {lineno}: {e}, skipped")
         n += 1
@@ -109,9 +110,7 @@ def _json_items(path: Path, rel: str, on_problem: ProblemHandler, max_article: i
                 on_problem(f"{rel}: item {n + 1}: invalid JSON ({why}); the {n} article(s) before it are read")
                 return
             try:
-                if _too_big(obj, max_article):
-                    raise ArticleError(f"article over {_mb(max_article)}")
-                yield from_record(obj, rel, n)
+                yield _article(obj, rel, n, max_article)
             except ArticleError as e:
                 on_problem(f"{rel}: item {n + 1}: {e}, skipped")
             n += 1
