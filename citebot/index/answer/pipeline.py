@@ -264,7 +264,7 @@ class Retriever:
         # A year in a question is often what it asks about ("What did Curie discover in 1898?"),
         # not when the answer was published: with the reader to judge, undated passages are read
         # though they do not repeat the year. A dated story from another time stays out.
-        undated_too = reading is not None and period is not None and not period.relative
+        undated_too = reading is not None and cfg.reader_orders and period is not None and not period.relative
         if undated_too:
             seen = {cid for cid, _ in top}
             top += [(cid, sc) for cid, sc in anywhere(cfg, reader, qv, bm25_terms, scope) if cid not in seen]
