@@ -10,8 +10,9 @@ vectors, and recall@20 of a search over them against the fp32 search's top 20.
         # (~74 MB JSON Lines, fixed seed; never commit it) and time `citebot index build` on it
     .venv/bin/python bench/bench_build.py --smoke           # 3 made-up articles, in seconds (the tests run it)
 
-The corpus is ../shared/eval's SQuAD articles with Wikinews articles beside them, asked SQuAD's and
-the paraphrase questions; where those files are absent, made-up news asked the chunks' first words
+The corpus is the evaluation data's SQuAD articles (kept beside the repository, not in it) with
+Wikinews articles beside them, asked SQuAD's and the paraphrase questions; where those files are
+absent, made-up news asked the chunks' first words
 (made-up text from a small vocabulary has many near-ties: its recall understates). Run it on an idle
 machine: the figures are timings. Figures, not assertions.
 """
