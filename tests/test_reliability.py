@@ -63,9 +63,9 @@ def test_a_folder_that_vanishes_during_an_update_changes_nothing(cli, tmp_path, 
     write_articles(a, {"new.json": _article(9)})
     real = files.load_file
 
-    def vanishing(path, rel, on_problem):
+    def vanishing(path, rel, on_problem, *limits):
         shutil.rmtree(b, ignore_errors=True)  # the folder goes while the update reads
-        return real(path, rel, on_problem)
+        return real(path, rel, on_problem, *limits)
 
     monkeypatch.setattr(files, "load_file", vanishing)
     code, out, err = cli("index", "update", str(a), str(b))
