@@ -92,9 +92,9 @@ def test_a_failing_probe_gives_fp32_with_the_reason_and_is_tried_again(cache, mo
 
 def test_int8_only_when_fastest_and_in_agreement_with_fp32():
     rates = {"fp32": 50.0, "bf16": 60.0, "int8": 90.0}
-    assert decide(rates, {"mean": 0.995, "min": 0.99}, cpu="X")[0] == "int8"
-    best, why = decide(rates, {"mean": 0.97, "min": 0.9}, cpu="X")
-    assert best == "bf16" and "int8 left out: agrees with fp32 only to 0.970" in why
+    assert decide(rates, {"mean": 0.9995, "min": 0.999}, cpu="X")[0] == "int8"
+    best, why = decide(rates, {"mean": 0.997, "min": 0.99}, cpu="X")  # today's int8: its search loses 4%
+    assert best == "bf16" and "int8 left out: agrees with fp32 only to 0.997" in why
     best, why = decide({"fp32": 50.0, "bf16": 51.0}, cpu="X")  # within timing noise: fp32's arithmetic
     assert best == "fp32" and "bf16 is not 5% faster" in why
     assert decide({"fp32": 50.0}, left_out={"int8": "the int8 export failed (X)"}, cpu="X") == \
