@@ -4,6 +4,7 @@ wall time, chunks, and peak memory (the build process's maximum resident set) of
     .venv/bin/python bench/bench_export.py                    # ~8,000 made-up news articles (~74 MB JSON Lines)
     .venv/bin/python bench/bench_export.py --articles 300     # a quicker look
     .venv/bin/python bench/bench_export.py --only export      # just the JSON Lines build (its time, its memory)
+    .venv/bin/python bench/bench_export.py --smoke            # 4 articles: proves the bench runs (the tests run it)
 
 The export is written with a fixed seed (bench_build.py's made-up news, never committed), one
 malformed line in the middle (the build must skip it and name its line); the split build reads the
@@ -77,7 +78,10 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--articles", type=int, default=8000)
     ap.add_argument("--only", choices=["export", "split"], help="build just one of the two")
+    ap.add_argument("--smoke", action="store_true", help="4 articles: proves the bench runs")
     args = ap.parse_args()
+    if args.smoke:
+        args.articles = 4
     from citebot.index.encoders import precision
 
     print(f"{precision.cpu_model()}; flags: {' '.join(precision.cpu_flags()) or 'none of ' + ', '.join(precision.FLAGS)}; "

@@ -55,13 +55,13 @@ def make_retriever(settings: Settings, on_problem=None, **overrides):
 
 
 def ask(retriever, settings: Settings, question: str, k: int, offset: int = 0, focus: str | None = None,
-        note: bool = True, as_of: dt.date | None = None):
+        note: bool = True, as_of: dt.date | None = None, explain: bool = False):
     """The retriever's answer to a reader's question. A first page (offset 0) that is "not found"
     or tentative is appended to CITEBOT_UNANSWERED_LOG when that is set; `note=False` for what is
     not a finished question (inline mode: Telegram sends a query at every pause in the typing).
     A question asked as of another day (`as_of`) is not noted: it says what the archive lacked
-    then, not now."""
-    answer = retriever.answer(question, k, offset, focus, as_of=as_of)
+    then, not now. `explain`: the answer carries which stage decided and on what figures."""
+    answer = retriever.answer(question, k, offset, focus, as_of=as_of, explain=explain)
     if note and offset == 0 and as_of is None and settings.unanswered_log is not None:
         from .unanswered import record
 

@@ -13,6 +13,8 @@ NOT_FOUND_PERIOD = "Not found: nothing in the indexed articles from {period} ans
 NOT_FOUND_EMPTY = "Not found: the indexed articles have nothing from {period}."
 ELSEWHERE = "The closest story on it in the archive is from {date}."
 TENTATIVE = "These passages may not answer the question: check them before you rely on them."
+MORE = "More"
+NO_MORE = "No more passages for that question."
 
 
 def english(key: str, **fields) -> str:
@@ -41,6 +43,7 @@ def hit_to_json(hit, rank: int) -> dict:
         "highlight_start": hit.highlight_start, "highlight_end": hit.highlight_end,
         "author": one_line(hit.extra.get("author")), "cut_start": hit.extra.get("cut_start", False),
         "cut_end": hit.extra.get("cut_end", False), "also": hit.extra.get("also", []),
+        "extract_start": hit.extract_start,  # the extract's offset in the article's clean text (/api/articles)
     }
 
 
@@ -55,7 +58,45 @@ def answer_to_json(answer, offset: int = 0) -> dict:
             obj["elsewhere"] = answer.elsewhere
     obj["confidence"] = round(float(answer.confidence), 3)
     obj["tentative"] = bool(answer.tentative)
+    if getattr(answer, "explanation", None) is not None:
+        obj["explain"] = answer.explanation
     return obj
+
+
+def explanation_lines(expl: dict) -> list[str]:
+    """An answer's explanation (index/answer/explain.py) as plain lines for an operator: the stage
+    that decided and why, the question as parsed, the candidates' scores, the decision's figures."""
+    q, d = expl["question"], expl.get("decision")
+    period = q["period"]
+    lines = [f"decided by: {expl['stage']}: {expl['why']}",
+             f"question: language {q['language']}; period "
+             + (f"{period['label']} ({period['start']} to {period['end']})" if period else "none")
+             + ("; asks for the latest" if q["asks_latest"] else ""),
+             f"  searched: {q['searched_text']!r}; terms: {', '.join(q['terms']) or '-'}; "
+             f"BM25 looked up: {', '.join(q['bm25_terms']) or '-'}"
+             + (f"; names: {', '.join(q['names'])}" if q["names"] else "")]
+    if expl["candidates"]:
+        lines.append(f"candidates (first {len(expl['candidates'])}, in the order the decision saw them):")
+        lines.append(f"  {'#':>2} {'dense':>7} {'(rank)':>6} {'bm25':>7} {'(rank)':>6} {'fused':>7} {'sent.cos':>8} "
+                     f"{'relev.':>7} {'reader':>7}  title")
+        for c in expl["candidates"]:
+            lines.append(f"  {c['rank']:>2} {_fig(c['dense'])} {_fig(c['dense_rank'], 6)} {_fig(c['bm25'])} "
+                         f"{_fig(c['bm25_rank'], 6)} {_fig(c['fused'])} {_fig(c['sentence_cos'], 8)} "
+                         f"{_fig(c['relevance'])} {_fig(c['reader'])}  {flatten(c['title'])[:60]}")
+    if d is not None:
+        lines.append(f"decision: {d['decider']} confidence {d['confidence']:.3f} vs threshold {d['threshold']:.3f} "
+                     f"(sure at {d['sure_at']:.3f}): {'answered' if d['found'] else 'not found'}"
+                     + (", with a caution" if d["tentative"] else ""))
+        lines.append("  features: " + ", ".join(f"{k} {v:.3f}" for k, v in d["features"].items()))
+    if expl.get("timings_ms"):
+        lines.append("timings (ms): " + ", ".join(f"{k} {v:.1f}" for k, v in expl["timings_ms"].items()))
+    return lines
+
+
+def _fig(x, width: int = 7) -> str:
+    if x is None:
+        return f"{'-':>{width}}"
+    return f"{x:>{width}}" if isinstance(x, int) else f"{x:>{width}.3f}"
 
 
 def human_date(iso: str | None) -> str | None:

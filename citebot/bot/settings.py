@@ -96,6 +96,14 @@ class Settings(BaseSettings):
     status_seconds: float = Field(60, ge=1, le=3600, allow_inf_nan=False)  # how often the bot writes it
     unanswered_log: Path | None = None  # None: questions not answered are not recorded
 
+    # `citebot serve`: the page and the HTTP API
+    web_host: str = "127.0.0.1"  # this machine only, unless told otherwise
+    web_port: int = Field(8080, ge=1, le=65535)
+    web_api_key: SecretStr | None = None  # when set (or its file), every route needs it
+    web_api_key_file: Path | None = None
+    web_rate_per_minute: int = Field(60, ge=0, le=100_000)  # requests per client per minute (0 = no limit)
+    web_threads: int | None = Field(None, ge=1, le=256)  # questions answered at once; None: one per core
+
     @field_validator("allowed_users", "allowed_chats", "admin_users", mode="before")
     @classmethod
     def _comma_ids(cls, v: object) -> object:
@@ -106,7 +114,8 @@ class Settings(BaseSettings):
         return v
 
     @field_validator("telegram_token", "telegram_webhook_url", "telegram_token_file", "telegram_webhook_secret",
-                     "min_score", "state_dir", "reader_dir", "status_file", "unanswered_log", mode="before")
+                     "min_score", "state_dir", "reader_dir", "status_file", "unanswered_log", "web_api_key",
+                     "web_api_key_file", "web_threads", mode="before")
     @classmethod
     def _empty_is_none(cls, v: object) -> object:
         return None if isinstance(v, str) and not v.strip() else v
@@ -158,7 +167,8 @@ class Settings(BaseSettings):
 ENV_FILE = ".env"
 PREFIX = "CITEBOT_"
 # settings whose value is a secret, or may carry one (a URL's user:password@)
-SECRET_SETTINGS = ("TELEGRAM_TOKEN", "QDRANT_API_KEY", "TELEGRAM_WEBHOOK_SECRET", "QDRANT_URL", "TELEGRAM_API_URL")
+SECRET_SETTINGS = ("TELEGRAM_TOKEN", "QDRANT_API_KEY", "TELEGRAM_WEBHOOK_SECRET", "QDRANT_URL", "TELEGRAM_API_URL",
+                   "WEB_API_KEY")
 
 
 def known_names() -> list[str]:

@@ -10,6 +10,7 @@ EXTRAS = {
     "qdrant": "the qdrant store (CITEBOT_STORE=qdrant)",
     "multilingual": "multilingual-e5-small and Russian/Ukrainian sentence splitting",
     "feeds": "RSS and Atom feeds",
+    "web": "the web page and HTTP API (citebot serve)",
 }
 
 

@@ -1,14 +1,14 @@
 """The `citebot` command. It only parses arguments, calls citebot.index and prints; imports of the
 heavy parts happen inside the commands so that `citebot --help` and the first answer start fast.
 One module a group: common.py (shared options, errors, settings), ask.py, index.py, eval.py, bot.py,
-doctor.py, unanswered.py."""
+doctor.py, serve.py, unanswered.py."""
 from __future__ import annotations
 
 import sys
 
 from .. import redact
 
-from . import ask, bot, doctor, eval, index, unanswered  # noqa: F401  (each registers its commands on the apps)
+from . import ask, bot, doctor, eval, index, serve, unanswered  # noqa: F401  (each registers its commands on the apps)
 from .common import app
 
 def main() -> None:

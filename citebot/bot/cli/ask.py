@@ -11,11 +11,12 @@ from ..answering import ask as ask_retriever, check_question, readable
 from .common import app, fail, parse_day, retriever_or_exit, settings_or_exit
 
 
-def _ask_one(retriever, settings, question: str, k: int, as_json: bool, markup: bool, offset: int = 0):
+def _ask_one(retriever, settings, question: str, k: int, as_json: bool, markup: bool, offset: int = 0,
+             explain: bool = False):
     """Answer and print one question; returns the answer (None when the question was turned away)."""
     from citebot.index.stores.base import IndexProblem
 
-    from ..render import answer_to_json, answer_to_text
+    from ..render import answer_to_json, answer_to_text, explanation_lines
 
     question, note = readable(question)
     hint = check_question(question, settings.max_question_chars)
@@ -27,7 +28,7 @@ def _ask_one(retriever, settings, question: str, k: int, as_json: bool, markup: 
             typer.echo(hint)
         return None
     try:
-        answer = ask_retriever(retriever, settings, question.strip(), k, offset, as_of=settings.as_of)
+        answer = ask_retriever(retriever, settings, question.strip(), k, offset, as_of=settings.as_of, explain=explain)
     except IndexProblem as e:
         fail(str(e))
     if offset and not answer.hits and not as_json:
@@ -43,10 +44,12 @@ def _ask_one(retriever, settings, question: str, k: int, as_json: bool, markup: 
         Console(highlight=False).print(answer_to_text(answer, offset, markup=True))
     else:
         typer.echo(answer_to_text(answer, offset))
+    if explain and not as_json and answer.explanation is not None:
+        typer.echo("\n" + "\n".join(explanation_lines(answer.explanation)))
     return answer
 
 
-def _chat(retriever, settings, k: int, as_json: bool) -> None:
+def _chat(retriever, settings, k: int, as_json: bool, explain: bool = False) -> None:
     """Interactive chat: history with the arrow keys, `more` for the next results, Ctrl-D to leave."""
     from prompt_toolkit import PromptSession
     from prompt_toolkit.history import InMemoryHistory
@@ -67,11 +70,11 @@ def _chat(retriever, settings, k: int, as_json: bool) -> None:
                 typer.echo("Ask a question first.")
                 continue
             offset += k
-            _ask_one(retriever, settings, last, k, as_json, markup=True, offset=offset)
+            _ask_one(retriever, settings, last, k, as_json, markup=True, offset=offset, explain=explain)
             continue
         if line.lower() in ("quit", "exit"):
             break
-        answer = _ask_one(retriever, settings, line, k, as_json, markup=True)
+        answer = _ask_one(retriever, settings, line, k, as_json, markup=True, explain=explain)
         if answer is not None:
             last, offset = line, 0
         typer.echo("")
@@ -85,7 +88,11 @@ def ask(question: Optional[str] = typer.Argument(None, help="The question; omit 
         as_of: Optional[str] = typer.Option(None, "--as-of", metavar="YYYY-MM-DD",
                                             help="Answer as on that day: 'this week', 'yesterday' and 'latest' read "
                                             "against it, and nothing published after it is quoted (default "
-                                            "CITEBOT_AS_OF, else today).")) -> None:
+                                            "CITEBOT_AS_OF, else today)."),
+        explain: bool = typer.Option(False, "--explain", help="Also show how the answer was reached: the question as "
+                                     "parsed, the candidates' dense, BM25, fused and reader scores, the decision "
+                                     "against its threshold, and which stage decided (in --json: an \"explain\" "
+                                     "object).")) -> None:
     """Cited, verbatim extracts that answer QUESTION (one-shot, batch from stdin, or chat)."""
     settings = settings_or_exit()
     if as_of is not None:
@@ -93,11 +100,11 @@ def ask(question: Optional[str] = typer.Argument(None, help="The question; omit 
     k = k or settings.top_k
     if question is not None:
         retriever = retriever_or_exit(settings)
-        _ask_one(retriever, settings, question, k, as_json, markup=sys.stdout.isatty())
+        _ask_one(retriever, settings, question, k, as_json, markup=sys.stdout.isatty(), explain=explain)
         return
     retriever = retriever_or_exit(settings)
     if sys.stdin.isatty():
-        _chat(retriever, settings, k, as_json)
+        _chat(retriever, settings, k, as_json, explain)
         return
     first = True
     for raw in sys.stdin.buffer:  # batch: one question per line in, one answer out, whatever the bytes
@@ -105,5 +112,5 @@ def ask(question: Optional[str] = typer.Argument(None, help="The question; omit 
         if not as_json and not first:
             typer.echo("")
         first = False
-        _ask_one(retriever, settings, line, k, as_json, markup=False)
+        _ask_one(retriever, settings, line, k, as_json, markup=False, explain=explain)
         sys.stdout.flush()

@@ -8,8 +8,9 @@ from __future__ import annotations
 
 from citebot.index.text.languages import from_locale
 
-from ..render import (ELSEWHERE, NOT_FOUND, NOT_FOUND_EMPTY, NOT_FOUND_PERIOD, TENTATIVE, flatten,  # noqa: F401
-                      human_date, not_found)  # the English words are the terminal's too: `say` finds them here
+from ..verdicts import VERDICTS
+from ..render import (ELSEWHERE, MORE, NO_MORE, NOT_FOUND, NOT_FOUND_EMPTY, NOT_FOUND_PERIOD, TENTATIVE,  # noqa: F401
+                      flatten, human_date, not_found)  # the English words are the terminal's too: `say` finds them here
 from .rendering import TELEGRAM_LIMIT, cut, esc, hit_html
 
 HELP = ("Ask me a question about the indexed articles and I reply with the passages that answer it, "
@@ -25,13 +26,10 @@ RATE_LIMITED = "You are asking faster than I can keep up with: please wait a min
 APOLOGY = "Sorry, something went wrong while answering that. Please try again."
 INDEX_UNAVAILABLE = "The article index is not available right now; please try again in a little while."
 BUTTON_EXPIRED = "That button has expired: please ask again."
-NO_MORE = "No more passages for that question."
-
-
-MORE = "More"
 
 TRANSLATIONS: dict[str, dict[str, str]] = {
     "ru": {
+        **VERDICTS["ru"],
         "HELP": ("Задайте вопрос о проиндексированных статьях, и я отвечу отрывками, которые на него отвечают: "
                  "слово в слово, с главным предложением жирным шрифтом и указанием источника.\n\n"
                  "В личном чате просто напишите вопрос. В группе используйте /ask <i>вопрос</i>, упомяните меня "
@@ -46,13 +44,6 @@ TRANSLATIONS: dict[str, dict[str, str]] = {
         "APOLOGY": "Извините, при ответе что-то пошло не так. Пожалуйста, попробуйте ещё раз.",
         "INDEX_UNAVAILABLE": "Указатель статей сейчас недоступен; пожалуйста, попробуйте чуть позже.",
         "BUTTON_EXPIRED": "Эта кнопка устарела: задайте вопрос ещё раз.",
-        "NO_MORE": "Других отрывков по этому вопросу нет.",
-        "NOT_FOUND": "Не найдено: в проиндексированных статьях нет ответа на этот вопрос.",
-        "NOT_FOUND_PERIOD": "Не найдено: в проиндексированных статьях за {period} нет ответа на этот вопрос.",
-        "NOT_FOUND_EMPTY": "Не найдено: среди проиндексированных статей нет ни одной за {period}.",
-        "ELSEWHERE": "Ближайшая статья об этом в архиве — от {date}.",
-        "TENTATIVE": "Возможно, эти отрывки не отвечают на вопрос: проверьте их, прежде чем на них полагаться.",
-        "MORE": "Ещё",
         "FOLLOW_USAGE": ("Отправьте /follow и тему, например <code>/follow наводнения</code>: тогда я буду присылать "
                          "в этот чат каждую новую статью на эту тему, как только она будет проиндексирована."),
         "FOLLOW_GROUP_ONLY_ADMINS": "В группе выбирать темы для отслеживания могут только её администраторы.",
@@ -72,6 +63,7 @@ TRANSLATIONS: dict[str, dict[str, str]] = {
         "UNFOLLOW_EXPIRED": "Эта кнопка устарела.",
     },
     "uk": {
+        **VERDICTS["uk"],
         "HELP": ("Поставте запитання про проіндексовані статті, і я відповім уривками, що на нього відповідають: "
                  "слово в слово, з головним реченням жирним шрифтом і зазначенням джерела.\n\n"
                  "В особистому чаті просто напишіть запитання. У групі використовуйте /ask <i>запитання</i>, "
@@ -87,13 +79,6 @@ TRANSLATIONS: dict[str, dict[str, str]] = {
         "APOLOGY": "Вибачте, під час відповіді щось пішло не так. Будь ласка, спробуйте ще раз.",
         "INDEX_UNAVAILABLE": "Покажчик статей зараз недоступний; будь ласка, спробуйте трохи згодом.",
         "BUTTON_EXPIRED": "Ця кнопка застаріла: поставте запитання ще раз.",
-        "NO_MORE": "Інших уривків на це запитання немає.",
-        "NOT_FOUND": "Не знайдено: у проіндексованих статтях немає відповіді на це запитання.",
-        "NOT_FOUND_PERIOD": "Не знайдено: у проіндексованих статтях за {period} немає відповіді на це запитання.",
-        "NOT_FOUND_EMPTY": "Не знайдено: серед проіндексованих статей немає жодної за {period}.",
-        "ELSEWHERE": "Найближча стаття про це в архіві — від {date}.",
-        "TENTATIVE": "Можливо, ці уривки не відповідають на запитання: перевірте їх, перш ніж на них покладатися.",
-        "MORE": "Ще",
         "FOLLOW_USAGE": ("Надішліть /follow і тему, наприклад <code>/follow повені</code>: тоді я надсилатиму в "
                          "цей чат кожну нову статтю на цю тему, щойно її буде проіндексовано."),
         "FOLLOW_GROUP_ONLY_ADMINS": "У групі вибирати теми для стеження можуть лише її адміністратори.",

@@ -30,6 +30,7 @@ from .compose import article_support, compose_hits, placed_in_period
 from .fusion import fuse
 from .question import Question, parse_question
 from .read import read_candidates
+from . import explain as explaining
 from . import reference
 from .records import Answer, AnswerConfig, Candidate, FirstStage, Fusion, Period
 from .reference import Reference
@@ -140,14 +141,15 @@ class Retriever:
     # -- the answer path ------------------------------------------------------------------
     def answer(self, question: str | Question, k: int | None = None, offset: int = 0, focus: str | None = None,
                now: dt.date | None = None, within: Sequence[int] | np.ndarray | None = None,
-               as_of: dt.date | None = None) -> Answer:
+               as_of: dt.date | None = None, explain: bool = False) -> Answer:
         """`question`: as asked, or already parsed (question.py). `focus`: for a follow-up asked
         together with the previous question, the follow-up's own words, which then decide the
         highlighted sentence. `now`: what "last week" is relative to (today by default).
         `within`: answer from these chunks only (following a topic: is there news of it among the
         articles just indexed?), judged by the same scoring and abstention as any answer.
         `as_of`: answer as on that day: "this week" and "latest" read against it, and no article
-        dated after it is quoted (an undated one is: its date is unknown)."""
+        dated after it is quoted (an undated one is: its date is unknown). `explain`: the answer
+        carries its explanation (explain.py): which stage decided, and the figures it decided on."""
         cfg = self.config
         k = k or cfg.k
         now = as_of or now
@@ -160,7 +162,8 @@ class Retriever:
         allowed = self._in_period(reader, period, scope)
         timings["period"] = time.perf_counter() - t
         if period is not None and not len(allowed):  # the archive holds nothing from then at all
-            return Answer(q.text, False, [], 0.0, period=period, reason="period_empty", timings=timings)
+            return _explained(Answer(q.text, False, [], 0.0, period=period, reason="period_empty", timings=timings),
+                              explain, q)
 
         t = time.perf_counter()
         qv = self.encoder.encode_queries([q.text])[0]  # a model's question prefix is the encoder's business
@@ -185,8 +188,8 @@ class Retriever:
                                                    subject), reader)
         timings["compose"] = time.perf_counter() - t
         if not ranked:
-            return Answer(q.text, False, [], 0.0, timings=timings, period=period,
-                          reason="nothing_in_period" if period else "not_relevant")
+            return _explained(Answer(q.text, False, [], 0.0, timings=timings, period=period,
+                                     reason="nothing_in_period" if period else "not_relevant"), explain, q, got, cands)
         best = cands[0] if cfg.rerank or reading is not None else max(cands, key=lambda c: c.score)
         # (with the reader ordering, the first stage's evidence is only reported, so the archive's
         # reference is not measured for it; a verifying reader may weigh the first stage's verdict)
@@ -215,12 +218,18 @@ class Retriever:
         hits = hits[offset:offset + k]
         reason = None if found else ("nothing_in_period" if period else "not_relevant")
         answered = found and bool(hits)
-        return Answer(q.text, answered, hits, ranked[0].score, ranked, timings, confidence, period,
-                      reason, {**ev.as_dict(), "chunk_cos": best.dense, "first_stage": best.first_stage,
-                               "abstain": logit(first_stage),
-                               "reader": -1.0 if best.reader is None else best.reader},
-                      tentative=answered and confidence < sure_at,
-                      elsewhere=None if answered else elsewhere)
+        answer = Answer(q.text, answered, hits, ranked[0].score, ranked, timings, confidence, period,
+                        reason, {**ev.as_dict(), "chunk_cos": best.dense, "first_stage": best.first_stage,
+                                 "abstain": logit(first_stage),
+                                 "reader": -1.0 if best.reader is None else best.reader},
+                        tentative=answered and confidence < sure_at,
+                        elsewhere=None if answered else elsewhere)
+        if explain:
+            features = {**ev.as_dict(), "abstain": logit(first_stage)}
+            decision = explaining.decision_part(explaining.READER if best.reader is not None else explaining.ABSTAIN,
+                                                confidence, threshold, sure_at, answered, answer.tentative, features)
+            _explained(answer, explain, q, got, cands, decision, elsewhere)
+        return answer
 
     def _in_period(self, reader: StoreReader, period: Period | None, scope: np.ndarray | None) -> np.ndarray | None:
         """The chunks a search may return: those of the period (dated in it, or naming its year),
@@ -284,7 +293,7 @@ class Retriever:
         if cfg.rerank:
             cands.sort(key=lambda c: -c.score)
         timings["rerank"] = time.perf_counter() - t
-        return FirstStage(cands, dense, idf_q, support)
+        return FirstStage(cands, dense, idf_q, support, lexical, bm25_terms)
 
     def _evidence(self, q: Question, reader: StoreReader, best: Candidate, cands: list[Candidate],
                   hit: Hit, dense: list[tuple[int, float]], support: float, ref: Reference) -> Evidence:
@@ -294,3 +303,15 @@ class Retriever:
                         best.dense_rank is not None and best.dense_rank < AGREE_TOP,
                         best.bm25_rank is not None and best.bm25_rank < AGREE_TOP, best.best_lex, second, support,
                         ref, q.language != detect(hit.extract), q.language, q.names)
+
+
+def _explained(answer: Answer, explain: bool, q: Question, got: FirstStage | None = None,
+               cands: list[Candidate] | None = None, decision: dict | None = None,
+               elsewhere: str | None = None) -> Answer:
+    """`answer` with its explanation attached when one was asked for."""
+    if explain:
+        rows = explaining.candidate_rows(cands or [], got.dense, got.lexical) if got is not None else []
+        answer.explanation = explaining.explanation(q, answer.reason, answer.answer_found,
+                                                    got.bm25_terms if got is not None else (), rows, decision,
+                                                    elsewhere, answer.timings)
+    return answer

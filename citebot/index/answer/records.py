@@ -110,6 +110,7 @@ class Answer:
     tentative: bool = False      # answered, but below `sure_confidence`: the reader is told to check
     elsewhere: str | None = None  # not found in the period asked: the date of the archive's closest story
                                   # outside it, so the reader can ask about that period instead
+    explanation: dict | None = None  # asked for with explain=True: which stage decided, with its figures (explain.py)
 
 
 @dataclass
@@ -119,3 +120,5 @@ class FirstStage:
     dense: list[tuple[int, float]]       # the dense search's (chunk id, cosine), best first
     idf_q: dict[str, float]              # the bold-sentence words' idf in this archive
     support: dict[int, float]            # article rowid -> its share of the dense candidates
+    lexical: list[tuple[int, float]] = field(default_factory=list)  # the BM25 search's (chunk id, score), best first
+    bm25_terms: list[str] = field(default_factory=list)  # the question's stems BM25 looked up
