@@ -51,3 +51,25 @@ def test_a_very_long_title_never_pushes_the_text_out_of_the_model_input(encoder)
     for c in chunks:
         n = encoder.count_tokens([embedding_input(title, c.text)])[0]
         assert n + 2 <= encoder.max_tokens, n
+
+
+
+def test_chunks_made_on_every_core_are_the_same_as_in_one_process(encoder):
+    from citebot.index.config import IndexConfig
+    from citebot.index.embedding import chunk_articles
+    from citebot.index import forked
+
+    articles = [Article(id=f"a{i}", title=f"Wend report {i}",
+                        text=f"Story {i}. The Wend rose {i} cm on Tuesday, Dr. Hale said.\n\nBuses were diverted. "
+                             f"«Нова лінія відкриється у {2020 + i % 9} році.» Quay Lane flooded. " * (1 + i % 7))
+                for i in range(forked.PARALLEL_FROM + 5)]
+    shape = lambda chunked: [[(c.article_id, c.position, c.start, c.end, c.text, c.sentences) for c in cs] for cs in chunked]
+    cfg = IndexConfig()
+    parallel = chunk_articles(articles, encoder, cfg)
+    one = forked.workers
+    try:
+        forked.workers = lambda: 1
+        assert shape(parallel) == shape(chunk_articles(articles, encoder, cfg))
+    finally:
+        forked.workers = one
+    assert forked.map_forked(lambda i: i * i, 5, processes=2) == [0, 1, 4, 9, 16]  # small: in-process

@@ -32,7 +32,9 @@ def test_the_wheel_holds_what_the_package_reads_at_run_time(wheel):
     names = set(zipfile.ZipFile(wheel).namelist())
     for needed in ("citebot/index/answer/abstain_model.json", "citebot/index/answer/probes.txt",
                    "citebot/index/reader/weights/reader.onnx",
-                   "citebot/index/reader/weights/reader.json", "citebot/index/reader/weights/tokenizer.json"):
+                   "citebot/index/reader/weights/reader.json", "citebot/index/reader/weights/tokenizer.json",
+                   "citebot/bot/web/templates/page.html", "citebot/bot/web/static/page.css",
+                   "citebot/bot/web/static/page.js"):
         assert needed in names, f"{needed} is missing from the wheel"
     tops = {n.split("/")[0] for n in names}
     assert {t for t in tops if not t.endswith(".dist-info")} == {"citebot"}, tops  # no `index`, no `bot`

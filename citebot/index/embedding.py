@@ -12,19 +12,20 @@ from .encoders.precision import mixable, served_precision
 from .records import Article, Chunk
 from .stores.base import REBUILD, IncompatibleIndex
 from .text.chunking import chunk_article, embedding_input
+from .forked import map_forked
 from .text.terms import ANALYZER
 
 Progress = Callable[[int, int], None]  # (done, total)
 
 
 def chunk_articles(articles: list[Article], encoder: PassageEncoder, cfg: IndexConfig) -> list[list[Chunk]]:
-    out = []
     title_counts = encoder.count_tokens([embedding_input(a.title, "") for a in articles])
-    for art, title_tokens in zip(articles, title_counts):
-        room = encoder.max_tokens - 2 - title_tokens  # [CLS] and [SEP]
-        out.append(chunk_article(art, encoder.count_tokens, max(16, min(cfg.chunk_tokens, room)),
-                                 cfg.chunk_overlap))
-    return out
+
+    def chunks_of(i: int) -> list[Chunk]:
+        room = encoder.max_tokens - 2 - title_counts[i]  # [CLS] and [SEP]
+        return chunk_article(articles[i], encoder.count_tokens, max(16, min(cfg.chunk_tokens, room)), cfg.chunk_overlap)
+
+    return map_forked(chunks_of, len(articles))  # on every core for a big build
 
 
 def manifest_shape(cfg: IndexConfig, encoder: PassageEncoder, why: str | None = None) -> dict:
