@@ -13,7 +13,7 @@ ROOT = Path(__file__).resolve().parent.parent / "citebot"
 
 # lowest first; a module belongs to the first entry its dotted name starts with
 LAYERS: list[tuple[str, ...]] = [
-    ("citebot.index.records", "citebot.index.extras"),
+    ("citebot.index.records", "citebot.index.extras", "citebot.index.forked"),
     ("citebot.index.text", "citebot.index.encoders"),
     ("citebot.index.config", "citebot.index.duplicates"),
     ("citebot.index.sources",),

@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Sequence
 
 from .question import Question
-from .records import Candidate
+from .records import Answer, Candidate, FirstStage
 
 SHOWN = 10  # candidates listed: the decision reads the first; ten show what it was chosen from
 
@@ -49,9 +49,9 @@ def candidate_rows(cands: Sequence[Candidate], dense: Sequence[tuple[int, float]
     return rows
 
 
-def decision_part(decider: str, confidence: float, threshold: float, sure_at: float, found: bool,
+def decision_part(by_reader: bool, confidence: float, threshold: float, sure_at: float, found: bool,
                   tentative: bool, features: dict[str, float]) -> dict:
-    return {"decider": decider, "confidence": _round(confidence), "threshold": _round(threshold),
+    return {"decider": READER if by_reader else ABSTAIN, "confidence": _round(confidence), "threshold": _round(threshold),
             "sure_at": _round(sure_at), "found": found, "tentative": tentative,
             "features": {k: _round(v) for k, v in features.items()}}
 
@@ -82,6 +82,17 @@ def explanation(q: Question, reason: str | None, found: bool, bm25_terms: Sequen
     stage, why = verdict(reason, found, decision, q.period.label if q.period else None, elsewhere)
     return {"stage": stage, "why": why, "question": question_part(q, bm25_terms), "candidates": candidates or [],
             "decision": decision, "timings_ms": {k: round(v * 1000, 1) for k, v in (timings or {}).items()}}
+
+
+def explained(answer: Answer, explain: bool, q: Question, got: FirstStage | None = None,
+              cands: list[Candidate] | None = None, decision: dict | None = None,
+              elsewhere: str | None = None) -> Answer:
+    """`answer`, with its explanation attached when one was asked for (`explain`)."""
+    if explain:
+        rows = candidate_rows(cands or [], got.dense, got.lexical) if got is not None else []
+        answer.explanation = explanation(q, answer.reason, answer.answer_found, got.bm25_terms if got is not None else (),
+                                         rows, decision, elsewhere, answer.timings)
+    return answer
 
 
 def _round(x: float | None) -> float | None:

@@ -19,8 +19,7 @@ from ..records import Hit
 from .copies import collapse_duplicates
 from ..config import IndexConfig
 from ..encoders.cosines import cosine_scale
-from ..stores.base import Store
-from ..stores.base import StoreReader
+from ..stores.base import Store, StoreReader
 from ..stores.factory import open_store
 from ..text.languages import detect
 from ..text.terms import stems
@@ -30,8 +29,7 @@ from .compose import article_support, compose_hits, placed_in_period
 from .fusion import fuse
 from .question import Question, parse_question
 from .read import read_candidates
-from . import explain as explaining
-from . import reference
+from . import explain as explaining, reference
 from .records import Answer, AnswerConfig, Candidate, FirstStage, Fusion, Period
 from .reference import Reference
 from .scoring import score_candidates
@@ -162,8 +160,8 @@ class Retriever:
         allowed = self._in_period(reader, period, scope)
         timings["period"] = time.perf_counter() - t
         if period is not None and not len(allowed):  # the archive holds nothing from then at all
-            return _explained(Answer(q.text, False, [], 0.0, period=period, reason="period_empty", timings=timings),
-                              explain, q)
+            return explaining.explained(Answer(q.text, False, [], 0.0, period=period, reason="period_empty",
+                                               timings=timings), explain, q)
 
         t = time.perf_counter()
         qv = self.encoder.encode_queries([q.text])[0]  # a model's question prefix is the encoder's business
@@ -188,8 +186,8 @@ class Retriever:
                                                    subject), reader)
         timings["compose"] = time.perf_counter() - t
         if not ranked:
-            return _explained(Answer(q.text, False, [], 0.0, timings=timings, period=period,
-                                     reason="nothing_in_period" if period else "not_relevant"), explain, q, got, cands)
+            return explaining.explained(Answer(q.text, False, [], 0.0, timings=timings, period=period, reason=(
+                "nothing_in_period" if period else "not_relevant")), explain, q, got, cands)
         best = cands[0] if cfg.rerank or reading is not None else max(cands, key=lambda c: c.score)
         # (with the reader ordering, the first stage's evidence is only reported, so the archive's
         # reference is not measured for it; a verifying reader may weigh the first stage's verdict)
@@ -220,24 +218,18 @@ class Retriever:
         answered = found and bool(hits)
         answer = Answer(q.text, answered, hits, ranked[0].score, ranked, timings, confidence, period,
                         reason, {**ev.as_dict(), "chunk_cos": best.dense, "first_stage": best.first_stage,
-                                 "abstain": logit(first_stage),
-                                 "reader": -1.0 if best.reader is None else best.reader},
+                                 "abstain": logit(first_stage), "reader": -1.0 if best.reader is None else best.reader},
                         tentative=answered and confidence < sure_at,
                         elsewhere=None if answered else elsewhere)
-        if explain:
-            features = {**ev.as_dict(), "abstain": logit(first_stage)}
-            decision = explaining.decision_part(explaining.READER if best.reader is not None else explaining.ABSTAIN,
-                                                confidence, threshold, sure_at, answered, answer.tentative, features)
-            _explained(answer, explain, q, got, cands, decision, elsewhere)
-        return answer
+        decision = explaining.decision_part(best.reader is not None, confidence, threshold, sure_at, answered,
+                                            answer.tentative, {**ev.as_dict(), "abstain": logit(first_stage)})
+        return explaining.explained(answer, explain, q, got, cands, decision, elsewhere)
 
     def _in_period(self, reader: StoreReader, period: Period | None, scope: np.ndarray | None) -> np.ndarray | None:
         """The chunks a search may return: those of the period (dated in it, or naming its year),
         within `scope` when given; None: any."""
-        allowed = None
-        if period is not None:
-            allowed = reader.chunks_in_period(period.start, period.end, () if period.relative else period.years)
-        return narrow(allowed, scope)
+        return narrow(None if period is None else
+                      reader.chunks_in_period(period.start, period.end, () if period.relative else period.years), scope)
 
     def _first_stage(self, q: Question, reader: StoreReader, qv: np.ndarray, allowed: np.ndarray | None,
                      scope: np.ndarray | None, reading, depth: int, timings: dict,
@@ -304,14 +296,3 @@ class Retriever:
                         best.bm25_rank is not None and best.bm25_rank < AGREE_TOP, best.best_lex, second, support,
                         ref, q.language != detect(hit.extract), q.language, q.names)
 
-
-def _explained(answer: Answer, explain: bool, q: Question, got: FirstStage | None = None,
-               cands: list[Candidate] | None = None, decision: dict | None = None,
-               elsewhere: str | None = None) -> Answer:
-    """`answer` with its explanation attached when one was asked for."""
-    if explain:
-        rows = explaining.candidate_rows(cands or [], got.dense, got.lexical) if got is not None else []
-        answer.explanation = explaining.explanation(q, answer.reason, answer.answer_found,
-                                                    got.bm25_terms if got is not None else (), rows, decision,
-                                                    elsewhere, answer.timings)
-    return answer
