@@ -225,3 +225,28 @@ def test_ask_explain_on_the_command_line(cli, index_dir):
 def test_serve_refuses_a_key_too_short_to_guard(cli, index_dir):
     code, out, err = cli("serve", env={"CITEBOT_INDEX_DIR": str(index_dir), "CITEBOT_WEB_API_KEY": "abc123"})
     assert code == 2 and "at least 16 characters" in err and "abc123" not in err + out
+
+
+def test_a_rebuilt_index_is_served_without_a_restart(tmp_path, encoder):
+    from citebot.bot.answering import make_retriever
+    from citebot.bot.settings import load_settings
+    from citebot.index.building import add, build
+    from citebot.index.config import IndexConfig
+
+    cfg = IndexConfig(index_dir=tmp_path / "index")
+    first = write_articles(tmp_path / "first", {"tram.json": {
+        "id": "tram", "title": "Tram line approved", "text": "Wendford council approved the tram line on Monday."}})
+    build([first], cfg, encoder, on_problem=print)
+    settings = load_settings(index_dir=cfg.index_dir, web_rate_per_minute=0)
+    question = "How many passengers did the Quay ferry carry?"
+    with client_for(cfg.index_dir, make_retriever(settings), web_rate_per_minute=0) as c:
+        assert c.get("/api/ask", params={"q": question}).json()["answer_found"] is False
+        served = c.get("/healthz").json()["served"]
+        later = write_articles(tmp_path / "later", {"ferry.json": {
+            "id": "ferry", "title": "Quay ferry returns",
+            "text": "The Quay ferry carried 412 passengers on its first weekend back in service."}})
+        add([later], cfg, encoder, on_problem=print)  # another process would do the same: a new generation
+        got = c.get("/api/ask", params={"q": question}).json()
+        assert got["answer_found"] is True and got["results"][0]["article_id"] == "ferry"
+        assert c.get("/healthz").json()["served"] != served
+        assert c.get("/api/articles/ferry").json()["title"] == "Quay ferry returns"  # the new version's articles
