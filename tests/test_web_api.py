@@ -70,16 +70,19 @@ def test_api_answers_as_ask_json(client, cli, index_dir, question):
     assert got.json() == json.loads(out)
 
 
-def test_page_shows_the_same_answer(client):
-    api = client.get("/api/ask", params={"q": DEMO[0]}).json()
-    page = client.get("/", params={"q": DEMO[0]})
-    assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
-    top = api["results"][0]
+@pytest.mark.parametrize("question", DEMO)
+def test_page_shows_the_same_answer(client, question):
     from html import escape, unescape
 
-    bold = re.findall(r'<strong class="answer">(.*?)</strong>', page.text, re.S)
-    assert bold and " ".join(unescape(bold[0]).split()) == " ".join(top["highlight"].split())
-    assert escape(top["title"], quote=True) in page.text and "Riverside Gazette" in page.text
+    api = client.get("/api/ask", params={"q": question}).json()
+    page = client.get("/", params={"q": question})
+    assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
+    bold = [" ".join(unescape(b).split()) for b in re.findall(r'<strong class="answer">(.*?)</strong>', page.text, re.S)]
+    assert bold == [" ".join(r["highlight"].split()) for r in api["results"]]  # every extract, in order
+    for r in api["results"]:
+        assert escape(r["title"], quote=True) in page.text and escape(r["source"] or "", quote=True) in page.text
+    if not api["answer_found"]:
+        assert escape(api["message"], quote=True) in page.text
     assert "How this answer was reached" in page.text  # the explain disclosure
 
 
