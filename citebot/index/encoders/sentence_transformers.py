@@ -116,7 +116,9 @@ class SentenceTransformerEncoder:
 
         dim = self.dimension
         out = np.empty((len(texts), dim), dtype=np.float32)
-        sent_out: list[np.ndarray] = [np.zeros((0, dim), dtype=np.float32)] * len(texts)
+        # sentence vectors in half precision from the start: every store keeps them so (they only rank
+        # sentences inside a few chunks), and a build holds all of them until it writes: half the memory
+        sent_out: list[np.ndarray] = [np.zeros((0, dim), dtype=np.float16)] * len(texts)
         order = np.argsort([-len(t) for t in texts], kind="stable")
         for b in range(0, len(order), batch_size):
             idx = order[b:b + batch_size]
@@ -130,7 +132,7 @@ class SentenceTransformerEncoder:
             mask = enc["attention_mask"].numpy().astype(bool)
             for row, i in enumerate(idx):
                 out[i] = chunk_vecs[row]
-                sent_out[i] = _pool_spans(tokens[row], offsets[row], mask[row], spans[i], dim)
+                sent_out[i] = _pool_spans(tokens[row], offsets[row], mask[row], spans[i], dim).astype(np.float16)
             if progress:
                 progress(len(idx))
         norms = np.linalg.norm(out, axis=1, keepdims=True)
