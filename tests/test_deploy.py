@@ -107,6 +107,16 @@ def test_the_bot_unit_keeps_its_promises():
         assert not re.search(r"CITEBOT_TELEGRAM_TOKEN=\S", unit.read_text()), unit.name
 
 
+def test_the_web_unit_keeps_its_promises():
+    web = DEPLOY / "citebot-web.service"
+    assert values(web, "ExecStart") == ["/opt/citebot/venv/bin/citebot serve"]
+    assert values(web, "LoadCredential") == ["web-api-key:/etc/citebot/web-api-key"]
+    env = values(web, "Environment")
+    assert "CITEBOT_WEB_API_KEY_FILE=%d/web-api-key" in env and not any(e.startswith("CITEBOT_WEB_API_KEY=") for e in env)
+    assert not any(e.startswith("CITEBOT_WEB_HOST=") for e in env)  # 127.0.0.1 unless the operator says otherwise
+    assert values(web, "ProtectSystem") == ["strict"] and values(web, "NoNewPrivileges") == ["yes"]
+
+
 def test_the_commands_the_recipes_run_exist():
     """Each ExecStart= and the container's CMD and HEALTHCHECK, with --help (no index, no token needed)."""
     from citebot.bot.health.checks import names
