@@ -16,6 +16,8 @@ from dataclasses import dataclass, field
 
 from aiohttp import web
 
+from polling import poll
+
 ALLOWED_TAGS = {"b", "strong", "i", "em", "u", "ins", "s", "strike", "del", "a", "code", "pre",
                 "tg-spoiler", "span", "blockquote", "tg-emoji"}
 _TAG = re.compile(r'<(/?)([a-zA-Z-]+)((?:\s+[a-z-]+="[^"<>]*")*)\s*>')
@@ -209,14 +211,11 @@ class FakeBotAPI:
 
     def wait_for(self, predicate, timeout: float = 60.0, what: str = "condition"):
         """Poll (bounded) until predicate() is truthy; returns its value."""
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            value = predicate()
-            if value:
-                return value
-            time.sleep(0.05)
-        raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}; sent so far: "
-                             f"{[(s.method, s.chat_id, s.text[:60]) for s in self.sent][-10:]}")
+        try:
+            return poll(predicate, timeout, what)
+        except AssertionError as e:
+            raise AssertionError(f"{e}; sent so far: {[(s.method, s.chat_id, s.text[:60]) for s in self.sent][-10:]}") \
+                from None
 
     def wait_messages(self, chat_id: int, n: int = 1, timeout: float = 60.0) -> list[Sent]:
         return self.wait_for(lambda: (m := self.messages_to(chat_id)) and len(m) >= n and m,

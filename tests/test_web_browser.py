@@ -12,6 +12,7 @@ import time
 import pytest
 
 from conftest import SAMPLES, write_articles
+from polling import poll
 
 pytest.importorskip("starlette", reason="the [web] extra is not installed")
 pytest.importorskip("selenium", reason="selenium (the test extra) is not installed")
@@ -79,14 +80,7 @@ def browser(tmp_path_factory):
 
 
 def wait_for(condition, seconds: float = 30):
-    """Poll until `condition()` is truthy (bounded), returning it."""
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        value = condition()
-        if value:
-            return value
-        time.sleep(0.1)
-    raise AssertionError("timed out waiting in the browser")
+    return poll(condition, seconds, "the page in the browser", every=0.1)
 
 
 def ask_by_keyboard(browser, server, question: str) -> None:

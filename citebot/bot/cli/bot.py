@@ -2,17 +2,12 @@
 from __future__ import annotations
 
 from .. import redact
-from .common import app, fail, retriever_or_exit, settings_or_exit, warn
+from .common import app, extra_or_exit, fail, retriever_or_exit, settings_or_exit, warn
 
 @app.command()
 def bot() -> None:
     """Run the Telegram bot (long polling; a webhook when CITEBOT_TELEGRAM_WEBHOOK_URL is set)."""
-    from citebot.index.extras import MissingExtra, require
-
-    try:
-        require("telegram", "telegram")
-    except MissingExtra as e:
-        fail(str(e), 2)
+    extra_or_exit("telegram", "telegram")
     from ..telegram import BotStartError, TokenError, read_token, run
 
     settings = settings_or_exit()

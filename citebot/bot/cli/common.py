@@ -83,6 +83,17 @@ KEEP_DAYS = typer.Option(None, "--keep-days", min=0, help="Drop articles older t
 SOURCES_HELP = "Files, folders, or URLs of web pages or RSS/Atom feeds."
 
 
+def extra_or_exit(extra: str, *modules: str) -> None:
+    """Stop with the one line naming the extra to install when one of `modules` is missing (exit 2)."""
+    from citebot.index.extras import MissingExtra, require
+
+    try:
+        for module in modules:
+            require(module, extra)
+    except MissingExtra as e:
+        fail(str(e), 2)
+
+
 def retriever_or_exit(settings, **overrides):
     from citebot.index.encoders.base import ModelError
     from citebot.index.stores.base import IndexProblem

@@ -7,7 +7,7 @@ from typing import Optional
 import typer
 
 from .. import redact
-from .common import app, fail, retriever_or_exit, settings_or_exit, warn
+from .common import app, extra_or_exit, fail, retriever_or_exit, settings_or_exit, warn
 
 
 def _loopback(host: str) -> bool:
@@ -29,14 +29,7 @@ def serve(host: Optional[str] = typer.Option(None, "--host", help="Address to li
     /api/ask?q=QUESTION&k=3&offset=0&as_of=YYYY-MM-DD&explain=1 answers with the JSON of `citebot ask --json`.
     With CITEBOT_WEB_API_KEY (or CITEBOT_WEB_API_KEY_FILE) set, every route needs the key: the header
     'Authorization: Bearer KEY' or 'X-API-Key: KEY', or a browser's password prompt (any user name)."""
-    from citebot.index.extras import MissingExtra, require
-
-    try:
-        require("starlette", "web")
-        require("uvicorn", "web")
-        require("limits", "web")
-    except MissingExtra as e:
-        fail(str(e), 2)
+    extra_or_exit("web", "starlette", "uvicorn", "limits")
     import uvicorn
 
     from ..web.app import create_app
