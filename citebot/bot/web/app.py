@@ -46,6 +46,4 @@ def create_app(settings: Settings, retriever, api_key: str | None = None, thread
         Mount("/static", StaticFiles(directory=str(page.HERE / "static")), name="static"),
     ], exception_handlers={Exception: _crash}, lifespan=lifespan)
     app.state.service = service
-    guarded = Guard(app, api_key=api_key, per_minute=settings.web_rate_per_minute)
-    guarded.state = app.state  # tests and the bench reach the service through the outer app too
-    return guarded
+    return Guard(app, api_key=api_key, per_minute=settings.web_rate_per_minute)

@@ -1,5 +1,5 @@
 """The page at `/`: a question box and the answer as cited extracts, rendered on the server (a
-form that works without JavaScript; the little script there is only makes "More" append in place
+form that works without JavaScript; the little script there only makes "More" append in place
 and moves the focus). Every piece of article text reaches the template as text and Jinja escapes
 it; only http(s) links become links. Words in the question's language, else the browser's."""
 from __future__ import annotations
