@@ -28,7 +28,7 @@ class FakeRetriever:
         self.answer_with = answer
         self.asked: list[tuple] = []
 
-    def answer(self, question, k=None, offset=0, focus=None, as_of=None):
+    def answer(self, question, k=None, offset=0, focus=None, as_of=None, explain=False):
         self.asked.append((question, k, offset, focus, as_of))
         return self.answer_with or not_found(question)
 

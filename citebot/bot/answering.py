@@ -61,7 +61,7 @@ def ask(retriever, settings: Settings, question: str, k: int, offset: int = 0, f
     not a finished question (inline mode: Telegram sends a query at every pause in the typing).
     A question asked as of another day (`as_of`) is not noted: it says what the archive lacked
     then, not now. `explain`: the answer carries which stage decided and on what figures."""
-    answer = retriever.answer(question, k, offset, focus, as_of=as_of, **({"explain": True} if explain else {}))
+    answer = retriever.answer(question, k, offset, focus, as_of=as_of, explain=explain)
     if note and offset == 0 and as_of is None and settings.unanswered_log is not None:
         from .unanswered import record
 

@@ -2,11 +2,11 @@
 from __future__ import annotations
 
 import re
-from pathlib import Path
 from typing import Callable
 
 from .. import redact
-from ..settings import Settings, readable_by_others
+from ..secret_files import SecretError, read_secret
+from ..settings import Settings
 
 TOKEN_RE = re.compile(r"^\d{3,}:[A-Za-z0-9_-]{30,}$")
 
@@ -18,20 +18,13 @@ class TokenError(ValueError):
 def read_token(settings: Settings, on_warning: Callable[[str], None] | None = None) -> str:
     """The token from CITEBOT_TELEGRAM_TOKEN or CITEBOT_TELEGRAM_TOKEN_FILE; errors never quote it.
     A token file other users can read is worth a warning (`on_warning`)."""
-    if settings.telegram_token is not None:
-        token = settings.telegram_token.get_secret_value().strip()
-        origin = "CITEBOT_TELEGRAM_TOKEN"
-    elif settings.telegram_token_file is not None:
-        try:
-            token = Path(settings.telegram_token_file).read_text().strip()
-        except OSError as e:
-            raise TokenError(f"CITEBOT_TELEGRAM_TOKEN_FILE: cannot read {settings.telegram_token_file} ({e.strerror})") from None
-        origin = "CITEBOT_TELEGRAM_TOKEN_FILE"
-        exposed = readable_by_others(Path(settings.telegram_token_file), "CITEBOT_TELEGRAM_TOKEN_FILE")
-        if exposed and on_warning is not None:
-            on_warning(exposed)
-    else:
+    try:
+        found = read_secret(settings.telegram_token, settings.telegram_token_file, "TELEGRAM_TOKEN", on_warning)
+    except SecretError as e:
+        raise TokenError(str(e)) from None
+    if found is None:
         raise TokenError("no bot token: set CITEBOT_TELEGRAM_TOKEN (from @BotFather) or CITEBOT_TELEGRAM_TOKEN_FILE")
+    token, origin = found
     if not TOKEN_RE.match(token):
         raise TokenError(f"{origin} does not look like a bot token (expected digits, a colon and 30+ letters)")
     redact.register(token)

@@ -1,12 +1,11 @@
-"""The web API key: from CITEBOT_WEB_API_KEY or the file CITEBOT_WEB_API_KEY_FILE, read once and
-registered with redact so no log line or error shows it."""
+"""The web API key: from CITEBOT_WEB_API_KEY or the file CITEBOT_WEB_API_KEY_FILE (secret_files.py),
+long enough to guard anything."""
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Callable
 
-from .. import redact
-from ..settings import Settings, readable_by_others
+from ..secret_files import SecretError, read_secret
+from ..settings import Settings
 
 MIN_LENGTH = 16
 
@@ -17,22 +16,14 @@ class ApiKeyError(ValueError):
 
 def read_api_key(settings: Settings, on_warning: Callable[[str], None] | None = None) -> str | None:
     """The key every route will demand, or None when none is set."""
-    if settings.web_api_key is not None:
-        key, origin = settings.web_api_key.get_secret_value().strip(), "CITEBOT_WEB_API_KEY"
-    elif settings.web_api_key_file is not None:
-        path = Path(settings.web_api_key_file)
-        try:
-            key = path.read_text(encoding="utf-8").strip()
-        except (OSError, UnicodeDecodeError) as e:
-            raise ApiKeyError(f"CITEBOT_WEB_API_KEY_FILE: cannot read {path} ({getattr(e, 'strerror', None) or e})") from None
-        origin = "CITEBOT_WEB_API_KEY_FILE"
-        exposed = readable_by_others(path, origin)
-        if exposed and on_warning is not None:
-            on_warning(exposed)
-    else:
+    try:
+        found = read_secret(settings.web_api_key, settings.web_api_key_file, "WEB_API_KEY", on_warning)
+    except SecretError as e:
+        raise ApiKeyError(str(e)) from None
+    if found is None:
         return None
+    key, origin = found
     if len(key) < MIN_LENGTH or any(c.isspace() for c in key):
         raise ApiKeyError(f"{origin}: an API key needs at least {MIN_LENGTH} characters and no spaces "
-                        "(e.g. `python -c 'import secrets; print(secrets.token_urlsafe(24))'`)")
-    redact.register(key)
+                          "(e.g. `python -c 'import secrets; print(secrets.token_urlsafe(24))'`)")
     return key

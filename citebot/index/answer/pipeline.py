@@ -221,6 +221,8 @@ class Retriever:
                                  "abstain": logit(first_stage), "reader": -1.0 if best.reader is None else best.reader},
                         tentative=answered and confidence < sure_at,
                         elsewhere=None if answered else elsewhere)
+        if not explain:  # the figures of the decision are gathered only for an explanation
+            return answer
         decision = explaining.decision_part(best.reader is not None, confidence, threshold, sure_at, answered,
                                             answer.tentative, {**ev.as_dict(), "abstain": logit(first_stage)})
         return explaining.explained(answer, explain, q, got, cands, decision, elsewhere)
@@ -295,4 +297,3 @@ class Retriever:
                         best.dense_rank is not None and best.dense_rank < AGREE_TOP,
                         best.bm25_rank is not None and best.bm25_rank < AGREE_TOP, best.best_lex, second, support,
                         ref, q.language != detect(hit.extract), q.language, q.names)
-
