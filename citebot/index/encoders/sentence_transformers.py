@@ -111,6 +111,10 @@ class SentenceTransformerEncoder:
         one forward pass gives both, so the answer path can score sentences in their context
         without embedding them again at query time (on 2 cores that would cost ~12 ms each).
         Each text is tokenized once, with offsets, for both purposes.
+
+        Batches are cut from texts of nearly equal token counts: sorted by characters, then by
+        tokens within windows of SORT_WINDOW texts (bounded memory), so padding costs ~0.5% of a
+        build's tokens instead of ~5% (10% of the attention's work) with characters alone.
         """
         import torch
 
@@ -119,39 +123,56 @@ class SentenceTransformerEncoder:
         # sentence vectors in half precision from the start: every store keeps them so (they only rank
         # sentences inside a few chunks), and a build holds all of them until it writes: half the memory
         sent_out: list[np.ndarray] = [np.zeros((0, dim), dtype=np.float16)] * len(texts)
-        order = np.argsort([-len(t) for t in texts], kind="stable")
-        for b in range(0, len(order), batch_size):
-            idx = order[b:b + batch_size]
-            enc = self.tokenizer([texts[i] for i in idx], padding=True, truncation=True,
-                                 max_length=self.max_tokens, return_offsets_mapping=True, return_tensors="pt")
-            offsets = enc.pop("offset_mapping").numpy()
-            with torch.inference_mode():
-                feats = self.model.forward(dict(enc))
-            chunk_vecs = feats["sentence_embedding"].float().numpy()
-            tokens = feats["token_embeddings"].float().numpy()
-            mask = enc["attention_mask"].numpy().astype(bool)
-            for row, i in enumerate(idx):
-                out[i] = chunk_vecs[row]
-                sent_out[i] = _pool_spans(tokens[row], offsets[row], mask[row], spans[i], dim).astype(np.float16)
-            if progress:
-                progress(len(idx))
+        pad_id = self.tokenizer.pad_token_id or 0
+        by_chars = np.argsort([-len(t) for t in texts], kind="stable")
+        for w in range(0, len(by_chars), SORT_WINDOW):
+            window = by_chars[w:w + SORT_WINDOW]
+            enc = self.tokenizer([texts[i] for i in window], truncation=True, max_length=self.max_tokens,
+                                 return_offsets_mapping=True, return_attention_mask=False)
+            ids, offs = enc["input_ids"], enc["offset_mapping"]
+            by_tokens = np.argsort([-len(x) for x in ids], kind="stable")
+            for b in range(0, len(by_tokens), batch_size):
+                rows = by_tokens[b:b + batch_size]
+                width = len(ids[rows[0]])
+                input_ids = np.full((len(rows), width), pad_id, dtype=np.int64)
+                mask = np.zeros((len(rows), width), dtype=bool)
+                offsets = np.zeros((len(rows), width, 2), dtype=np.int64)
+                for r, j in enumerate(rows):
+                    n = len(ids[j])
+                    input_ids[r, :n], mask[r, :n], offsets[r, :n] = ids[j], True, offs[j]
+                feats = {"input_ids": torch.from_numpy(input_ids), "attention_mask": torch.from_numpy(mask.astype(np.int64))}
+                if "token_type_ids" in enc:
+                    feats["token_type_ids"] = torch.zeros_like(feats["input_ids"])
+                with torch.inference_mode():
+                    got = self.model.forward(feats)
+                chunk_vecs = got["sentence_embedding"].float().numpy()
+                tokens = got["token_embeddings"].float().numpy()
+                for r, j in enumerate(rows):
+                    i = window[j]
+                    out[i] = chunk_vecs[r]
+                    sent_out[i] = _pool_spans(tokens[r], offsets[r], mask[r], spans[i], dim).astype(np.float16)
+                if progress:
+                    progress(len(rows))
         norms = np.linalg.norm(out, axis=1, keepdims=True)
         out /= np.maximum(norms, 1e-12)
         return out, sent_out
 
 
+SORT_WINDOW = 4096  # texts tokenized at a time, then batched by token count (encode_with_sentences)
+
+
 def _pool_spans(tokens: np.ndarray, offsets: np.ndarray, mask: np.ndarray,
                 spans: Sequence[tuple[int, int]], dim: int) -> np.ndarray:
-    """Unit mean vector of the tokens whose characters start inside each span."""
+    """Unit mean vector of the tokens whose characters start inside each span (zeros where none
+    does): one product of a span-by-token selection with the token vectors."""
+    if not len(spans):
+        return np.zeros((0, dim), dtype=np.float32)
     starts, ends = offsets[:, 0], offsets[:, 1]
     real = mask & (ends > starts)  # drops [CLS], [SEP] and padding
-    vecs = np.zeros((len(spans), dim), dtype=np.float32)
-    for j, (s, e) in enumerate(spans):
-        sel = real & (starts >= s) & (starts < e)
-        if sel.any():
-            v = tokens[sel].mean(axis=0)
-            vecs[j] = v / max(float(np.linalg.norm(v)), 1e-12)
-    return vecs
+    bounds = np.asarray(spans, dtype=np.int64).reshape(-1, 2)
+    sel = real & (starts >= bounds[:, :1]) & (starts < bounds[:, 1:])
+    sums = sel.astype(np.float32) @ tokens.astype(np.float32, copy=False)
+    return sums / np.maximum(np.linalg.norm(sums, axis=1, keepdims=True), 1e-12)
 
 
 PassageEncoder = SentenceTransformerEncoder  # the name it had before other families came
