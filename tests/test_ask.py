@@ -131,3 +131,22 @@ def test_latest_shows_the_relevant_hits_newest_first(sample_index):
     assert results[0]["published"].startswith("2025-11")  # the museum reopening, not the better-matching tram story
     # the news asked for is each story's own: told from its first sentence about the subject
     assert results[0]["highlight"].startswith("The Wendford Natural History Museum reopened on Saturday")
+
+
+def test_a_ranking_reader_reorders_but_changes_no_verdict(sample_index_dir):
+    """CITEBOT_READER=rank: the shipped reader reorders what it reads; whether the archive answers,
+    and how sure, stay exactly the first stage's (the same questions with the reader off)."""
+    from citebot.index.answer import AnswerConfig, ReaderRole, Retriever
+    from citebot.index.encoders.factory import load_encoder
+
+    encoder = load_encoder()
+    off = Retriever(sample_index_dir, encoder, config=AnswerConfig(k=3))
+    rank = Retriever(sample_index_dir, encoder, config=AnswerConfig(k=3, reader=True, reader_role=ReaderRole.RANK))
+    questions = ["Why was the old Wend bridge closed?", "Who won the Wendford marathon?",
+                 "What is the half-life of carbon-14?", "Who designed the old Wend bridge?",
+                 "How much will the new tram line cost?", "What happened in Wendford in 1850?"]
+    for q in questions:
+        a, b = off.answer(q), rank.answer(q)
+        assert (a.answer_found, a.confidence, a.tentative, a.reason) == \
+            (b.answer_found, b.confidence, b.tentative, b.reason), q
+        assert not a.ranked or a.ranked[0].chunk_id in {h.chunk_id for h in b.ranked}, q

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from citebot.index.answer.read import passage_of, read_candidates
-from citebot.index.answer.records import Candidate
+from citebot.index.answer.records import Candidate, ReaderRole
 from citebot.tools.reader_data import swap
 from citebot.tools.reader_examples import Example, check_no_eval_text, eval_paragraphs, read, windows
 from citebot.index.reader.inputs import Passage, encode, sentence_scores
@@ -126,10 +126,27 @@ def test_a_verifying_reader_decides_but_leaves_order_and_bold_to_the_first_stage
     b = Candidate(row(2, "Some words. The answer is here.", start=100), 0.9, sentences=[(100, 111), (112, 131)])
     a.score, b.score = 0.8, 0.7
     a.best = (0, 13)
-    out = read_candidates(FakeReader(), "Where is the answer?", [a, b], top=2, orders=False)
+    out = read_candidates(FakeReader(), "Where is the answer?", [a, b], top=2, role=ReaderRole.VERIFY)
     assert [x.row.id for x in out] == [1, 2] and out[0].score == pytest.approx(0.8) and out[0].best == (0, 13)
     assert out[0].reader == pytest.approx(0.9)  # the best reading of those read: the archive answers
     assert out[1].reader == pytest.approx(0.9) and out[0].first_stage == pytest.approx(0.8)
+
+
+def test_a_ranking_reader_reorders_by_its_logit_beside_the_first_stage_score_and_nothing_else():
+    a = Candidate(row(1, "Nothing here. Still nothing."), 1.0, sentences=[(0, 13), (14, 28)])
+    b = Candidate(row(2, "Some words. The answer is here.", start=100), 0.9, sentences=[(100, 111), (112, 131)])
+    c = Candidate(row(3, "The answer, but never read."), 0.5, sentences=[(0, 27)])
+    a.score, b.score, c.score = 0.8, 0.7, 0.6
+    a.best, b.best = (0, 13), (100, 111)
+    # logit(0.9) - logit(0.1) = 4.39: the reader outweighs a first-stage lead of 0.1 at weight 2 ...
+    out = read_candidates(FakeReader(), "Where is the answer?", [a, b, c], top=2, role=ReaderRole.RANK, rank_weight=2.0)
+    assert [x.row.id for x in out] == [2, 1, 3]
+    assert [x.score for x in out] == [0.7, 0.8, 0.6] and out[0].best == (100, 111)  # first-stage scores and bold
+    assert out[0].reader == pytest.approx(0.9) and out[2].reader is None and out[2].first_stage == 0.6
+    # ... but not a lead of 3 at weight 2 (6 > 4.39): it corrects the first stage, it does not overrule it
+    a.score, b.score = 3.7, 0.7
+    out = read_candidates(FakeReader(), "Where is the answer?", [a, b], top=2, role=ReaderRole.RANK, rank_weight=2.0)
+    assert [x.row.id for x in out] == [1, 2]
 
 
 def test_windows_follow_sentences_and_overlap_by_one():

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from .settings import Settings
+from .settings import READER_ROLES, Settings
 
 
 def readable(text: str) -> tuple[str, str | None]:
@@ -35,7 +35,7 @@ def answer_config(settings: Settings, **overrides):
     from citebot.index.answer import AnswerConfig
 
     return AnswerConfig(**{"k": settings.top_k, "min_confidence": settings.min_score,
-                           "reader": settings.reader != "off", "reader_orders": settings.reader != "verify",
+                           "reader": settings.reader != "off", "reader_role": READER_ROLES.get(settings.reader, "decide"),
                            "reader_top": settings.reader_top,
                            "reader_dir": str(settings.reader_dir) if settings.reader_dir else None, **overrides})
 

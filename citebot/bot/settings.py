@@ -21,6 +21,10 @@ from . import redact
 TELEGRAM_API_URL = "https://api.telegram.org/bot"
 
 
+# CITEBOT_READER's words for the answer path's reader roles (index/answer/records.py: ReaderRole)
+READER_ROLES = {"on": "decide", "verify": "verify", "rank": "rank"}
+READER_SETTING = {role: word for word, role in READER_ROLES.items()}
+
 class SettingsError(ValueError):
     pass
 
@@ -55,8 +59,9 @@ class Settings(BaseSettings):
     min_score: float | None = Field(None, ge=0.0, le=1.0, allow_inf_nan=False)
     # the reader (a cross-encoder shipped with citebot) orders, highlights and decides; off: the first stage does
     # verify: the reader only decides whether the archive answers; the first stage orders and bolds
-    reader: Literal["on", "verify", "off"] = ("on" if AnswerConfig.reader_orders else "verify") if AnswerConfig.reader \
-        else "off"
+    # rank: the reader only reorders what it reads; the first stage bolds and decides
+    reader: Literal["on", "verify", "rank", "off"] = READER_SETTING.get(AnswerConfig.reader_role.value, "on") \
+        if AnswerConfig.reader else "off"
     reader_top: int = Field(AnswerConfig.reader_top, ge=1, le=50)
     reader_dir: Path | None = None  # another reader model folder; None: the one shipped with citebot
     max_question_chars: int = Field(1000, ge=10, le=4000)

@@ -56,9 +56,12 @@ def eval_(file: Path = typer.Argument(..., exists=True, dir_okay=False, help="A 
           reader: Optional[bool] = typer.Option(None, "--reader/--no-reader",
                                                 help="The reader stage (default: CITEBOT_READER)."),
           reader_top: Optional[int] = typer.Option(None, help="Candidates the reader reads."),
-          reader_orders: Optional[bool] = typer.Option(None, "--reader-orders/--reader-verifies",
-                                                       help="The reader orders and bolds, or only decides whether "
-                                                       "the archive answers (default: CITEBOT_READER on / verify)."),
+          reader_role: Optional[str] = typer.Option(None, "--reader-role",
+                                                    help="decide | verify | rank: the reader orders, bolds and "
+                                                    "decides; only decides whether the archive answers; or only "
+                                                    "reorders (default: CITEBOT_READER on / verify / rank)."),
+          reader_rank_weight: Optional[float] = typer.Option(None, help="rank: weight of the first-stage score "
+                                                             "beside the reader's logit."),
           picker: Optional[str] = typer.Option(None, help="Best-sentence picker: hybrid | dense | lexical | first"),
           lexical_weight: Optional[float] = typer.Option(None, help="Weight of question-word overlap."),
           cue_weight: Optional[float] = typer.Option(None, help="Weight of the answer-type cue."),
@@ -119,7 +122,8 @@ def eval_(file: Path = typer.Argument(..., exists=True, dir_okay=False, help="A 
                                        dense_candidates=dense_candidates,
                                        extract_chars=extract_chars, rerank_depth=rerank_depth,
                                        min_confidence=min_confidence, reader=reader,
-                                       reader_top=reader_top, reader_orders=reader_orders).items() if v is not None}
+                                       reader_top=reader_top, reader_role=reader_role,
+                                       reader_rank_weight=reader_rank_weight).items() if v is not None}
     from citebot.index.answer import AnswerConfig
 
     try:

@@ -2,6 +2,6 @@
 scoring (sentences and chunks), compose (extracts), abstain (answer or "not found"), and pipeline,
 which runs them over a store."""
 from .pipeline import Retriever
-from .records import Answer, AnswerConfig, Fusion, Picker
+from .records import Answer, AnswerConfig, Fusion, Picker, ReaderRole
 
-__all__ = ["Answer", "AnswerConfig", "Fusion", "Picker", "Retriever"]
+__all__ = ["Answer", "AnswerConfig", "Fusion", "Picker", "ReaderRole", "Retriever"]

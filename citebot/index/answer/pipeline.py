@@ -171,10 +171,13 @@ class Retriever:
         depth = max(cfg.rerank_depth, offset + k) if cfg.rerank else offset + k + 4
         got = self._first_stage(q, reader, qv, allowed, scope, reading, depth, timings, now, as_of)
         cands, dense = got.cands, got.dense
+        first_order = list(cands)  # the first stage's, for its verdict when the reader only ranks
         t = time.perf_counter()
         if reading is not None:  # it reads the question as asked, its year included
-            cands = read_candidates(reading, q.focus or q.text, cands, cfg.reader_top, cfg.reader_orders)
+            cands = read_candidates(reading, q.focus or q.text, cands, cfg.reader_top, cfg.reader_role,
+                                    cfg.reader_rank_weight)
         timings["reader"] = time.perf_counter() - t
+        decides = reading is not None and cfg.reader_decides
 
         t = time.perf_counter()
         # a few more than asked for: copies of one wire story merge into one hit ("also: …"); for
@@ -188,15 +191,22 @@ class Retriever:
         if not ranked:
             return explaining.explained(Answer(q.text, False, [], 0.0, timings=timings, period=period, reason=(
                 "nothing_in_period" if period else "not_relevant")), explain, q, got, cands)
-        best = cands[0] if cfg.rerank or reading is not None else max(cands, key=lambda c: c.score)
+        if reading is None or decides:
+            best = cands[0] if cfg.rerank or reading is not None else max(cands, key=lambda c: c.score)
+            judged, top_hit = cands, ranked[0]
+        else:  # a ranking reader changes no verdict: the first stage decides on its own order, as without one
+            best = first_order[0] if cfg.rerank else max(first_order, key=lambda c: c.score)
+            judged = first_order
+            top_hit = next((h for h in ranked if h.chunk_id == best.row.id), None) or \
+                compose_hits(reader, [best], 1, cfg.extract_chars, subject)[0]
         # (with the reader ordering, the first stage's evidence is only reported, so the archive's
         # reference is not measured for it; a verifying reader may weigh the first stage's verdict)
-        ev = self._evidence(q, reader, best, cands, ranked[0], dense, got.support.get(best.row.article_rowid, 0.0),
+        ev = self._evidence(q, reader, best, judged, top_hit, dense, got.support.get(best.row.article_rowid, 0.0),
                             reference.NEUTRAL if reading is not None and cfg.reader_orders else self.reference())
         first_stage = self.abstention.probability(ev)
         confidence = self.reading.confidence(best.reader, {**ev.as_dict(), "abstain": logit(first_stage)}) \
-            if best.reader is not None else first_stage
-        threshold, sure_at = self.decide_reader if best.reader is not None else self.decide_first_stage
+            if decides else first_stage
+        threshold, sure_at = self.decide_reader if decides else self.decide_first_stage
         found = confidence >= threshold
         sure = confidence >= sure_at and bool(best.row.dated)
         # a sure, dated in-period answer stands whatever lies outside the period: no search for it
@@ -223,7 +233,7 @@ class Retriever:
                         elsewhere=None if answered else elsewhere)
         if not explain:  # the figures of the decision are gathered only for an explanation
             return answer
-        decision = explaining.decision_part(best.reader is not None, confidence, threshold, sure_at, answered,
+        decision = explaining.decision_part(decides, confidence, threshold, sure_at, answered,
                                             answer.tentative, {**ev.as_dict(), "abstain": logit(first_stage)})
         return explaining.explained(answer, explain, q, got, cands, decision, elsewhere)
 

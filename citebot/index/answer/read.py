@@ -13,7 +13,8 @@ from typing import Protocol, Sequence
 
 from ..reader.inputs import Passage
 from ..reader.model import Reading
-from .records import Candidate
+from .abstain import logit
+from .records import Candidate, ReaderRole
 
 
 class ReadsPassages(Protocol):
@@ -29,30 +30,41 @@ def passage_of(c: Candidate) -> Passage:
 
 
 def read_candidates(reader: ReadsPassages, question: str, cands: list[Candidate], top: int,
-                    orders: bool = True) -> list[Candidate]:
-    """Reads the first `top` candidates (already ranked by the first stage) and returns all of
-    them reordered: the read ones by the reader's probability, best first, then the rest as they
-    were. Each read candidate gets `reader` (its probability), its `score` set to it, and `best`
-    (the bold sentence) where the reader found one.
+                    role: ReaderRole = ReaderRole.DECIDE, rank_weight: float = 2.0) -> list[Candidate]:
+    """Reads the first `top` candidates (already ranked by the first stage); each read one gets
+    `reader` (its probability) and every one `first_stage` (its first-stage score). By `role`:
 
-    With `orders` False the reader only verifies: each read candidate gets its probability, the
-    first candidate the best of them (whether anything read answers), and order, scores and bold
-    sentences stay the first stage's."""
+    - decide: the read ones reordered by the reader's probability, best first, then the rest as
+      they were; a read candidate's `score` becomes its probability and `best` (the bold
+      sentence) the reader's where it found one;
+    - verify: order, scores and bold sentences stay the first stage's; the first candidate gets
+      the best probability of those read (whether anything read answers);
+    - rank: the read ones reordered article by article, by the reader's logit + `rank_weight` ×
+      the first-stage score of the article's best read passage (the reader corrects the first
+      stage's order instead of overruling it); inside an article the first stage's order stands:
+      it picks the passage by its sentences, and the reader, shown neighbouring chunks that share a
+      sentence, would often promote the neighbour and hide the answer behind it. Scores, bold
+      sentences and the verdict (pipeline.py) stay the first stage's."""
     head, tail = cands[:top], cands[top:]
     if not head:
         return cands
     readings = reader.read(question, [passage_of(c) for c in head])
-    if not orders:
-        for c, r in zip(head, readings):
-            c.reader = r.probability
-            c.first_stage = c.score
-        head[0].reader = max(r.probability for r in readings)
-        for c in tail:
-            c.first_stage = c.score
-        return cands
     for c, r in zip(head, readings):
         c.reader = r.probability
+    for c in cands:
         c.first_stage = c.score
+    if role == ReaderRole.VERIFY:
+        head[0].reader = max(r.probability for r in readings)
+        return cands
+    if role == ReaderRole.RANK:  # articles by their best read passage; inside one, the first stage's order
+        best_of: dict[int, float] = {}
+        for c in head:
+            v = logit(c.reader) + rank_weight * c.first_stage
+            best_of[c.row.article_rowid] = max(v, best_of.get(c.row.article_rowid, v))
+        order = {id(c): i for i, c in enumerate(head)}
+        head.sort(key=lambda c: (-best_of[c.row.article_rowid], order[id(c)]))
+        return head + tail
+    for c, r in zip(head, readings):
         c.score = r.probability
         spans = [(a, b) for a, b in c.sentences if a < c.row.end and b > c.row.start] or c.sentences
         if spans and r.sentences:
@@ -61,6 +73,5 @@ def read_candidates(reader: ReadsPassages, question: str, cands: list[Candidate]
                 c.best = spans[i]
     head.sort(key=lambda c: -(c.reader or 0.0))
     for c in tail:  # unread candidates rank below every read one
-        c.first_stage = c.score
         c.score = 0.0
     return head + tail

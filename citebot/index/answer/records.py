@@ -24,6 +24,13 @@ class Picker(str, Enum):
     FIRST = "first"
 
 
+class ReaderRole(str, Enum):
+    """What the reader stage (read.py) does with what it reads."""
+    DECIDE = "decide"      # orders the candidates, picks the bold sentence and decides whether the archive answers
+    VERIFY = "verify"      # only decides whether the archive answers; the first stage's order and bold stand
+    RANK = "rank"          # only orders (its logit beside the first-stage score); the first stage bolds and decides
+
+
 def _enum(kind: type[Enum], value: object, name: str) -> Enum:
     try:
         return kind(value)
@@ -59,12 +66,23 @@ class AnswerConfig:
     reader_top: int = 4           # candidates the reader reads (~10 ms each on 2 cores, int8): at 12,641 articles 4
                                   # answered as well as 8 (SQuAD r@1 0.868 vs 0.850) in half the time (median 75 ms)
     reader_dir: str | None = None  # another reader model folder (None: the one shipped with citebot)
-    reader_orders: bool = True    # the reader also orders and picks the bold sentence; False ("verify"): it only
-                                  # decides whether the archive answers, the first stage's order and bold stand
+    reader_role: ReaderRole = ReaderRole.DECIDE  # what the reader does with what it reads (ReaderRole)
+    reader_rank_weight: float = 2.0  # rank: candidates ordered by the reader's logit + this × the first-stage score
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "fusion", _enum(Fusion, self.fusion, "fusion"))
         object.__setattr__(self, "picker", _enum(Picker, self.picker, "picker"))
+        object.__setattr__(self, "reader_role", _enum(ReaderRole, self.reader_role, "reader role"))
+
+    @property
+    def reader_orders(self) -> bool:
+        """The reader's verdict orders the candidates and picks the bold sentence (decide)."""
+        return self.reader_role == ReaderRole.DECIDE
+
+    @property
+    def reader_decides(self) -> bool:
+        """The reader's probability decides whether the archive answers (decide, verify)."""
+        return self.reader_role != ReaderRole.RANK
 
 
 @dataclass
