@@ -149,6 +149,19 @@ def test_a_ranking_reader_reorders_by_its_logit_beside_the_first_stage_score_and
     assert [x.row.id for x in out] == [1, 2]
 
 
+
+def test_a_ranking_reader_keeps_the_first_stages_order_inside_an_article():
+    """Neighbouring chunks share a sentence: promoting the neighbour of the passage the first stage
+    chose would put its extract first and hide the answer the merge of overlapping extracts drops."""
+    def chunk(cid: int, article: int, text: str) -> Candidate:
+        return Candidate(ChunkRow(cid, article, 0, 0, len(text), text, f"a{article}", "T", None, None, None, None,
+                                  None), 1.0, sentences=[(0, len(text))])
+    chosen, neighbour, other = chunk(1, 7, "The bridge closed."), chunk(2, 7, "An answer nearby."), chunk(3, 8, "No.")
+    chosen.score, neighbour.score, other.score = 0.9, 0.8, 0.85
+    out = read_candidates(FakeReader(), "Where is the answer?", [chosen, other, neighbour], top=3, role=ReaderRole.RANK)
+    assert [x.row.id for x in out] == [1, 2, 3]  # article 7 first (its neighbour reads best), its chosen chunk first
+
+
 def test_windows_follow_sentences_and_overlap_by_one():
     text = " ".join(f"Sentence {i} has five words." for i in range(60))
     spans, pos = [], 0

@@ -34,7 +34,7 @@ def reader_check(probe: Probe) -> Check:
     from citebot.index.reader.model import load_reader
 
     s = probe.settings
-    if s.reader != "on":
+    if s.reader == "off":
         return Check("reader", SKIPPED, "CITEBOT_READER=off")
     where = str(s.reader_dir) if s.reader_dir else "the one shipped with citebot"
     try:

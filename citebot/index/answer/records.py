@@ -61,12 +61,12 @@ class AnswerConfig:
     sure_confidence: float = 0.5  # an answer under this confidence is shown with a caution
     period_gap: float = 0.1       # a story outside the asked period this much closer (chunk cosine) than any
                                   # inside it: only a sure in-period answer is given (see pipeline.outside_period)
-    reader: bool = False          # the reader stage (read.py) orders, highlights and decides; off: the first stage does
-                                  # (off by default until a reader beats the first stage on news: see the model card)
+    reader: bool = True           # the reader stage (read.py), in `reader_role`; off: the first stage does everything
     reader_top: int = 4           # candidates the reader reads (~10 ms each on 2 cores, int8): at 12,641 articles 4
                                   # answered as well as 8 (SQuAD r@1 0.868 vs 0.850) in half the time (median 75 ms)
     reader_dir: str | None = None  # another reader model folder (None: the one shipped with citebot)
-    reader_role: ReaderRole = ReaderRole.DECIDE  # what the reader does with what it reads (ReaderRole)
+    reader_role: ReaderRole = ReaderRole.RANK  # what the reader does with what it reads: rank, the one role that
+                                  # is no worse than the first stage alone on every row of `make eval` (model card)
     reader_rank_weight: float = 2.0  # rank: candidates ordered by the reader's logit + this × the first-stage score
 
     def __post_init__(self) -> None:
