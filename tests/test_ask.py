@@ -20,7 +20,7 @@ def sample_index_dir(tmp_path_factory):
 @pytest.fixture
 def sample_index(cli, sample_index_dir):
     """`citebot ...` against the sample index, built once for this module."""
-    return lambda *args, **kw: cli(*args, env={"CITEBOT_INDEX_DIR": str(sample_index_dir)}, **kw)
+    return lambda *args, env=None, **kw: cli(*args, env={"CITEBOT_INDEX_DIR": str(sample_index_dir), **(env or {})}, **kw)
 
 
 def _article_texts():
@@ -74,7 +74,8 @@ def test_missing_index_says_how_to_build_one(cli):
 def test_batch_answers_a_thousand_questions_in_one_process(sample_index):
     questions = ["Who won the Wendford marathon?", "How many jets did Skylark Air order?",
                  "", "What is the capital of Mongolia?"] * 250
-    code, out, _ = sample_index("ask", "--json", input="\n".join(questions) + "\n")
+    # what is tested is the batch (one process, a line out per line in), not the reader: 30 s less without it
+    code, out, _ = sample_index("ask", "--json", input="\n".join(questions) + "\n", env={"CITEBOT_READER": "off"})
     assert code == 0
     lines = [json.loads(line) for line in out.splitlines()]
     assert len(lines) == 1000  # one object a line in, blank lines too

@@ -50,7 +50,7 @@ def test_a_sound_index_passes_and_what_is_not_configured_is_skipped(cli, tiny_in
     assert code == 0
     assert {n: state(c) for n, c in checks.items()} == {
         "settings": "ok", "index": "ok", "index-files": "ok", "extras": "skipped", "encoder": "ok",
-        "reader": "skipped", "token": "skipped", "refresh": "ok", "bot-status": "skipped"}
+        "reader": "ok", "token": "skipped", "refresh": "ok", "bot-status": "skipped"}
     assert "1 articles" in checks["index"]["detail"] and "384" in checks["encoder"]["detail"]
     code, out, _ = cli("doctor", env={"CITEBOT_INDEX_DIR": str(tiny_index)})
     lines = out.strip().splitlines()

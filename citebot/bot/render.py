@@ -76,7 +76,7 @@ def explanation_lines(expl: dict) -> list[str]:
              f"BM25 looked up: {', '.join(q['bm25_terms']) or '-'}"
              + (f"; names: {', '.join(q['names'])}" if q["names"] else "")]
     if expl["candidates"]:
-        lines.append(f"candidates (first {len(expl['candidates'])}, in the order the decision saw them):")
+        lines.append(f"candidates (first {len(expl['candidates'])}, in the answer's order):")
         lines.append(f"  {'#':>2} {'dense':>7} {'(rank)':>6} {'bm25':>7} {'(rank)':>6} {'fused':>7} {'sent.cos':>8} "
                      f"{'relev.':>7} {'reader':>7}  title")
         for c in expl["candidates"]:

@@ -26,6 +26,13 @@ def narrow(allowed: np.ndarray | None, scope: np.ndarray | None) -> np.ndarray |
     return scope if allowed is None else np.intersect1d(np.asarray(allowed, dtype=np.int64), scope)
 
 
+def in_period(reader: StoreReader, period: Period | None, scope: np.ndarray | None) -> np.ndarray | None:
+    """The chunks a search may return: those of the period (dated in it, or naming its year),
+    within `scope` when given; None: any."""
+    return narrow(None if period is None else
+                  reader.chunks_in_period(period.start, period.end, () if period.relative else period.years), scope)
+
+
 AS_OF_DEPTH = 3  # how much deeper the searches reach when later articles are dropped after them
 
 

@@ -30,7 +30,7 @@ def question_part(q: Question, bm25_terms: Sequence[str] = ()) -> dict:
 
 def candidate_rows(cands: Sequence[Candidate], dense: Sequence[tuple[int, float]],
                    lexical: Sequence[tuple[int, float]], limit: int = SHOWN) -> list[dict]:
-    """The first `limit` candidates in the order the decision saw them: each list's score and rank
+    """The first `limit` candidates in the answer's order (the reader's, where it orders): each list's score and rank
     (None: not found by that list), the fused score, the best sentence's cosine and word overlap,
     the reranked relevance and the reader's probability (None: not read)."""
     dense_score, bm25_score = dict(dense), dict(lexical)

@@ -24,11 +24,11 @@ from ..stores.factory import open_store
 from ..text.languages import detect
 from ..text.terms import stems
 from .abstain import Evidence, evidence, load_model, logit, model_file
-from .candidates import AS_OF_DEPTH, anywhere, narrow, outside_period, published_by, recent
+from .candidates import AS_OF_DEPTH, anywhere, in_period, outside_period, published_by, recent
 from .compose import article_support, compose_hits, placed_in_period
 from .fusion import fuse
 from .question import Question, parse_question
-from .read import read_candidates
+from .read import read_candidates, verdict_basis
 from . import explain as explaining, reference
 from .records import Answer, AnswerConfig, Candidate, FirstStage, Fusion, Period
 from .reference import Reference
@@ -106,7 +106,7 @@ class Retriever:
         for a question (what the reference measures: the reader is not asked)."""
         q = parse_question(text)
         reader = self.reader()
-        allowed = self._in_period(reader, q.period, None)
+        allowed = in_period(reader, q.period, None)
         if allowed is not None and not len(allowed):
             return None
         qv = self.encoder.encode_queries([text])[0]
@@ -157,7 +157,7 @@ class Retriever:
         timings = dict.fromkeys(TIMING_KEYS, 0.0)  # every key on every return: 0 for a stage that did not run
         t = time.perf_counter()
         reader = self.reader()
-        allowed = self._in_period(reader, period, scope)
+        allowed = in_period(reader, period, scope)
         timings["period"] = time.perf_counter() - t
         if period is not None and not len(allowed):  # the archive holds nothing from then at all
             return explaining.explained(Answer(q.text, False, [], 0.0, period=period, reason="period_empty",
@@ -191,14 +191,9 @@ class Retriever:
         if not ranked:
             return explaining.explained(Answer(q.text, False, [], 0.0, timings=timings, period=period, reason=(
                 "nothing_in_period" if period else "not_relevant")), explain, q, got, cands)
-        if reading is None or decides:
-            best = cands[0] if cfg.rerank or reading is not None else max(cands, key=lambda c: c.score)
-            judged, top_hit = cands, ranked[0]
-        else:  # a ranking reader changes no verdict: the first stage decides on its own order, as without one
-            best = first_order[0] if cfg.rerank else max(first_order, key=lambda c: c.score)
-            judged = first_order
-            top_hit = next((h for h in ranked if h.chunk_id == best.row.id), None) or \
-                compose_hits(reader, [best], 1, cfg.extract_chars, subject)[0]
+        best, judged = verdict_basis(cands, first_order, cfg.rerank, reading is not None, decides)
+        top_hit = ranked[0] if judged is cands else next((h for h in ranked if h.chunk_id == best.row.id), None) \
+            or compose_hits(reader, [best], 1, cfg.extract_chars, subject)[0]
         # (with the reader ordering, the first stage's evidence is only reported, so the archive's
         # reference is not measured for it; a verifying reader may weigh the first stage's verdict)
         ev = self._evidence(q, reader, best, judged, top_hit, dense, got.support.get(best.row.article_rowid, 0.0),
@@ -236,12 +231,6 @@ class Retriever:
         decision = explaining.decision_part(decides, confidence, threshold, sure_at, answered,
                                             answer.tentative, {**ev.as_dict(), "abstain": logit(first_stage)})
         return explaining.explained(answer, explain, q, got, cands, decision, elsewhere)
-
-    def _in_period(self, reader: StoreReader, period: Period | None, scope: np.ndarray | None) -> np.ndarray | None:
-        """The chunks a search may return: those of the period (dated in it, or naming its year),
-        within `scope` when given; None: any."""
-        return narrow(None if period is None else
-                      reader.chunks_in_period(period.start, period.end, () if period.relative else period.years), scope)
 
     def _first_stage(self, q: Question, reader: StoreReader, qv: np.ndarray, allowed: np.ndarray | None,
                      scope: np.ndarray | None, reading, depth: int, timings: dict,

@@ -75,3 +75,13 @@ def read_candidates(reader: ReadsPassages, question: str, cands: list[Candidate]
     for c in tail:  # unread candidates rank below every read one
         c.score = 0.0
     return head + tail
+
+
+def verdict_basis(cands: list[Candidate], first_order: list[Candidate], rerank: bool, read: bool,
+                  decides: bool) -> tuple[Candidate, list[Candidate]]:
+    """The candidate whether the archive answers is judged on, and the list its runner-up comes
+    from: the answer's own first (the reader's, where it decides) — or, where a reader only
+    ranked, the first stage's first in the first stage's order, so that ranking changes no verdict."""
+    if read and not decides:
+        return (first_order[0] if rerank else max(first_order, key=lambda c: c.score)), first_order
+    return (cands[0] if rerank or read else max(cands, key=lambda c: c.score)), cands
