@@ -30,7 +30,7 @@ from .fusion import fuse
 from .question import Question, parse_question
 from .read import read_candidates, verdict_basis
 from . import explain as explaining, reference
-from .records import Answer, AnswerConfig, Candidate, FirstStage, Fusion, Period
+from .records import Answer, AnswerConfig, Candidate, FirstStage, Fusion
 from .reference import Reference
 from .scoring import score_candidates
 
