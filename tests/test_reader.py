@@ -204,6 +204,20 @@ def test_another_reader_folder_is_a_setting(tiny_reader, monkeypatch):
     assert answer_config(Settings(_env_file=None)).reader_dir is None
 
 
+def test_the_reader_ranks_by_default_and_each_setting_names_its_role(monkeypatch):
+    from citebot.bot.answering import answer_config
+    from citebot.bot.settings import Settings
+
+    assert Settings(_env_file=None).reader == "rank"
+    got = answer_config(Settings(_env_file=None))
+    assert got.reader and got.reader_role == ReaderRole.RANK and not got.reader_orders and not got.reader_decides
+    for word, role in (("on", ReaderRole.DECIDE), ("verify", ReaderRole.VERIFY), ("rank", ReaderRole.RANK)):
+        monkeypatch.setenv("CITEBOT_READER", word)
+        assert answer_config(Settings(_env_file=None)).reader_role == role
+    monkeypatch.setenv("CITEBOT_READER", "off")
+    assert not answer_config(Settings(_env_file=None)).reader
+
+
 def test_a_reader_says_which_question_languages_it_reads(tiny_reader, tmp_path):
     """The shipped reader reads English questions (Russian and Ukrainian ones are decided by the
     first stage); a reader trained for more says so in its reader.json."""
