@@ -61,8 +61,7 @@ def read_candidates(reader: ReadsPassages, question: str, cands: list[Candidate]
         for c in head:
             v = logit(c.reader) + rank_weight * c.first_stage
             best_of[c.row.article_rowid] = max(v, best_of.get(c.row.article_rowid, v))
-        order = {id(c): i for i, c in enumerate(head)}
-        head.sort(key=lambda c: (-best_of[c.row.article_rowid], order[id(c)]))
+        head.sort(key=lambda c: -best_of[c.row.article_rowid])  # a stable sort: inside an article, the order stands
         return head + tail
     for c, r in zip(head, readings):
         c.score = r.probability
