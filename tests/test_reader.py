@@ -160,6 +160,18 @@ def test_a_ranking_reader_keeps_the_first_stages_order_inside_an_article():
     chosen.score, neighbour.score, other.score = 0.9, 0.8, 0.85
     out = read_candidates(FakeReader(), "Where is the answer?", [chosen, other, neighbour], top=3, role=ReaderRole.RANK)
     assert [x.row.id for x in out] == [1, 2, 3]  # article 7 first (its neighbour reads best), its chosen chunk first
+    # the first `top` all of one article: no order to change, so nothing is read (the time of a read saved)
+    class Counting(FakeReader):
+        calls = 0
+
+        def read(self, question, passages):
+            Counting.calls += 1
+            return super().read(question, passages)
+    for c in (chosen, neighbour, other):
+        c.reader = None
+    out = read_candidates(Counting(), "Where is the answer?", [chosen, neighbour, other], top=2, role=ReaderRole.RANK)
+    assert Counting.calls == 0 and [x.row.id for x in out] == [1, 2, 3]
+    assert all(x.reader is None for x in out) and out[2].first_stage == 0.85
 
 
 def test_windows_follow_sentences_and_overlap_by_one():

@@ -44,15 +44,16 @@ def read_candidates(reader: ReadsPassages, question: str, cands: list[Candidate]
       stage's order instead of overruling it); inside an article the first stage's order stands:
       it picks the passage by its sentences, and the reader, shown neighbouring chunks that share a
       sentence, would often promote the neighbour and hide the answer behind it. Scores, bold
-      sentences and the verdict (pipeline.py) stay the first stage's."""
+      sentences and the verdict (pipeline.py) stay the first stage's. Where the first `top` are
+      all passages of one article there is no order to change, and nothing is read."""
     head, tail = cands[:top], cands[top:]
-    if not head:
-        return cands
+    for c in cands:
+        c.first_stage = c.score
+    if not head or (role == ReaderRole.RANK and len({c.row.article_rowid for c in head}) == 1):
+        return cands  # ranking articles among one article changes nothing: nothing to read
     readings = reader.read(question, [passage_of(c) for c in head])
     for c, r in zip(head, readings):
         c.reader = r.probability
-    for c in cands:
-        c.first_stage = c.score
     if role == ReaderRole.VERIFY:
         head[0].reader = max(r.probability for r in readings)
         return cands
