@@ -1,11 +1,12 @@
 """The reader stage: after the first-stage rerank, the reader (index/reader/) reads the question
-with each of the top candidates. Its verdict decides the order, the bold sentence and whether the
-archive answers at all; the first-stage score only chose what it reads.
+with each of the top candidates, in one of three roles (records.ReaderRole): it decides the order,
+the bold sentence and whether the archive answers (decide); only whether it answers (verify); or
+only the order of the articles it read (rank, the default: the one role measured no worse than the
+first stage alone on every row of `make eval`; the model card says why the others are not).
 
-Why a second stage: the first stage scores question and passage apart (cosines, word overlap), and
-in a large archive the best unrelated passage scores like a real answer. The reader sees both at
-once, as extractive QA systems do, and so can tell an answer from a near miss (the subject is
-there, the asked fact is not)."""
+Why a second stage: the first stage scores question and passage apart (cosines, word overlap). The
+reader sees both at once, as extractive QA systems do, which orders answers better; telling an
+answer from a near miss it does only as well as the words it was trained on let it (model card)."""
 from __future__ import annotations
 
 import math
